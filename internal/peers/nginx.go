@@ -1,0 +1,244 @@
+package peers
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// NginxModule is where Debian's libnginx-mod-rtmp installs the RTMP module.
+const NginxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+
+// NginxOptions changes the configuration StartNginxRTMP writes.
+type NginxOptions struct {
+	// RecordAppend makes a restarted nginx append to an existing recording
+	// instead of overwriting it (record_append on).
+	RecordAppend bool
+	// ExtraApplication is inserted verbatim into the rtmp server block,
+	// e.g. another `application name { ... }`.
+	ExtraApplication string
+}
+
+// Nginx is an nginx process with the RTMP module, listening on a loopback
+// port, whose application "live" records every published stream into
+// RecordPath(key).
+type Nginx struct {
+	t       testing.TB
+	bin     string
+	dir     string
+	conf    string
+	opts    NginxOptions
+	addr    string
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+}
+
+// StartNginxRTMP starts nginx-rtmp on a free 127.0.0.1 port and returns once
+// the port accepts connections. nginx is stopped by t.Cleanup.
+func StartNginxRTMP(t testing.TB, opts ...NginxOptions) *Nginx {
+	t.Helper()
+	bin := RequireTool(t, "nginx")
+	if _, err := os.Stat(NginxModule); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("nginx RTMP module missing under CI=true: %v", err)
+		}
+		t.Skipf("nginx RTMP module missing: %v", err)
+	}
+	n := &Nginx{t: t, bin: bin, dir: t.TempDir()}
+	if len(opts) > 0 {
+		n.opts = opts[0]
+	}
+	t.Cleanup(n.Stop)
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("nginx: pick a free port: %v", err)
+		}
+		n.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err := n.writeConfig(); err != nil {
+			t.Fatalf("nginx: write config: %v", err)
+		}
+		if lastErr = n.start(); lastErr == nil {
+			return n
+		}
+		if !strings.Contains(lastErr.Error(), "in use") {
+			break
+		}
+	}
+	t.Fatalf("nginx: %v", lastErr)
+	return nil
+}
+
+// Addr returns host:port of the RTMP listener.
+func (n *Nginx) Addr() string { return n.addr }
+
+// URL returns the publish/play URL of key in application "live".
+func (n *Nginx) URL(key string) string { return "rtmp://" + n.addr + "/live/" + key }
+
+// AppURL returns the URL of key in any application, for refusal tests.
+func (n *Nginx) AppURL(app, key string) string { return "rtmp://" + n.addr + "/" + app + "/" + key }
+
+// RecordPath returns the FLV file nginx records a stream published as key to.
+func (n *Nginx) RecordPath(key string) string { return filepath.Join(n.dir, "rec", key+".flv") }
+
+// ErrorLog returns what nginx has written to its error log so far.
+func (n *Nginx) ErrorLog() string {
+	b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
+	return string(b)
+}
+
+// Start starts nginx again after Stop, on the same port.
+func (n *Nginx) Start() {
+	n.t.Helper()
+	var err error
+	// The port was ours a moment ago; another process may race for it,
+	// but TIME_WAIT is not a problem because nginx sets SO_REUSEADDR.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err = n.start(); err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "in use") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	n.t.Fatalf("nginx restart on %s: %v", n.addr, err)
+}
+
+// Stop stops nginx (fast shutdown, closing every connection) and waits for
+// it to exit; the recordings are complete afterwards. It is idempotent.
+func (n *Nginx) Stop() {
+	n.mu.Lock()
+	cmd, exited := n.cmd, n.exited
+	n.cmd = nil
+	n.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+func (n *Nginx) writeConfig() error {
+	rec := filepath.Join(n.dir, "rec")
+	if err := os.MkdirAll(rec, 0o755); err != nil {
+		return err
+	}
+	appendRec := "off"
+	if n.opts.RecordAppend {
+		appendRec = "on"
+	}
+	conf := fmt.Sprintf(`load_module %s;
+daemon off;
+master_process off;
+worker_processes 1;
+error_log %s info;
+pid %s;
+events { worker_connections 128; }
+rtmp {
+    server {
+        listen %s;
+        chunk_size 4096;
+        application live {
+            live on;
+            record all;
+            record_path %s;
+            record_unique off;
+            record_append %s;
+        }
+        %s
+    }
+}
+`, NginxModule, filepath.Join(n.dir, "error.log"), filepath.Join(n.dir, "nginx.pid"),
+		n.addr, rec, appendRec, n.opts.ExtraApplication)
+	n.conf = filepath.Join(n.dir, "nginx.conf")
+	return os.WriteFile(n.conf, []byte(conf), 0o644)
+}
+
+// start runs nginx and waits until the port accepts a connection or the
+// process exits.
+func (n *Nginx) start() error {
+	n.mu.Lock()
+	if n.cmd != nil {
+		n.mu.Unlock()
+		return errors.New("already running")
+	}
+	n.mu.Unlock()
+	var stderr bytes.Buffer
+	cmd := exec.Command(n.bin, "-p", n.dir, "-e", filepath.Join(n.dir, "error.log"), "-c", n.conf)
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		n.mu.Lock()
+		n.waitErr = err
+		n.mu.Unlock()
+		close(exited)
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case <-exited:
+			n.mu.Lock()
+			err := n.waitErr
+			n.mu.Unlock()
+			return fmt.Errorf("exited before listening (%v): %s %s", err, stderr.String(), tail(n.ErrorLog(), 800))
+		default:
+		}
+		c, err := net.DialTimeout("tcp", n.addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("not listening on %s after 15 s: %s", n.addr, tail(n.ErrorLog(), 800))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	n.mu.Lock()
+	n.cmd, n.exited = cmd, exited
+	n.mu.Unlock()
+	return nil
+}
+
+// freePort asks the kernel for a free loopback TCP port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,111 @@
+package peers
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestNginxAcceptsFFmpegPublish(t *testing.T) {
+	src := MakeTestFile(t, TestSource{Duration: time.Second})
+	n := StartNginxRTMP(t)
+	PublishFile(t, src, n.URL("abc"))
+	n.Stop()
+	info := FFprobe(t, n.RecordPath("abc"))
+	v, ok := info.Video()
+	require.True(t, ok, "no video stream in the recording: %+v", info)
+	require.Equal(t, "h264", v.CodecName)
+	require.Equal(t, 320, v.Width)
+	require.InDelta(t, 30, v.Frames(), 3)
+	a, ok := info.Audio()
+	require.True(t, ok)
+	require.Equal(t, "aac", a.CodecName)
+	require.Equal(t, 48000, a.Rate())
+	require.Empty(t, info.Stderr)
+
+	// Restart on the same port.
+	addr := n.Addr()
+	n.Start()
+	require.Equal(t, addr, n.Addr())
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	require.NoError(t, err)
+	c.Close()
+	n.Stop()
+	n.Stop() // idempotent
+	_, err = net.DialTimeout("tcp", addr, time.Second)
+	require.Error(t, err, "nginx still listening after Stop")
+}
+
+func TestFFmpegListenReceives(t *testing.T) {
+	src := MakeTestFile(t, TestSource{Duration: time.Second, NoAudio: true})
+	out := filepath.Join(t.TempDir(), "out.flv")
+	l := StartFFmpegListen(t, out)
+	PublishFile(t, src, l.URL())
+	l.Wait(20 * time.Second)
+	info := FFprobe(t, out)
+	v, ok := info.Video()
+	require.True(t, ok)
+	require.InDelta(t, 30, v.Frames(), 3)
+	_, ok = info.Audio()
+	require.False(t, ok)
+
+	pkts := ProbePackets(t, out)
+	require.NotEmpty(t, pkts)
+	require.True(t, pkts[0].Keyframe)
+	require.Contains(t, FirstPTS(pkts), "video")
+}
+
+func TestParseProbe(t *testing.T) {
+	info, err := ParseProbe([]byte(`{"streams":[{"index":0,"codec_name":"h264","codec_type":"video","profile":"High",
+		"width":1280,"height":720,"avg_frame_rate":"30000/1001","r_frame_rate":"30/1","nb_read_frames":"300","start_time":"0.000"},
+		{"index":1,"codec_type":"audio","codec_name":"aac","sample_rate":"48000","channels":2,"start_time":"0.021"}],
+		"format":{"format_name":"flv","duration":"10.01"}}`))
+	require.NoError(t, err)
+	v, ok := info.Video()
+	require.True(t, ok)
+	require.Equal(t, "High", v.Profile)
+	require.InDelta(t, 29.97, v.FPS(), 0.01)
+	require.Equal(t, 300, v.Frames())
+	a, _ := info.Audio()
+	require.Equal(t, 48000, a.Rate())
+	require.InDelta(t, 0.021, a.Start(), 1e-9)
+	require.InDelta(t, 10.01, info.Format.Seconds(), 1e-9)
+
+	pkts, err := ParseProbePackets([]byte(`{"packets":[{"codec_type":"video","stream_index":0,"pts_time":"0.066","dts_time":"0.000","flags":"K_"},
+		{"codec_type":"audio","stream_index":1,"pts_time":"0.010","dts_time":"0.010","flags":"K_"},
+		{"codec_type":"video","stream_index":0,"pts_time":"0.033","flags":"__"}]}`))
+	require.NoError(t, err)
+	require.Len(t, pkts, 3)
+	require.Equal(t, map[string]float64{"video": 0.033, "audio": 0.010}, FirstPTS(pkts))
+	require.InDelta(t, 0.033, pkts[2].DTS, 1e-9)
+
+	require.Zero(t, ParseRational("1/0"))
+	require.Equal(t, 25.0, ParseRational("25"))
+}
+
+func TestRequireToolFailsUnderCI(t *testing.T) {
+	if os.Getenv("CI") == "true" {
+		t.Skip("checks the non-CI path")
+	}
+	ft := &fakeTB{TB: t}
+	func() {
+		defer func() { _ = recover() }()
+		RequireTool(ft, "no-such-program-golive")
+	}()
+	require.True(t, ft.skipped)
+}
+
+type fakeTB struct {
+	testing.TB
+	skipped bool
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skipf(string, ...any) {
+	f.skipped = true
+	panic("skip")
+}
