@@ -1,0 +1,326 @@
+// Package broadcast owns the pipeline that both the GUI and `golive stream`
+// drive: capture → encoder → publisher(s), the live/offline state machine
+// and the stats shown to the user. It holds no widgets.
+package broadcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golive/capture"
+	"golive/encoder"
+	"golive/media"
+	"golive/publisher"
+)
+
+// ErrNotInitialized is returned by GoLive before Initialize or after Close.
+var ErrNotInitialized = errors.New("broadcast not initialized")
+
+// ErrAlreadyLive is returned by GoLive while a session is running.
+var ErrAlreadyLive = errors.New("already live")
+
+// ErrAllDestinationsFailed is returned by GoLive, and by Err after a session
+// ended, when no destination accepted or kept the stream.
+var ErrAllDestinationsFailed = errors.New("no destination accepted the stream")
+
+// Broadcast captures continuously from Initialize on (for the preview) and
+// encodes and publishes between GoLive and StopLive.
+type Broadcast struct {
+	// Config holds the capture and encoding settings; read at Initialize
+	// (capture) and at each GoLive (encoding).
+	Config Config
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Clock is the capture clock, default capture.NewClock().
+	Clock capture.Clock
+	// OnFrame, when set, sees every captured video frame (for the preview);
+	// it runs on the capture goroutine, so it must return at once and must
+	// not keep the frame.
+	OnFrame func(*media.VideoFrame)
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	video  capture.VideoSource
+	audio  capture.AudioSource
+	ctl    [2]chan control // to the video and audio loops
+	errs   errorCounter
+	stats  *statsKeeper
+
+	mu      sync.Mutex // guards sess, lastErr and connecting
+	sess    *session
+	lastErr error
+	connect bool
+}
+
+// control hands a session (or nil) to a capture loop, which acknowledges
+// by closing ack once it no longer uses the previous one.
+type control struct {
+	sess *session
+	ack  chan struct{}
+}
+
+// Initialize starts capture.
+func (b *Broadcast) Initialize() error {
+	b.Config = b.Config.withDefaults()
+	if b.Logger == nil {
+		b.Logger = slog.Default()
+	}
+	if b.Clock == nil {
+		b.Clock = capture.NewClock()
+	}
+	video, audio, err := openSources(b.Config, b.Clock, b.Logger)
+	if err != nil {
+		return fmt.Errorf("broadcast: %w", err)
+	}
+	if err := video.Initialize(); err != nil {
+		return fmt.Errorf("broadcast: video source: %w", err)
+	}
+	b.video = video
+	if audio != nil {
+		if err := audio.Initialize(); err != nil {
+			video.Close()
+			return fmt.Errorf("broadcast: audio source: %w", err)
+		}
+		b.audio = audio
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.ctl = [2]chan control{make(chan control), make(chan control)}
+	b.stats = newStatsKeeper(b.Config.FPS)
+	b.wg.Add(2)
+	go b.videoLoop()
+	go b.statsLoop()
+	if b.audio != nil {
+		b.wg.Add(1)
+		go b.audioLoop()
+	}
+	return nil
+}
+
+// GoLive opens the encoders and connects to every destination; it returns
+// once at least one destination accepted the stream, or with the reasons
+// all of them refused it.
+func (b *Broadcast) GoLive(ctx context.Context, destinations []string) error {
+	if b.ctx == nil || b.ctx.Err() != nil {
+		return ErrNotInitialized
+	}
+	b.mu.Lock()
+	if b.sess != nil || b.connect {
+		b.mu.Unlock()
+		return ErrAlreadyLive
+	}
+	b.connect = true
+	b.lastErr = nil
+	b.mu.Unlock()
+	defer func() { b.mu.Lock(); b.connect = false; b.mu.Unlock() }()
+
+	cfg := b.Config
+	cfg.Destinations = destinations
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	sess, err := openSession(ctx, cfg, b.audio != nil, b.Logger)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.sess = sess
+	b.mu.Unlock()
+	b.handOver(sess)
+	b.wg.Add(1)
+	go b.watch(sess)
+	return nil
+}
+
+// handOver gives sess (or nil) to the capture loops and waits until both
+// have let go of the previous session.
+func (b *Broadcast) handOver(sess *session) {
+	n := 1
+	if b.audio != nil {
+		n = 2
+	}
+	for i := range n {
+		c := control{sess: sess, ack: make(chan struct{})}
+		select {
+		case b.ctl[i] <- c:
+			<-c.ack
+		case <-b.ctx.Done():
+			return
+		}
+	}
+}
+
+// watch ends the session when every destination has failed for good.
+func (b *Broadcast) watch(sess *session) {
+	defer b.wg.Done()
+	select {
+	case <-sess.allDone():
+		err := sess.err()
+		b.Logger.Error("broadcast ended", "err", err)
+		b.stop(sess, err)
+	case <-sess.stopped:
+	case <-b.ctx.Done():
+	}
+}
+
+// StopLive stops publishing, flushing what is queued, and returns to offline;
+// capture goes on.
+func (b *Broadcast) StopLive() {
+	b.mu.Lock()
+	sess := b.sess
+	b.mu.Unlock()
+	if sess != nil {
+		b.stop(sess, nil)
+	}
+}
+
+func (b *Broadcast) stop(sess *session, err error) {
+	b.mu.Lock()
+	if b.sess != sess {
+		b.mu.Unlock()
+		return
+	}
+	b.sess = nil
+	b.lastErr = err
+	b.mu.Unlock()
+	b.handOver(nil)
+	sess.close()
+}
+
+// LiveDone returns a channel closed when the current session ends, by
+// StopLive or because every destination failed (then Err says why); nil
+// when offline.
+func (b *Broadcast) LiveDone() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.sess == nil {
+		return nil
+	}
+	return b.sess.stopped
+}
+
+// Err returns why the last session ended, nil if it was stopped by the user.
+func (b *Broadcast) Err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lastErr
+}
+
+// SetBitrate changes the video bitrate of the running session and of the
+// next ones.
+func (b *Broadcast) SetBitrate(bps int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.Config.Bitrate = bps
+	if b.sess != nil {
+		b.sess.venc.SetBitrate(bps)
+	}
+}
+
+// Close stops publishing and capture and waits for every goroutine.
+func (b *Broadcast) Close() {
+	if b.cancel == nil {
+		return
+	}
+	b.StopLive()
+	b.cancel()
+	b.video.Close()
+	if b.audio != nil {
+		b.audio.Close()
+	}
+	b.wg.Wait()
+}
+
+func (b *Broadcast) videoLoop() {
+	defer b.wg.Done()
+	var sess *session
+	needKey := false
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case c := <-b.ctl[0]:
+			sess, needKey = c.sess, true
+			close(c.ack)
+		case f, ok := <-b.video.Frames():
+			if !ok {
+				return
+			}
+			if b.OnFrame != nil {
+				b.OnFrame(f)
+			}
+			if sess == nil {
+				continue
+			}
+			pkts, err := sess.venc.Encode(f, needKey)
+			if err != nil {
+				b.errs.add("video encode", err)
+				continue
+			}
+			needKey = false
+			sess.write(pkts)
+		}
+	}
+}
+
+func (b *Broadcast) audioLoop() {
+	defer b.wg.Done()
+	var sess *session
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case c := <-b.ctl[1]:
+			sess = c.sess
+			close(c.ack)
+		case f, ok := <-b.audio.Samples():
+			if !ok {
+				return
+			}
+			if sess == nil || sess.aenc == nil {
+				continue
+			}
+			pkts, err := sess.aenc.Encode(f)
+			if err != nil {
+				b.errs.add("audio encode", err)
+				continue
+			}
+			sess.write(pkts)
+		}
+	}
+}
+
+func (b *Broadcast) statsLoop() {
+	defer b.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case now := <-t.C:
+			b.errs.report(b.Logger)
+			b.mu.Lock()
+			sess := b.sess
+			b.mu.Unlock()
+			b.stats.sample(now, sess, b.video)
+		}
+	}
+}
+
+// Stats returns the figures of the last second.
+func (b *Broadcast) Stats() Stats {
+	if b.stats == nil {
+		return Stats{}
+	}
+	b.mu.Lock()
+	sess, connecting := b.sess, b.connect
+	b.mu.Unlock()
+	st := b.stats.snapshot(sess, connecting)
+	st.Errors = b.errs.sum()
+	return st
+}

@@ -1,0 +1,79 @@
+package broadcast
+
+import "fmt"
+
+// Config is what a broadcast sends and where; the zero value of each field
+// takes the default documented on it.
+type Config struct {
+	// Destinations are RTMP(S) publish URLs; several means multistream.
+	Destinations []string
+	// Source is the video source: "test" (default) or "camera[:N]".
+	Source string
+	// Audio is the audio source: "test" (default), "mic[:N]" or "none".
+	Audio string
+	// Width and Height are the frame size, default 1280x720.
+	Width, Height int
+	// FPS is the frame rate, default 30.
+	FPS int
+	// Bitrate is the video bitrate in bits/s, default 3,000,000.
+	Bitrate int
+	// AudioBitrate is the AAC bitrate in bits/s, default 128,000.
+	AudioBitrate int
+	// Encoder is "auto" (default: hardware first, then libx264) or an FFmpeg encoder name.
+	Encoder string
+	// Record, when set, is a file the encoded stream is also written to.
+	Record string
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Source == "" {
+		c.Source = "test"
+	}
+	if c.Audio == "" {
+		c.Audio = "test"
+	}
+	if c.Width == 0 || c.Height == 0 {
+		c.Width, c.Height = 1280, 720
+	}
+	if c.FPS == 0 {
+		c.FPS = 30
+	}
+	if c.Bitrate == 0 {
+		c.Bitrate = 3_000_000
+	}
+	if c.AudioBitrate == 0 {
+		c.AudioBitrate = 128_000
+	}
+	if c.Encoder == "" {
+		c.Encoder = "auto"
+	}
+	return c
+}
+
+// Validate checks the configuration a user gave, with the same rules as the
+// command-line parsers.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if len(c.Destinations) == 0 {
+		return fmt.Errorf("%w: no destination (want --to rtmp://HOST/APP/KEY)", ErrBadOption)
+	}
+	for _, d := range c.Destinations {
+		if _, err := ParseDestination(d); err != nil {
+			return err
+		}
+	}
+	if _, _, err := ParseSize(fmt.Sprintf("%dx%d", c.Width, c.Height)); err != nil {
+		return err
+	}
+	if _, err := ParseFPS(fmt.Sprint(c.FPS)); err != nil {
+		return err
+	}
+	if _, err := ParseBitrate(fmt.Sprint(c.Bitrate)); err != nil {
+		return err
+	}
+	if _, err := ParseBitrate(fmt.Sprint(c.AudioBitrate)); err != nil {
+		return err
+	}
+	return nil
+}

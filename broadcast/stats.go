@@ -1,0 +1,118 @@
+package broadcast
+
+import (
+	"sync"
+	"time"
+
+	"golive/capture"
+	"golive/publisher"
+)
+
+// historyLen is how many one-second bitrate samples Stats keeps (a minute).
+const historyLen = 60
+
+// Stats is a snapshot of a broadcast's health, refreshed once per second.
+type Stats struct {
+	State     State
+	Uptime    time.Duration // since Go Live; 0 when offline
+	Encoder   string        // encoder in use, e.g. "libx264"
+	Hardware  bool          // whether Encoder is a hardware encoder
+	Bitrate   int           // video+audio bits/s the encoders produced in the last second
+	FPS       float64       // frames encoded in the last second
+	TargetFPS int
+	Dropped   int64         // frames dropped by the network queues, all destinations
+	Skipped   int64         // frames capture or the encoder skipped (not kept up)
+	Errors    int64         // per-frame errors counted since Initialize
+	Queue     time.Duration // the longest destination queue, in media time
+	// BitrateHistory holds the last minute of Bitrate samples, oldest first.
+	BitrateHistory []int
+	Destinations   []DestinationStats
+}
+
+// DestinationStats is one destination's part of Stats.
+type DestinationStats struct {
+	URL     string // stream key masked
+	State   string
+	Bitrate int // bits/s sent in the last second
+	Dropped int64
+	Queue   time.Duration
+	Err     string
+}
+
+// statsKeeper turns the stages' counters into per-second rates; sample runs
+// on the stats goroutine, snapshot on any.
+type statsKeeper struct {
+	targetFPS int
+
+	mu        sync.Mutex
+	last      time.Time
+	lastSess  *session
+	lastBytes int64
+	lastFrame int64
+	cur       Stats
+	history   []int
+}
+
+func newStatsKeeper(fps int) *statsKeeper { return &statsKeeper{targetFPS: fps} }
+
+func (k *statsKeeper) sample(now time.Time, sess *session, video capture.VideoSource) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var st Stats
+	st.Skipped = video.Stats().Skipped
+	if sess != nil {
+		es := sess.venc.Stats()
+		bytes, frames := es.Bytes, es.FramesOut
+		if sess.aenc != nil {
+			bytes += sess.aenc.Stats().Bytes
+		}
+		if k.lastSess == sess && !k.last.IsZero() {
+			dt := now.Sub(k.last).Seconds()
+			if dt > 0 {
+				st.Bitrate = int(float64(bytes-k.lastBytes) * 8 / dt)
+				st.FPS = float64(frames-k.lastFrame) / dt
+			}
+		}
+		k.lastBytes, k.lastFrame, k.lastSess = bytes, frames, sess
+		st.Skipped += es.Skipped
+		k.history = append(k.history, st.Bitrate)
+		if len(k.history) > historyLen {
+			k.history = k.history[len(k.history)-historyLen:]
+		}
+	} else {
+		k.lastSess = nil
+		k.history = k.history[:0]
+	}
+	k.last = now
+	k.cur = st
+}
+
+func (k *statsKeeper) snapshot(sess *session, connecting bool) Stats {
+	k.mu.Lock()
+	st := k.cur
+	st.BitrateHistory = append([]int(nil), k.history...)
+	k.mu.Unlock()
+	st.TargetFPS = k.targetFPS
+	switch {
+	case sess != nil:
+		st.State = StateLive
+		st.Uptime = time.Since(sess.started)
+		st.Encoder, st.Hardware = sess.venc.Name(), sess.venc.Hardware()
+		for _, d := range sess.dests {
+			ps := d.rtmp.Stats()
+			ds := DestinationStats{URL: d.url, State: ps.State.String(), Bitrate: ps.Bitrate, Dropped: ps.DroppedVideo + ps.DroppedAudio, Queue: ps.QueueDelay}
+			if ps.LastError != nil {
+				ds.Err = ps.LastError.Error()
+			}
+			if ps.State == publisher.StateReconnecting && st.State == StateLive {
+				st.State = StateReconnecting
+			}
+			st.Dropped += ds.Dropped
+			st.Queue = max(st.Queue, ds.Queue)
+			st.Destinations = append(st.Destinations, ds)
+		}
+	case connecting:
+		st.State = StateConnecting
+	}
+	return st
+}

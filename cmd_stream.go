@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"golive/broadcast"
+	"golive/encoder"
+)
+
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// parseStreamFlags turns `golive stream` arguments into a broadcast config
+// and a duration (0: until interrupted).
+func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.Duration, error) {
+	fs := flag.NewFlagSet("golive stream", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfg                                  broadcast.Config
+		to                                   stringList
+		size, fps, bitrate, abitrate, durStr string
+	)
+	fs.Var(&to, "to", "RTMP(S) publish URL; repeat for multistream")
+	fs.StringVar(&cfg.Source, "source", "test", "video source: test or camera[:N]")
+	fs.StringVar(&cfg.Audio, "audio", "test", "audio source: test, mic[:N] or none")
+	fs.StringVar(&size, "size", "1280x720", "frame size WIDTHxHEIGHT")
+	fs.StringVar(&fps, "fps", "30", "frame rate")
+	fs.StringVar(&bitrate, "bitrate", "3000k", "video bitrate")
+	fs.StringVar(&abitrate, "audio-bitrate", "128k", "audio bitrate")
+	fs.StringVar(&cfg.Encoder, "encoder", "auto", "H.264 encoder: auto or an FFmpeg encoder name")
+	fs.StringVar(&cfg.Record, "record", "", "also record to FILE (.mp4 fragmented, or .mkv)")
+	fs.StringVar(&durStr, "duration", "0", "stop after this long (e.g. 30s); 0 streams until Ctrl-C")
+	if err := fs.Parse(args); err != nil {
+		return cfg, 0, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, 0, fmt.Errorf("%w: unexpected argument %q", broadcast.ErrBadOption, fs.Arg(0))
+	}
+	var err error
+	cfg.Destinations = to
+	if cfg.Width, cfg.Height, err = broadcast.ParseSize(size); err != nil {
+		return cfg, 0, err
+	}
+	if cfg.FPS, err = broadcast.ParseFPS(fps); err != nil {
+		return cfg, 0, err
+	}
+	if cfg.Bitrate, err = broadcast.ParseBitrate(bitrate); err != nil {
+		return cfg, 0, err
+	}
+	if cfg.AudioBitrate, err = broadcast.ParseBitrate(abitrate); err != nil {
+		return cfg, 0, err
+	}
+	dur, err := time.ParseDuration(durStr)
+	if err != nil || dur < 0 {
+		return cfg, 0, fmt.Errorf("%w: duration %q: want e.g. 30s or 10m", broadcast.ErrBadOption, durStr)
+	}
+	return cfg, dur, cfg.Validate()
+}
+
+func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, dur, err := parseStreamFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "golive stream: %v\n", err)
+		return exitUsage
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	encoder.RouteFFmpegLog(logger)
+
+	b := &broadcast.Broadcast{Config: cfg, Logger: logger}
+	if err := b.Initialize(); err != nil {
+		fmt.Fprintf(stderr, "golive stream: %v\n", err)
+		return 1
+	}
+	defer b.Close()
+	if err := b.GoLive(ctx, cfg.Destinations); err != nil {
+		fmt.Fprintf(stderr, "golive stream: %v\n", oneLine(err))
+		return 1
+	}
+	st := b.Stats()
+	fmt.Fprintf(stdout, "live: encoder %s (%s), %dx%d@%d, %d destination(s)\n",
+		st.Encoder, map[bool]string{true: "hardware", false: "software"}[st.Hardware],
+		cfg.Width, cfg.Height, cfg.FPS, len(cfg.Destinations))
+
+	var deadline <-chan time.Time
+	if dur > 0 {
+		deadline = time.After(dur)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	ended := b.LiveDone()
+	for {
+		select {
+		case <-tick.C:
+			fmt.Fprintln(stdout, statusLine(b.Stats()))
+		case <-ended:
+			fmt.Fprintf(stderr, "golive stream: %v\n", oneLine(b.Err()))
+			return 1
+		case <-deadline:
+			b.StopLive()
+			fmt.Fprintln(stdout, "done:", statusLine(b.Stats()))
+			return 0
+		case <-ctx.Done():
+			b.StopLive()
+			fmt.Fprintln(stdout, "stopped:", statusLine(b.Stats()))
+			return 0
+		}
+	}
+}
+
+// statusLine formats the once-per-second status line of `golive stream`.
+func statusLine(st broadcast.Stats) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "state=%s bitrate=%dkbps fps=%.1f/%d dropped=%d skipped=%d queue=%dms",
+		st.State, st.Bitrate/1000, st.FPS, st.TargetFPS, st.Dropped, st.Skipped, st.Queue.Milliseconds())
+	if len(st.Destinations) > 1 {
+		for _, d := range st.Destinations {
+			fmt.Fprintf(&sb, " [%s %s %dkbps dropped=%d]", d.URL, d.State, d.Bitrate/1000, d.Dropped)
+		}
+	}
+	return sb.String()
+}
+
+// oneLine joins a possibly multi-line (errors.Join) error into one line.
+func oneLine(err error) string {
+	if err == nil {
+		return "stream ended"
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
