@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"golive/internal/peers"
+)
+
+// runCLI runs the command line in-process and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := run(ctx, args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// streamCase is one `golive stream` run read back by ffprobe from a peer.
+type streamCase struct {
+	size          string
+	width, height int
+	fps           int
+	duration      time.Duration
+	audio         bool
+}
+
+// checkRecording applies the foundation issue's acceptance checks to a file
+// a peer wrote: H.264 High/Main at the asked size and fps, AAC 48 kHz
+// stereo, A/V starts within 100 ms, no decode errors, frame count within 2%.
+func checkRecording(t *testing.T, file string, c streamCase) {
+	t.Helper()
+	info := peers.FFprobe(t, file)
+	require.Empty(t, strings.TrimSpace(info.Stderr), "ffprobe reported decode errors")
+	v, ok := info.Video()
+	require.True(t, ok, "no video stream in %s", file)
+	require.Equal(t, "h264", v.CodecName)
+	require.Contains(t, []string{"High", "Main"}, v.Profile)
+	require.Equal(t, c.width, v.Width)
+	require.Equal(t, c.height, v.Height)
+	require.InDelta(t, float64(c.fps), peers.ParseRational(v.AvgFrameRate), 0.5, "avg_frame_rate %s", v.AvgFrameRate)
+	want := c.duration.Seconds() * float64(c.fps)
+	require.InDelta(t, want, float64(v.Frames()), math.Max(1, 0.02*want), "decoded frames")
+
+	pkts := peers.ProbePackets(t, file)
+	first := peers.FirstPTS(pkts)
+	if !c.audio {
+		_, hasAudio := info.Audio()
+		require.False(t, hasAudio)
+		return
+	}
+	a, ok := info.Audio()
+	require.True(t, ok, "no audio stream in %s", file)
+	require.Equal(t, "aac", a.CodecName)
+	require.Equal(t, 48000, a.Rate())
+	require.Equal(t, 2, a.Channels)
+	require.InDelta(t, first["video"], first["audio"], 0.1, "A/V start PTS")
+	last := map[string]float64{}
+	for _, p := range pkts {
+		last[p.CodecType] = math.Max(last[p.CodecType], p.PTS)
+	}
+	require.InDelta(t, last["video"], last["audio"], 0.1, "A/V end PTS")
+}
+
+func TestStreamToNginxRTMP(t *testing.T) {
+	peers.RequireTool(t, "ffprobe")
+	ng := peers.StartNginxRTMP(t)
+	c := streamCase{size: "640x360", width: 640, height: 360, fps: 30, duration: 6 * time.Second, audio: true}
+	code, stdout, stderr := runCLI(t, "stream", "--to", ng.URL("nginxkey"), "--size", c.size,
+		"--fps", fmt.Sprint(c.fps), "--bitrate", "800k", "--encoder", "auto", "--duration", c.duration.String())
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Contains(t, lines[0], "encoder libx264", "auto must fall back to libx264 here")
+	status := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "state=live") {
+			status++
+		}
+	}
+	require.GreaterOrEqual(t, status, 4, "one status line per second:\n%s", stdout)
+	ng.Stop() // closes the recording
+	checkRecording(t, ng.RecordPath("nginxkey"), c)
+}
+
+func TestStreamToFFmpegListen(t *testing.T) {
+	peers.RequireTool(t, "ffprobe")
+	out := filepath.Join(t.TempDir(), "out.flv")
+	ff := peers.StartFFmpegListen(t, out)
+	c := streamCase{size: "320x240", width: 320, height: 240, fps: 25, duration: 4 * time.Second}
+	code, _, stderr := runCLI(t, "stream", "--to", ff.URL(), "--size", c.size, "--fps", "25",
+		"--bitrate", "400k", "--audio", "none", "--encoder", "libx264", "--duration", c.duration.String())
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	ff.Wait(20 * time.Second)
+	checkRecording(t, out, c)
+}
+
+func TestStreamRefused(t *testing.T) {
+	ng := peers.StartNginxRTMP(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closedAddr := l.Addr().String()
+	require.NoError(t, l.Close())
+
+	for name, url := range map[string]string{
+		"unknown application": ng.AppURL("nosuchapp", "key"),
+		"connection refused":  "rtmp://" + closedAddr + "/live/key",
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "stream", "--to", url, "--size", "320x240", "--duration", "3s")
+			require.Equal(t, 1, code, "stderr: %s", stderr)
+			require.Contains(t, stderr, "golive stream: ")
+			require.NotContains(t, stderr, "/key", "the stream key must be masked")
+		})
+	}
+}
+
+func TestStreamBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--to", "rtmp://h/live/k", "--size", "1281x720"},
+		{"--to", "rtmp://h/live/k", "--size", "big"},
+		{"--to", "rtmp://h/live/k", "--fps", "0"},
+		{"--to", "rtmp://h/live/k", "--bitrate", "fast"},
+		{"--to", "http://h/live/k"},
+		{"--to", "rtmp://h"},
+		{"--size", "1280x720"},
+		{"--to", "rtmp://h/live/k", "--duration", "soon"},
+	} {
+		code, stdout, stderr := runCLI(t, append([]string{"stream"}, args...)...)
+		require.Equal(t, exitUsage, code, "%v", args)
+		require.Empty(t, stdout)
+		require.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line for %v: %q", args, stderr)
+	}
+}
+
+func TestVersionAndDevices(t *testing.T) {
+	code, stdout, _ := runCLI(t, "version")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `golive \S+`, stdout)
+	require.Regexp(t, `libavcodec \d+\.\d+\.\d+`, stdout)
+
+	code, stdout, _ = runCLI(t, "devices")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `\* libx264\s+software\s+ok`, stdout, "libx264 is what auto picks on a machine without GPU:\n%s", stdout)
+	require.Contains(t, stdout, "h264_nvenc")
+
+	code, _, stderr := runCLI(t, "bogus")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "unknown command")
+}
