@@ -1,0 +1,147 @@
+package ingest
+
+import (
+	"bytes"
+	"log/slog"
+	"time"
+
+	"golive/media"
+)
+
+// maxPending bounds the packets a session buffers while it waits for both
+// sequence headers.
+const maxPending = 512
+
+// noAudioAfter is how much video a session buffers waiting for an audio
+// sequence header before it starts the stream without audio.
+const noAudioAfter = time.Second
+
+// session is one accepted publisher: it demuxes its tags, holds packets
+// back until the codecs are known, and drives the Sink. It is used only
+// from the publisher's connection goroutine.
+type session struct {
+	sink    Sink
+	log     *slog.Logger
+	demux   FLVDemuxer
+	started bool
+	video   *media.CodecParams // what StartStream was called with
+	audio   *media.CodecParams
+	pending []*media.Packet
+	md      Metadata
+	haveMD  bool
+}
+
+// metadata records the publisher's onMetaData.
+func (s *session) metadata(md Metadata) {
+	s.md, s.haveMD = md, true
+}
+
+// handle feeds one demuxed tag result through the gate.
+func (s *session) handle(r TagResult) error {
+	if r.Params != nil && s.started && !s.sameParams() {
+		s.log.Info("codec parameters changed: restarting the stream")
+		s.sink.StopStream()
+		s.started = false
+	}
+	if r.Packet != nil {
+		if s.started {
+			if r.Packet.Codec == media.CodecAAC && s.audio == nil {
+				return nil
+			}
+			s.sink.WritePacket(r.Packet)
+			return nil
+		}
+		if len(s.pending) == maxPending {
+			copy(s.pending, s.pending[1:])
+			s.pending = s.pending[:maxPending-1]
+		}
+		s.pending = append(s.pending, r.Packet)
+	}
+	if !s.started {
+		return s.tryStart()
+	}
+	return nil
+}
+
+func (s *session) sameParams() bool {
+	v, a := s.demux.VideoParams(), s.demux.AudioParams()
+	same := func(x, y *media.CodecParams) bool {
+		if x == nil || y == nil {
+			return x == y
+		}
+		return bytes.Equal(x.Config, y.Config)
+	}
+	return same(v, s.video) && same(a, s.audio)
+}
+
+// tryStart starts the stream once the video parameters are known and the
+// audio parameters are known too, or are not coming.
+func (s *session) tryStart() error {
+	v, a := s.demux.VideoParams(), s.demux.AudioParams()
+	if v == nil {
+		return nil
+	}
+	if a == nil {
+		noAudio := s.haveMD && !s.md.HasAudio
+		if !noAudio && s.videoSpan() < noAudioAfter {
+			return nil
+		}
+	}
+	vp := *v
+	if vp.FPS == 0 && s.md.FPS > 0 {
+		vp.FPS = s.md.FPS
+	}
+	if s.md.VideoKbps > 0 {
+		vp.Bitrate = int(s.md.VideoKbps * 1000)
+	}
+	if err := s.sink.StartStream(&vp, a); err != nil {
+		return err
+	}
+	s.started, s.video, s.audio = true, v, a
+	s.log.Info("stream started", "video", describe(&vp), "audio", describe(a))
+	for _, p := range s.pending {
+		if p.Codec == media.CodecAAC && a == nil {
+			continue
+		}
+		s.sink.WritePacket(p)
+	}
+	s.pending = nil
+	return nil
+}
+
+// videoSpan returns the time covered by the buffered video packets.
+func (s *session) videoSpan() time.Duration {
+	var first, last time.Duration
+	seen := false
+	for _, p := range s.pending {
+		if p.Codec != media.CodecH264 {
+			continue
+		}
+		if !seen {
+			first, seen = p.DTS, true
+		}
+		last = p.DTS
+	}
+	return last - first
+}
+
+// stop ends the stream if it started.
+func (s *session) stop() {
+	if s.started {
+		s.sink.StopStream()
+		s.started = false
+	}
+	s.pending = nil
+}
+
+func describe(p *media.CodecParams) string {
+	if p == nil {
+		return "none"
+	}
+	if p.Codec.IsVideo() {
+		return p.Codec.String() + " " + itoa(int64(p.Width)) + "x" + itoa(int64(p.Height))
+	}
+	return p.Codec.String() + " " + itoa(int64(p.SampleRate)) + " Hz " + itoa(int64(p.Channels)) + " ch"
+}
+
+func itoa(n int64) string { return formatFloat(float64(n)) }
