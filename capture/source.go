@@ -1,0 +1,98 @@
+package capture
+
+import (
+	"errors"
+	"time"
+
+	"golive/media"
+)
+
+// ErrNotInitialized is returned by a source's methods that need
+// Initialize to have succeeded first.
+var ErrNotInitialized = errors.New("capture: source not initialized")
+
+// ErrBadConfig is returned by Initialize when a source's configuration is
+// unusable (size, rate, channels); the message names the field.
+var ErrBadConfig = errors.New("capture: bad source configuration")
+
+// VideoSource produces raw pictures on the capture clock.
+//
+// Initialize starts the source; Frames then delivers frames until Close,
+// after which the channel is closed. The receiver owns each frame. Close
+// is idempotent and waits for the source's goroutines.
+type VideoSource interface {
+	Initialize() error
+	Frames() <-chan *media.VideoFrame
+	Close()
+	Stats() SourceStats
+}
+
+// AudioSource produces raw PCM blocks on the capture clock.
+//
+// Initialize starts the source; Samples then delivers blocks until Close,
+// after which the channel is closed. The receiver owns each block. Close
+// is idempotent and waits for the source's goroutines.
+type AudioSource interface {
+	Initialize() error
+	Samples() <-chan *media.AudioFrame
+	Close()
+	Stats() SourceStats
+}
+
+// SourceState says whether a source is delivering real media.
+type SourceState int
+
+// The states of a source.
+const (
+	// StateIdle: not initialized yet.
+	StateIdle SourceState = iota
+	// StateRunning: delivering media from its generator or device.
+	StateRunning
+	// StateLost: the device is gone; the source delivers a slate (video)
+	// or silence (audio) so the stream stays up, and retries.
+	StateLost
+	// StateClosed: Close was called.
+	StateClosed
+)
+
+// String returns the state's name.
+func (s SourceState) String() string {
+	switch s {
+	case StateIdle:
+		return "idle"
+	case StateRunning:
+		return "running"
+	case StateLost:
+		return "lost"
+	case StateClosed:
+		return "closed"
+	}
+	return "unknown"
+}
+
+// SourceStats is a snapshot of a source's counters.
+type SourceStats struct {
+	// State is the source's current state.
+	State SourceState
+	// Sent counts frames (or audio blocks) handed to the consumer.
+	Sent uint64
+	// Dropped counts frames made but not taken because the consumer's
+	// channel was full.
+	Dropped uint64
+	// Skipped counts due frames never made because the source itself ran
+	// late (its goroutine was not scheduled in time); for audio it counts
+	// skipped blocks.
+	Skipped uint64
+	// Bad counts device frames rejected: wrong size, empty, or with a
+	// timestamp that went backwards.
+	Bad uint64
+	// Slate counts slate frames (or silent blocks) sent while the device
+	// was lost.
+	Slate uint64
+	// Losses counts the times the device was lost.
+	Losses uint64
+	// LastPTS is the PTS of the last frame sent.
+	LastPTS time.Duration
+	// Device names the device in use ("test pattern", a camera label...).
+	Device string
+}
