@@ -1,0 +1,35 @@
+package publisher
+
+import "errors"
+
+// ErrBadURL is returned by ParseURL and RTMP.Initialize when the
+// destination URL is not rtmp:// or rtmps:// with an application and a
+// stream key.
+var ErrBadURL = errors.New("bad RTMP URL")
+
+// ErrUnreachable is returned by RTMP.Initialize (and reported while
+// reconnecting) when the TCP or TLS connection to the server cannot be
+// made.
+var ErrUnreachable = errors.New("server unreachable")
+
+// ErrRefused is returned by RTMP.Initialize when the server answers but
+// does not let us publish: it rejects the connect or publish command
+// (wrong application, wrong or busy stream key) or closes the connection
+// during the handshake or the command exchange.
+var ErrRefused = errors.New("server refused the stream")
+
+// ErrTimeout is returned by RTMP.Initialize when the server does not
+// complete the handshake or answer a command in time.
+var ErrTimeout = errors.New("server did not answer in time")
+
+// ErrConnectionLost is what RTMP.Err returns after the connection broke
+// while live (write or read error, server close) and no reconnection was
+// configured.
+var ErrConnectionLost = errors.New("connection lost")
+
+// ErrClosed is returned by RTMP.Initialize when Close was called first.
+var ErrClosed = errors.New("publisher closed")
+
+// ErrProtocol is returned by RTMP.Initialize (and reported while
+// reconnecting) when the server sends something that is not RTMP.
+var ErrProtocol = errors.New("server does not speak RTMP")
