@@ -168,7 +168,7 @@ func (p *TestPattern) Render(n int64) *media.VideoFrame {
 	by := bounce(n*int64(barsH)/int64(3*p.FPS), barsH-bs) &^ 1
 	fillRect(f, bx, by, bs, bs, 235, 128, 128)
 	in := (bs / 4) &^ 1
-	fillRect(f, bx+in, by+in, bs-2*in, bs-2*in, 41, 240, 110) // red-ish core, shows chroma motion
+	fillRect(f, bx+in, by+in, bs-2*in, bs-2*in, 41, 240, 110) // blue core: chroma moves too
 	l := layoutFor(p.Width, p.Height)
 	wall, counter := stampText(p.Epoch.Add(f.PTS), n)
 	drawText(f, l.x, l.y, l.scale, wall, textY)
