@@ -1,0 +1,739 @@
+// Package chat is GoLive's live chat: a WebSocket hub (join/leave, history,
+// viewer counts, reactions, moderation, rate limits), the JSON protocol it speaks
+// (see "Chat protocol" in DESIGN.md), and a Go client the desktop app uses.
+package chat
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Defaults of the Hub's configuration fields.
+const (
+	defaultHistorySize     = 100
+	defaultMaxTextLen      = 500
+	defaultRate            = 1.5 // 3 messages / 2 s
+	defaultBurst           = 3
+	defaultReactionRate    = 4
+	defaultReactionBurst   = 8
+	defaultFloodLimit      = 10
+	defaultMaxMessageBytes = 4096
+	defaultSendQueue       = 64
+	defaultWriteTimeout    = 10 * time.Second
+	defaultHelloTimeout    = 15 * time.Second
+	defaultViewersInterval = 500 * time.Millisecond
+	maxSeenUsers           = 100000
+)
+
+// ErrClosed is returned by Post and Subscribe when the Hub is not running
+// (not initialized yet, or closed).
+var ErrClosed = errors.New("chat hub closed")
+
+// CreatorID is the user id of messages the app posts with Hub.Post.
+const CreatorID = "creator"
+
+// Hub is the chat server behind /chat/ws. Configure the exported fields, call
+// Initialize, mount it as an http.Handler, and Close it when done. All chat state
+// is owned by one goroutine; every connection has a bounded send queue, and a
+// connection whose queue is full is dropped, so a slow reader never blocks the hub.
+type Hub struct {
+	// ModeratorToken grants moderator rights to connections whose URL carries
+	// ?token=ModeratorToken (compared in constant time). Empty: nobody is a moderator.
+	ModeratorToken string
+	// HistorySize is how many messages welcome carries. Default 100.
+	HistorySize int
+	// MaxTextLen is the longest message text in runes. Default 500.
+	MaxTextLen int
+	// Rate is the sustained rate, in frames per second, of a connection's token
+	// bucket for messages and other non-reaction frames. Default 1.5 (3 / 2 s).
+	Rate float64
+	// Burst is that bucket's capacity. Default 3.
+	Burst int
+	// ReactionRate is the sustained reaction rate per connection. Default 4/s.
+	ReactionRate float64
+	// ReactionBurst is the reaction bucket's capacity. Default 8.
+	ReactionBurst int
+	// FloodLimit is how many rate-limited frames (net of frames that passed, one
+	// forgiven per pass) a connection may send before it is disconnected with
+	// StatusPolicyViolation. Default 10.
+	FloodLimit int
+	// MaxMessageBytes is the WebSocket read limit: a larger frame closes that
+	// connection with StatusMessageTooBig. Default 4096.
+	MaxMessageBytes int64
+	// SendQueue is the per-connection send queue length, in frames. Default 64.
+	SendQueue int
+	// WriteTimeout bounds one frame's write. Default 10 s.
+	WriteTimeout time.Duration
+	// HelloTimeout is how long a new connection has to send its first frame. Default 15 s.
+	HelloTimeout time.Duration
+	// ViewersInterval is how often a changed viewer count is broadcast (joins and
+	// leaves are coalesced). Default 500 ms.
+	ViewersInterval time.Duration
+	// AllowedOrigins are extra Origin host patterns accepted on the upgrade
+	// (websocket.AcceptOptions.OriginPatterns); the request's own host is always
+	// accepted, and so are clients that send no Origin (non-browsers).
+	AllowedOrigins []string
+	// Clock gives the time for rate limits and timestamps. Default time.Now.
+	Clock func() time.Time
+	// Logger receives the hub's logs. Default slog.Default().
+	Logger *slog.Logger
+
+	log      *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelFunc
+	inbox    chan func()
+	secret   []byte
+	idPrefix string
+
+	mu      sync.Mutex // guards running and wg.Add against Close
+	running bool
+	wg      sync.WaitGroup
+
+	stats hubCounters
+
+	// owned by the run goroutine
+	clients      map[*clientConn]struct{}
+	history      []Message
+	bannedIDs    map[string]struct{}
+	bannedIPs    map[string]struct{}
+	seenIPs      map[string]map[string]struct{}
+	subs         map[*subscriber]struct{}
+	seq          uint64
+	viewersDirty bool
+}
+
+// HubStats is a snapshot of the Hub's counters.
+type HubStats struct {
+	// Viewers is the number of connections that said hello and are still connected.
+	Viewers int
+	// Connections counts accepted WebSocket connections since Initialize.
+	Connections uint64
+	// Messages counts chat messages relayed (including Post).
+	Messages uint64
+	// Reactions counts reactions relayed.
+	Reactions uint64
+	// Deleted counts messages deleted by moderators or purged by bans.
+	Deleted uint64
+	// RateLimited counts frames dropped by the token buckets.
+	RateLimited uint64
+	// Flooders counts connections closed for flooding after warnings.
+	Flooders uint64
+	// DroppedSlow counts connections dropped because their send queue was full.
+	DroppedSlow uint64
+	// Bans counts ban actions.
+	Bans uint64
+	// BannedRejected counts hellos refused because the user id or address was banned.
+	BannedRejected uint64
+	// BadRequests counts frames answered with bad_request, forbidden or too_long.
+	BadRequests uint64
+	// TooBig counts connections closed for a frame larger than MaxMessageBytes.
+	TooBig uint64
+	// SubscriberDrops counts events dropped because a Subscribe channel was full.
+	SubscriberDrops uint64
+}
+
+// hubCounters are the atomically updated counters behind HubStats.
+type hubCounters struct {
+	viewers, connections, messages, reactions, deleted, rateLimited, flooders,
+	droppedSlow, bans, bannedRejected, badRequests, tooBig, subscriberDrops atomic.Uint64
+}
+
+// subscriber is one in-process Subscribe channel.
+type subscriber struct {
+	ch chan ServerMessage
+}
+
+// Initialize applies defaults and starts the hub's goroutine.
+func (h *Hub) Initialize() error {
+	if h.HistorySize <= 0 {
+		h.HistorySize = defaultHistorySize
+	}
+	if h.MaxTextLen <= 0 {
+		h.MaxTextLen = defaultMaxTextLen
+	}
+	if h.Rate <= 0 {
+		h.Rate = defaultRate
+	}
+	if h.Burst <= 0 {
+		h.Burst = defaultBurst
+	}
+	if h.ReactionRate <= 0 {
+		h.ReactionRate = defaultReactionRate
+	}
+	if h.ReactionBurst <= 0 {
+		h.ReactionBurst = defaultReactionBurst
+	}
+	if h.FloodLimit <= 0 {
+		h.FloodLimit = defaultFloodLimit
+	}
+	if h.MaxMessageBytes <= 0 {
+		h.MaxMessageBytes = defaultMaxMessageBytes
+	}
+	if h.SendQueue <= 0 {
+		h.SendQueue = defaultSendQueue
+	}
+	if h.WriteTimeout <= 0 {
+		h.WriteTimeout = defaultWriteTimeout
+	}
+	if h.HelloTimeout <= 0 {
+		h.HelloTimeout = defaultHelloTimeout
+	}
+	if h.ViewersInterval <= 0 {
+		h.ViewersInterval = defaultViewersInterval
+	}
+	if h.Clock == nil {
+		h.Clock = time.Now
+	}
+	h.log = h.Logger
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.log = h.log.With("stage", "chat")
+
+	h.secret = make([]byte, 32)
+	if _, err := rand.Read(h.secret); err != nil {
+		return fmt.Errorf("chat initialize: %w", err)
+	}
+	prefix := make([]byte, 3)
+	if _, err := rand.Read(prefix); err != nil {
+		return fmt.Errorf("chat initialize: %w", err)
+	}
+	h.idPrefix = hex.EncodeToString(prefix) + "-"
+
+	h.clients = make(map[*clientConn]struct{})
+	h.bannedIDs = make(map[string]struct{})
+	h.bannedIPs = make(map[string]struct{})
+	h.seenIPs = make(map[string]map[string]struct{})
+	h.subs = make(map[*subscriber]struct{})
+	h.inbox = make(chan func()) // unbuffered: a func handed over always runs
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+
+	h.mu.Lock()
+	h.running = true
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go h.run()
+	return nil
+}
+
+// Close disconnects every viewer (StatusGoingAway), stops the hub and waits for
+// all its goroutines. It is idempotent.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	wasRunning := h.running
+	h.running = false
+	h.mu.Unlock()
+	if !wasRunning {
+		return
+	}
+	h.cancel()
+	h.wg.Wait()
+}
+
+// Stats returns a snapshot of the hub's counters; safe from any goroutine.
+func (h *Hub) Stats() HubStats {
+	s := &h.stats
+	return HubStats{
+		Viewers:         int(s.viewers.Load()),
+		Connections:     s.connections.Load(),
+		Messages:        s.messages.Load(),
+		Reactions:       s.reactions.Load(),
+		Deleted:         s.deleted.Load(),
+		RateLimited:     s.rateLimited.Load(),
+		Flooders:        s.flooders.Load(),
+		DroppedSlow:     s.droppedSlow.Load(),
+		Bans:            s.bans.Load(),
+		BannedRejected:  s.bannedRejected.Load(),
+		BadRequests:     s.badRequests.Load(),
+		TooBig:          s.tooBig.Load(),
+		SubscriberDrops: s.subscriberDrops.Load(),
+	}
+}
+
+// Post relays a message from the app (the creator) to every viewer, as user
+// {"id":"creator","name":name,"mod":true}. The text is cleaned and limited like a
+// viewer's; errors wrap ErrBadRequest, ErrTooLong or ErrClosed.
+func (h *Hub) Post(name, text string) error {
+	n, err := cleanName(name)
+	if err != nil {
+		return fmt.Errorf("chat post: %w", err)
+	}
+	data, err := EncodeClientMessage(ClientMessage{Type: TypeMessage, Text: text})
+	if err != nil {
+		return fmt.Errorf("chat post: %w", err)
+	}
+	m, err := DecodeClientMessage(data, h.MaxTextLen)
+	if err != nil {
+		return fmt.Errorf("chat post: %w", err)
+	}
+	return h.do(h.ctx, func() {
+		h.relayMessage(User{ID: CreatorID, Name: n, Mod: true}, m.Text)
+	})
+}
+
+// Subscribe returns a channel that receives, first, a welcome frame carrying the
+// current history, then every frame the hub broadcasts (message, reaction,
+// deleted, viewers). Frames that do not fit in buf (default 64) are dropped for
+// this subscriber and counted, so a slow subscriber never blocks the hub. Call
+// cancel to release it; the channel is closed after cancel or when the hub closes.
+func (h *Hub) Subscribe(buf int) (events <-chan ServerMessage, cancel func(), err error) {
+	if buf <= 0 {
+		buf = defaultSendQueue
+	}
+	s := &subscriber{ch: make(chan ServerMessage, buf)}
+	if err := h.do(h.ctx, func() {
+		h.subs[s] = struct{}{}
+		s.ch <- ServerMessage{Type: TypeWelcome, User: &User{}, History: h.historyCopy()}
+	}); err != nil {
+		return nil, nil, fmt.Errorf("chat subscribe: %w", err)
+	}
+	var once sync.Once
+	return s.ch, func() {
+		once.Do(func() {
+			_ = h.do(h.ctx, func() {
+				if _, ok := h.subs[s]; ok {
+					delete(h.subs, s)
+					close(s.ch)
+				}
+			})
+		})
+	}, nil
+}
+
+// do runs f on the hub's goroutine; it fails with ErrClosed if the hub stops first.
+func (h *Hub) do(ctx context.Context, f func()) error {
+	if h.ctx == nil {
+		return ErrClosed
+	}
+	select {
+	case h.inbox <- f:
+		return nil
+	case <-ctx.Done():
+		return ErrClosed
+	case <-h.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// run is the hub's goroutine: it owns every map and the history.
+func (h *Hub) run() {
+	defer h.wg.Done()
+	ticker := time.NewTicker(h.ViewersInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case f := <-h.inbox:
+			f()
+		case <-ticker.C:
+			if h.viewersDirty {
+				h.viewersDirty = false
+				h.broadcast(ServerMessage{Type: TypeViewers, Count: len(h.clients)})
+			}
+		case <-h.ctx.Done():
+			for s := range h.subs {
+				close(s.ch)
+				delete(h.subs, s)
+			}
+			return
+		}
+	}
+}
+
+// track registers a connection with the wait group unless the hub is stopped.
+func (h *Hub) track() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.running {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+// ServeHTTP is the /chat/ws endpoint: it upgrades to WebSocket (origin-checked),
+// then reads the connection's frames until it ends.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.track() {
+		http.Error(w, "chat is not running", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.wg.Done()
+
+	moderator := false
+	if tok := r.URL.Query().Get("token"); tok != "" && h.ModeratorToken != "" {
+		moderator = subtle.ConstantTimeCompare([]byte(tok), []byte(h.ModeratorToken)) == 1
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.AllowedOrigins})
+	if err != nil {
+		h.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "error", err)
+		return
+	}
+	ws.SetReadLimit(h.MaxMessageBytes)
+	h.stats.connections.Add(1)
+
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		ip = host
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	c := &clientConn{ws: ws, ip: ip, moderator: moderator, send: make(chan outFrame, h.SendQueue), ctx: ctx, cancel: cancel}
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		h.writeLoop(c)
+	}()
+	h.readLoop(c)
+	cancel()
+	<-writerDone
+	_ = ws.CloseNow()
+	_ = h.do(context.Background(), func() { h.leave(c) })
+}
+
+// writeLoop writes c's queued frames until the queue says close, a write fails,
+// or c is cancelled (dropped, or the hub is closing).
+func (h *Hub) writeLoop(c *clientConn) {
+	for {
+		select {
+		case f := <-c.send:
+			if f.closeCode != 0 {
+				_ = c.ws.Close(f.closeCode, f.closeReason)
+				return
+			}
+			ctx, cancel := context.WithTimeout(c.ctx, h.WriteTimeout)
+			err := c.ws.Write(ctx, websocket.MessageText, f.data)
+			cancel()
+			if err != nil {
+				_ = c.ws.CloseNow()
+				return
+			}
+		case <-c.ctx.Done():
+			if h.ctx.Err() != nil {
+				_ = c.ws.Close(websocket.StatusGoingAway, "server shutting down")
+			} else {
+				_ = c.ws.CloseNow()
+			}
+			return
+		}
+	}
+}
+
+// readLoop reads, decodes and rate-limits c's frames and hands valid ones to the
+// hub. It returns when the connection ends. Reads use a context the hub never
+// cancels, so the writer can close gracefully; closing the WebSocket ends Read.
+func (h *Hub) readLoop(c *clientConn) {
+	now := h.Clock()
+	msgs := newBucket(h.Rate, h.Burst, now)
+	reactions := newBucket(h.ReactionRate, h.ReactionBurst, now)
+	strikes := 0
+	first, kicked := true, false
+	for {
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if first {
+			ctx, cancel = context.WithTimeout(ctx, h.HelloTimeout)
+		}
+		typ, data, err := c.ws.Read(ctx)
+		cancel()
+		if err != nil {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				h.stats.tooBig.Add(1)
+				h.log.Info("closed connection: frame too big", "remote", c.ip, "limit", h.MaxMessageBytes)
+			}
+			return
+		}
+		free := first // the hello on connect does not spend a token
+		first = false
+		if kicked {
+			continue // closing: the writer is sending the close frame
+		}
+		if typ != websocket.MessageText {
+			h.reply(c, fmt.Errorf("frames must be JSON text: %w", ErrBadRequest))
+			continue
+		}
+		m, derr := DecodeClientMessage(data, h.MaxTextLen)
+		b := msgs
+		if derr == nil && m.Type == TypeReaction {
+			b = reactions
+		}
+		if !c.moderator && !free && !b.allow(h.Clock()) {
+			h.stats.rateLimited.Add(1)
+			strikes++
+			if strikes > h.FloodLimit {
+				h.stats.flooders.Add(1)
+				h.log.Info("disconnected flooding client", "remote", c.ip)
+				kicked = true
+				_ = h.do(c.ctx, func() { h.kick(c, fmt.Errorf("disconnected for flooding: %w", ErrRateLimited), "flooding") })
+				continue // the writer closes the connection; Read then fails
+			}
+			h.reply(c, fmt.Errorf("slow down: at most %d messages per %s: %w", h.Burst,
+				time.Duration(float64(h.Burst)/h.Rate*float64(time.Second)), ErrRateLimited))
+			continue
+		}
+		if strikes > 0 {
+			strikes--
+		}
+		if derr != nil {
+			h.reply(c, derr)
+			continue
+		}
+		if h.do(c.ctx, func() { h.handle(c, m) }) != nil {
+			return
+		}
+	}
+}
+
+// reply queues an error frame for c without blocking (dropped if the queue is full).
+func (h *Hub) reply(c *clientConn, err error) {
+	if code := ErrorCode(err); code != CodeRateLimited && code != CodeBanned {
+		h.stats.badRequests.Add(1)
+	}
+	data, eerr := EncodeServerMessage(errorFrame(err))
+	if eerr != nil {
+		return
+	}
+	c.enqueue(outFrame{data: data})
+}
+
+// handle applies one valid client frame; it runs on the hub's goroutine.
+func (h *Hub) handle(c *clientConn, m ClientMessage) {
+	if m.Type == TypeHello {
+		h.hello(c, m)
+		return
+	}
+	if !c.joined {
+		h.reply(c, fmt.Errorf("send hello first: %w", ErrBadRequest))
+		return
+	}
+	switch m.Type {
+	case TypeMessage:
+		if c.user.Name == "" {
+			h.reply(c, fmt.Errorf("pick a name (hello with a name) before chatting: %w", ErrBadRequest))
+			return
+		}
+		h.relayMessage(c.user, m.Text)
+	case TypeReaction:
+		h.stats.reactions.Add(1)
+		u := c.user
+		h.broadcast(ServerMessage{Type: TypeReaction, Emoji: m.Emoji, User: &u})
+	case TypeDelete:
+		if !c.moderator {
+			h.reply(c, fmt.Errorf("only moderators may delete: %w", ErrForbidden))
+			return
+		}
+		if !h.deleteMessage(m.Ref) {
+			h.reply(c, fmt.Errorf("no message %q in history: %w", m.Ref, ErrBadRequest))
+		}
+	case TypeBan:
+		if !c.moderator {
+			h.reply(c, fmt.Errorf("only moderators may ban: %w", ErrForbidden))
+			return
+		}
+		h.ban(m.User)
+	}
+}
+
+// hello joins c (first hello) or renames it (later hellos) and sends welcome.
+func (h *Hub) hello(c *clientConn, m ClientMessage) {
+	id := ""
+	if m.ClientID != "" {
+		id = h.publicID(m.ClientID)
+	}
+	if !c.joined {
+		if id == "" {
+			id = randomID()
+		}
+		c.user = User{ID: id, Mod: c.moderator}
+		if !c.moderator && h.isBanned(id, c.ip) {
+			h.stats.bannedRejected.Add(1)
+			h.kick(c, fmt.Errorf("you are banned from this chat: %w", ErrBanned), "banned")
+			return
+		}
+		c.joined = true
+		h.clients[c] = struct{}{}
+		h.stats.viewers.Store(uint64(len(h.clients)))
+		h.viewersDirty = true
+		h.remember(id, c.ip)
+	} else if id != "" && id != c.user.ID {
+		h.reply(c, fmt.Errorf("id cannot change on a connection: %w", ErrBadRequest))
+		return
+	}
+	if m.HasName {
+		c.user.Name = m.Name
+	}
+	u := c.user
+	h.sendTo(c, ServerMessage{Type: TypeWelcome, User: &u, History: h.historyCopy(), Moderator: c.moderator})
+	h.sendTo(c, ServerMessage{Type: TypeViewers, Count: len(h.clients)})
+}
+
+// leave forgets c; it runs on the hub's goroutine.
+func (h *Hub) leave(c *clientConn) {
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	delete(h.clients, c)
+	h.stats.viewers.Store(uint64(len(h.clients)))
+	h.viewersDirty = true
+}
+
+// relayMessage stores and broadcasts a new message from u.
+func (h *Hub) relayMessage(u User, text string) {
+	h.seq++
+	msg := Message{ID: h.idPrefix + strconv.FormatUint(h.seq, 10), User: u, Text: text, TS: h.Clock().UnixMilli()}
+	h.history = append(h.history, msg)
+	if over := len(h.history) - h.HistorySize; over > 0 {
+		h.history = append(h.history[:0:0], h.history[over:]...)
+	}
+	h.stats.messages.Add(1)
+	h.broadcast(messageFrame(msg))
+}
+
+// deleteMessage removes message id from history and tells everyone.
+func (h *Hub) deleteMessage(id string) bool {
+	for i, msg := range h.history {
+		if msg.ID == id {
+			h.history = append(h.history[:i:i], h.history[i+1:]...)
+			h.stats.deleted.Add(1)
+			h.broadcast(ServerMessage{Type: TypeDeleted, ID: id})
+			return true
+		}
+	}
+	return false
+}
+
+// ban bans user id and every address it connected from, disconnects its
+// connections (moderators excepted) and removes its messages from history.
+func (h *Hub) ban(id string) {
+	h.stats.bans.Add(1)
+	h.bannedIDs[id] = struct{}{}
+	for ip := range h.seenIPs[id] {
+		h.bannedIPs[ip] = struct{}{}
+	}
+	h.log.Info("banned user", "user", id, "addresses", len(h.seenIPs[id]))
+	for c := range h.clients {
+		if !c.moderator && h.isBanned(c.user.ID, c.ip) {
+			h.kick(c, fmt.Errorf("you were banned by a moderator: %w", ErrBanned), "banned")
+		}
+	}
+	var purge []string
+	for _, msg := range h.history {
+		if msg.User.ID == id {
+			purge = append(purge, msg.ID)
+		}
+	}
+	for _, mid := range purge {
+		h.deleteMessage(mid)
+	}
+}
+
+// isBanned reports whether the user id or the address is banned.
+func (h *Hub) isBanned(id, ip string) bool {
+	_, byID := h.bannedIDs[id]
+	_, byIP := h.bannedIPs[ip]
+	return byID || byIP
+}
+
+// remember records that public id connected from ip (bounded).
+func (h *Hub) remember(id, ip string) {
+	ips, ok := h.seenIPs[id]
+	if !ok {
+		if len(h.seenIPs) >= maxSeenUsers {
+			return
+		}
+		ips = make(map[string]struct{}, 1)
+		h.seenIPs[id] = ips
+	}
+	ips[ip] = struct{}{}
+}
+
+// kick removes c from the hub, tells it why and closes it with StatusPolicyViolation.
+func (h *Hub) kick(c *clientConn, why error, reason string) {
+	if _, ok := h.clients[c]; ok {
+		delete(h.clients, c)
+		h.stats.viewers.Store(uint64(len(h.clients)))
+		h.viewersDirty = true
+	}
+	data, err := EncodeServerMessage(errorFrame(why))
+	if err != nil || !c.enqueue(outFrame{data: data}) ||
+		!c.enqueue(outFrame{closeCode: websocket.StatusPolicyViolation, closeReason: reason}) {
+		c.cancel()
+	}
+}
+
+// sendTo queues one frame for c, dropping c if its queue is full.
+func (h *Hub) sendTo(c *clientConn, m ServerMessage) {
+	data, err := EncodeServerMessage(m)
+	if err != nil {
+		h.log.Error("encode frame", "type", m.Type, "error", err)
+		return
+	}
+	if !c.enqueue(outFrame{data: data}) {
+		h.dropSlow(c)
+	}
+}
+
+// broadcast encodes m once and queues it for every joined connection and
+// subscriber; connections whose queue is full are dropped.
+func (h *Hub) broadcast(m ServerMessage) {
+	data, err := EncodeServerMessage(m)
+	if err != nil {
+		h.log.Error("encode frame", "type", m.Type, "error", err)
+		return
+	}
+	f := outFrame{data: data}
+	for c := range h.clients {
+		if !c.enqueue(f) {
+			h.dropSlow(c)
+		}
+	}
+	for s := range h.subs {
+		select {
+		case s.ch <- m:
+		default:
+			h.stats.subscriberDrops.Add(1)
+		}
+	}
+}
+
+// dropSlow disconnects a connection whose send queue is full.
+func (h *Hub) dropSlow(c *clientConn) {
+	delete(h.clients, c)
+	h.stats.viewers.Store(uint64(len(h.clients)))
+	h.viewersDirty = true
+	h.stats.droppedSlow.Add(1)
+	h.log.Info("dropped slow client", "remote", c.ip, "queue", h.SendQueue)
+	c.cancel()
+}
+
+// historyCopy returns a copy of the history, oldest first.
+func (h *Hub) historyCopy() []Message {
+	return append([]Message(nil), h.history...)
+}
+
+// publicID derives the public user id from a browser-kept id.
+func (h *Hub) publicID(clientID string) string {
+	mac := hmac.New(sha256.New, h.secret)
+	mac.Write([]byte(clientID))
+	return hex.EncodeToString(mac.Sum(nil)[:8])
+}
+
+// randomID returns a fresh public id for a connection without a browser-kept id.
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}

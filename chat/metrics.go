@@ -1,0 +1,57 @@
+package chat
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// hubCollector exports a Hub's Stats as Prometheus metrics.
+type hubCollector struct {
+	h     *Hub
+	descs []metricDesc
+}
+
+// metricDesc is one exported metric and how to read it from HubStats.
+type metricDesc struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(HubStats) float64
+}
+
+// Collector returns a prometheus.Collector for this hub's counters (register it
+// on your own registry; nothing is registered globally).
+func (h *Hub) Collector() prometheus.Collector {
+	d := func(name, help string, kind prometheus.ValueType, v func(HubStats) float64) metricDesc {
+		return metricDesc{desc: prometheus.NewDesc("golive_chat_"+name, help, nil, nil), kind: kind, value: v}
+	}
+	c, g := prometheus.CounterValue, prometheus.GaugeValue
+	return &hubCollector{h: h, descs: []metricDesc{
+		d("viewers", "Chat connections that said hello and are connected.", g, func(s HubStats) float64 { return float64(s.Viewers) }),
+		d("connections_total", "WebSocket connections accepted.", c, func(s HubStats) float64 { return float64(s.Connections) }),
+		d("messages_total", "Chat messages relayed.", c, func(s HubStats) float64 { return float64(s.Messages) }),
+		d("reactions_total", "Reactions relayed.", c, func(s HubStats) float64 { return float64(s.Reactions) }),
+		d("deleted_total", "Messages deleted by moderators or purged by bans.", c, func(s HubStats) float64 { return float64(s.Deleted) }),
+		d("rate_limited_total", "Frames dropped by the per-connection rate limit.", c, func(s HubStats) float64 { return float64(s.RateLimited) }),
+		d("flooders_total", "Connections closed for flooding.", c, func(s HubStats) float64 { return float64(s.Flooders) }),
+		d("dropped_slow_total", "Connections dropped because their send queue was full.", c, func(s HubStats) float64 { return float64(s.DroppedSlow) }),
+		d("bans_total", "Ban actions by moderators.", c, func(s HubStats) float64 { return float64(s.Bans) }),
+		d("banned_rejected_total", "Hellos refused because the user or address is banned.", c, func(s HubStats) float64 { return float64(s.BannedRejected) }),
+		d("bad_requests_total", "Frames answered with bad_request, too_long or forbidden.", c, func(s HubStats) float64 { return float64(s.BadRequests) }),
+		d("too_big_total", "Connections closed for a frame over the read limit.", c, func(s HubStats) float64 { return float64(s.TooBig) }),
+		d("subscriber_drops_total", "Events dropped for slow in-process subscribers.", c, func(s HubStats) float64 { return float64(s.SubscriberDrops) }),
+	}}
+}
+
+// Describe sends every metric's descriptor.
+func (c *hubCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.descs {
+		ch <- m.desc
+	}
+}
+
+// Collect sends one sample per metric from a single Stats snapshot.
+func (c *hubCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.h.Stats()
+	for _, m := range c.descs {
+		if metric, err := prometheus.NewConstMetric(m.desc, m.kind, m.value(s)); err == nil {
+			ch <- metric
+		}
+	}
+}
