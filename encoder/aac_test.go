@@ -1,0 +1,148 @@
+package encoder
+
+import (
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/stretchr/testify/require"
+
+	"golive/media"
+)
+
+// aacCases drives the AAC tests: one second of tone in blocks of the
+// given size, at various input formats.
+var aacCases = []struct {
+	name         string
+	inRate, inCh int
+	block        int // samples per channel per input frame
+	start        time.Duration
+	outCh        int
+}{
+	{name: "48k stereo 10ms blocks", inRate: 48000, inCh: 2, block: 480, outCh: 2},
+	{name: "44.1k mono 20ms blocks resampled", inRate: 44100, inCh: 1, block: 882, start: 5 * time.Second, outCh: 2},
+	{name: "16k stereo to mono odd blocks", inRate: 16000, inCh: 2, block: 333, outCh: 1},
+}
+
+func TestAACEncode(t *testing.T) {
+	for _, tc := range aacCases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &AAC{Channels: tc.outCh, Logger: quietLogger()}
+			require.NoError(t, a.Initialize())
+			defer a.Close()
+
+			params := a.Params()
+			require.Equal(t, media.CodecAAC, params.Codec)
+			var asc mpeg4audio.AudioSpecificConfig
+			require.NoError(t, asc.Unmarshal(params.Config))
+			require.Equal(t, mpeg4audio.ObjectTypeAACLC, asc.Type)
+			require.Equal(t, 48000, asc.SampleRate)
+			require.Equal(t, tc.outCh, asc.ChannelCount)
+
+			var pkts []*media.Packet
+			fed := 0
+			for fed < tc.inRate {
+				n := min(tc.block, tc.inRate-fed)
+				f := &media.AudioFrame{SampleRate: tc.inRate, Channels: tc.inCh, Samples: tone(tc.inRate, tc.inCh, n, fed),
+					PTS: tc.start + media.FromTicks(int64(fed), int64(tc.inRate))}
+				out, err := a.Encode(f)
+				require.NoError(t, err)
+				pkts = append(pkts, out...)
+				fed += n
+			}
+			out, err := a.Flush()
+			require.NoError(t, err)
+			pkts = append(pkts, out...)
+
+			// 1 s at 48 kHz is 46.9 frames of 1024: 47 frames plus the
+			// encoder's priming frame (a sample or two either way from the
+			// resampler's rounding).
+			require.InDelta(t, 48, len(pkts), 1, "packets for 1 s")
+			step := media.FromTicks(1024, 48000)
+			for i, p := range pkts {
+				require.Equal(t, media.CodecAAC, p.Codec)
+				require.NotEmpty(t, p.Data)
+				require.True(t, p.Keyframe)
+				require.Equal(t, p.PTS, p.DTS)
+				want := tc.start + media.FromTicks(int64(i)*1024, 48000)
+				require.InDelta(t, float64(want), float64(p.PTS), float64(time.Microsecond), "packet %d PTS", i)
+				if i > 0 {
+					require.InDelta(t, float64(step), float64(p.PTS-pkts[i-1].PTS), float64(time.Microsecond))
+				}
+			}
+			st := a.Stats()
+			require.EqualValues(t, len(pkts), st.PacketsOut)
+			require.Equal(t, tc.inRate, st.InputRate)
+			require.Zero(t, st.Resyncs)
+			// 128 kb/s over ~1 s, give or take the encoder's ramp-up.
+			require.InDelta(t, 16000, st.Bytes, 8000)
+		})
+	}
+}
+
+// TestAACTimeline checks re-anchoring on an input gap and on a change of
+// input format.
+func TestAACTimeline(t *testing.T) {
+	a := &AAC{Logger: quietLogger()}
+	require.NoError(t, a.Initialize())
+	defer a.Close()
+	var pkts []*media.Packet
+	feed := func(rate, ch int, pts time.Duration, blocks int) {
+		for i := range blocks {
+			n := rate / 100
+			out, err := a.Encode(&media.AudioFrame{SampleRate: rate, Channels: ch, Samples: tone(rate, ch, n, i*n),
+				PTS: pts + time.Duration(i)*10*time.Millisecond})
+			require.NoError(t, err)
+			pkts = append(pkts, out...)
+		}
+	}
+	feed(48000, 2, 0, 50)                     // 0 .. 0.5 s
+	feed(48000, 2, 3*time.Second, 50)         // gap: jumps to 3 s
+	feed(44100, 1, 3500*time.Millisecond, 50) // format change, continuous
+	out, err := a.Flush()
+	require.NoError(t, err)
+	pkts = append(pkts, out...)
+	require.EqualValues(t, 1, a.Stats().Resyncs)
+	var sawJump bool
+	for i := 1; i < len(pkts); i++ {
+		d := pkts[i].PTS - pkts[i-1].PTS
+		require.Positive(t, d, "monotonic at %d", i)
+		if d > time.Second {
+			sawJump = true
+			require.InDelta(t, float64(3*time.Second), float64(pkts[i].PTS), float64(50*time.Millisecond))
+		}
+	}
+	require.True(t, sawJump)
+	last := pkts[len(pkts)-1].PTS
+	require.InDelta(t, float64(4*time.Second), float64(last), float64(50*time.Millisecond))
+}
+
+func TestAACErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		a    *AAC
+		want error
+	}{
+		{"6 channels", &AAC{Channels: 6}, ErrBadConfig},
+		{"rate too low", &AAC{SampleRate: 4000}, ErrBadConfig},
+		{"negative bitrate", &AAC{Bitrate: -1}, ErrBadConfig},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.a
+			a.Logger = quietLogger()
+			require.ErrorIs(t, a.Initialize(), tc.want)
+			a.Close()
+		})
+	}
+	a := &AAC{Logger: quietLogger()}
+	_, err := a.Encode(&media.AudioFrame{SampleRate: 48000, Channels: 2, Samples: make([]int16, 960)})
+	require.ErrorIs(t, err, ErrNotInitialized)
+	require.NoError(t, a.Initialize())
+	_, err = a.Encode(&media.AudioFrame{SampleRate: 48000, Channels: 2, Samples: make([]int16, 3)})
+	require.ErrorIs(t, err, media.ErrBadFrame)
+	a.Close()
+	a.Close()
+	_, err = a.Encode(&media.AudioFrame{SampleRate: 48000, Channels: 2, Samples: make([]int16, 960)})
+	require.ErrorIs(t, err, ErrClosed)
+}

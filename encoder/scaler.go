@@ -1,0 +1,166 @@
+package encoder
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/asticode/go-astiav"
+
+	"golive/media"
+)
+
+// Scaler resizes YUV420P frames with libswscale (bilinear). The source
+// size is taken from each frame; the scaling context is rebuilt when it
+// changes. Scale and Close belong to one goroutine.
+type Scaler struct {
+	// Width and Height are the destination size; 0 keeps the source's.
+	Width, Height int
+	// Logger receives the stage's logs. Default slog.Default().
+	Logger *slog.Logger
+
+	mu           sync.Mutex
+	ssc          *astiav.SoftwareScaleContext
+	src, dst     *astiav.Frame
+	srcW, srcH   int
+	srcFmt       astiav.PixelFormat
+	dstW, dstH   int
+	closed       bool
+	reinits      int
+	loggedReinit bool
+}
+
+// Scale returns a new frame holding src resized to the destination size,
+// with src's PTS.
+func (s *Scaler) Scale(src *media.VideoFrame) (*media.VideoFrame, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("scale: %w", ErrClosed)
+	}
+	if s.Width < 0 || s.Height < 0 || s.Width > 8192 || s.Height > 8192 {
+		return nil, fmt.Errorf("scale: %w: destination %dx%d", ErrBadConfig, s.Width, s.Height)
+	}
+	if err := src.Validate(); err != nil {
+		return nil, fmt.Errorf("scale: %w", err)
+	}
+	if err := s.setup(src.Width, src.Height, astiav.PixelFormatYuv420P); err != nil {
+		return nil, fmt.Errorf("scale: %w", err)
+	}
+	if err := makeWritable(s.src); err != nil {
+		return nil, fmt.Errorf("scale: %w: %w", ErrCodec, err)
+	}
+	copyVideoFrameIn(s.src, src, false)
+	out, err := s.run(s.src)
+	if err != nil {
+		return nil, fmt.Errorf("scale: %w", err)
+	}
+	out.PTS = src.PTS
+	return out, nil
+}
+
+// convertFrame converts an FFmpeg frame of any software pixel format into
+// a YUV420P media.VideoFrame at the destination size (used by the decoder).
+func (s *Scaler) convertFrame(f *astiav.Frame) (*media.VideoFrame, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("convert: %w", ErrClosed)
+	}
+	if err := s.setup(f.Width(), f.Height(), f.PixelFormat()); err != nil {
+		return nil, fmt.Errorf("convert: %w", err)
+	}
+	return s.run(f)
+}
+
+// setup (re)builds the context for the given source.
+func (s *Scaler) setup(w, h int, pf astiav.PixelFormat) error {
+	dw, dh := s.Width, s.Height
+	if dw == 0 {
+		dw = w
+	}
+	if dh == 0 {
+		dh = h
+	}
+	if s.ssc != nil && w == s.srcW && h == s.srcH && pf == s.srcFmt && dw == s.dstW && dh == s.dstH {
+		return nil
+	}
+	if s.ssc != nil {
+		s.reinits++
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		if !s.loggedReinit {
+			s.Logger.Debug("scaler source changed", "stage", "scaler", "from", fmt.Sprintf("%dx%d", s.srcW, s.srcH), "to", fmt.Sprintf("%dx%d", w, h))
+			s.loggedReinit = true
+		}
+	}
+	s.free()
+	ssc, err := astiav.CreateSoftwareScaleContext(w, h, pf, dw, dh, astiav.PixelFormatYuv420P,
+		astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
+	if err != nil {
+		return fmt.Errorf("%w: sws_getContext %dx%d %s → %dx%d: %w", ErrCodec, w, h, pf, dw, dh, err)
+	}
+	s.ssc = ssc
+	alloc := func(w, h int) (*astiav.Frame, error) {
+		f := astiav.AllocFrame()
+		if f == nil {
+			return nil, fmt.Errorf("%w: av_frame_alloc failed", ErrCodec)
+		}
+		f.SetWidth(w)
+		f.SetHeight(h)
+		f.SetPixelFormat(astiav.PixelFormatYuv420P)
+		if err := f.AllocBuffer(0); err != nil {
+			f.Free()
+			return nil, fmt.Errorf("%w: av_frame_get_buffer: %w", ErrCodec, err)
+		}
+		return f, nil
+	}
+	if s.dst, err = alloc(dw, dh); err != nil {
+		s.free()
+		return err
+	}
+	if pf == astiav.PixelFormatYuv420P {
+		if s.src, err = alloc(w, h); err != nil {
+			s.free()
+			return err
+		}
+	}
+	s.srcW, s.srcH, s.srcFmt, s.dstW, s.dstH = w, h, pf, dw, dh
+	return nil
+}
+
+// run scales src into s.dst and copies the result out.
+func (s *Scaler) run(src *astiav.Frame) (*media.VideoFrame, error) {
+	if err := makeWritable(s.dst); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
+	}
+	if err := s.ssc.ScaleFrame(src, s.dst); err != nil {
+		return nil, fmt.Errorf("%w: sws_scale_frame: %w", ErrCodec, err)
+	}
+	return copyVideoFrameOut(s.dst), nil
+}
+
+// free releases the context and frames.
+func (s *Scaler) free() {
+	if s.ssc != nil {
+		s.ssc.Free()
+		s.ssc = nil
+	}
+	if s.src != nil {
+		s.src.Free()
+		s.src = nil
+	}
+	if s.dst != nil {
+		s.dst.Free()
+		s.dst = nil
+	}
+}
+
+// Close frees the scaler; it is idempotent.
+func (s *Scaler) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.free()
+}

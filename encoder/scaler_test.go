@@ -1,0 +1,81 @@
+package encoder
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"golive/media"
+)
+
+func meanLuma(f *media.VideoFrame) float64 {
+	var sum int
+	for y := range f.Height {
+		for _, v := range f.Y[y*f.StrideY : y*f.StrideY+f.Width] {
+			sum += int(v)
+		}
+	}
+	return float64(sum) / float64(f.Width*f.Height)
+}
+
+func TestScaler(t *testing.T) {
+	cases := []struct {
+		name         string
+		srcW, srcH   int
+		dstW, dstH   int
+		wantW, wantH int
+	}{
+		{"720p to 480p", 1280, 720, 854, 480, 854, 480},
+		{"360p to 240p", 640, 360, 426, 240, 426, 240},
+		{"upscale", 160, 90, 320, 180, 320, 180},
+		{"keep size", 320, 240, 0, 0, 320, 240},
+		{"odd source", 321, 241, 160, 120, 160, 120},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Scaler{Width: tc.dstW, Height: tc.dstH, Logger: quietLogger()}
+			defer s.Close()
+			src := media.NewVideoFrame(tc.srcW, tc.srcH)
+			for i := range src.Y {
+				src.Y[i] = 100
+			}
+			for i := range src.U {
+				src.U[i], src.V[i] = 90, 160
+			}
+			src.PTS = 1234 * time.Millisecond
+			out, err := s.Scale(src)
+			require.NoError(t, err)
+			require.Equal(t, tc.wantW, out.Width)
+			require.Equal(t, tc.wantH, out.Height)
+			require.NoError(t, out.Validate())
+			require.Equal(t, src.PTS, out.PTS)
+			require.InDelta(t, 100, meanLuma(out), 1)
+			require.InDelta(t, 90, float64(out.U[0]), 1)
+			require.InDelta(t, 160, float64(out.V[len(out.V)-1]), 1)
+		})
+	}
+}
+
+// TestScalerSourceChange feeds frames of changing sizes through one scaler.
+func TestScalerSourceChange(t *testing.T) {
+	s := &Scaler{Width: 320, Height: 180, Logger: quietLogger()}
+	defer s.Close()
+	for i, size := range [][2]int{{640, 360}, {640, 360}, {1280, 720}, {480, 270}} {
+		f := patternFrame(size[0], size[1], i, 30, false)
+		out, err := s.Scale(f)
+		require.NoError(t, err)
+		require.Equal(t, 320, out.Width)
+		require.Equal(t, 180, out.Height)
+	}
+	require.Equal(t, 2, s.reinits)
+	_, err := s.Scale(&media.VideoFrame{Width: 10, Height: 10})
+	require.ErrorIs(t, err, media.ErrBadFrame)
+	s.Close()
+	s.Close()
+	_, err = s.Scale(patternFrame(64, 64, 0, 30, false))
+	require.ErrorIs(t, err, ErrClosed)
+	bad := &Scaler{Width: -1, Height: 10}
+	_, err = bad.Scale(patternFrame(64, 64, 0, 30, false))
+	require.ErrorIs(t, err, ErrBadConfig)
+}
