@@ -28,8 +28,12 @@ type Metadata struct {
 
 // ParseMetadata decodes the AMF0 body of an @setDataFrame/onMetaData data
 // message. It returns ok=false when no metadata object is found; it never
-// fails on unexpected types.
+// fails on unexpected types, and never hands go-amf0 a body whose counts
+// exceed its size.
 func ParseMetadata(payload []byte) (md Metadata, ok bool) {
+	if checkAMF0(payload) != nil {
+		return md, false // go-amf0 would trust its counts
+	}
 	dec := amf0.NewDecoder(bytes.NewReader(payload))
 	for range 4 {
 		var v interface{}

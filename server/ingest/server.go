@@ -168,7 +168,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) onConnect(c net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 	h := &connHandler{srv: s, remote: c.RemoteAddr().String()}
 	h.log = s.Logger.With("remote", h.remote)
-	ic := &idleConn{Conn: c, timeout: s.IdleTimeout, onClose: func() { s.forget(h) }}
+	ic := &idleConn{Conn: c, timeout: s.IdleTimeout, guard: newAMF0Guard(), onClose: func() { s.forget(h) }}
 	s.mu.Lock()
 	if s.ctx.Err() != nil {
 		s.mu.Unlock()
@@ -430,17 +430,25 @@ func (h *connHandler) status(streamID uint32, code rtmpmsg.NetStreamOnStatusCode
 }
 
 // idleConn sets a read deadline before every read, so a silent peer costs
-// one connection for at most the idle timeout, and reports its close once.
+// one connection for at most the idle timeout; passes what it reads through
+// an amf0Guard; and reports its close once.
 type idleConn struct {
 	net.Conn
 	timeout time.Duration
+	guard   *amf0Guard
 	once    sync.Once
 	onClose func()
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
 	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		if gerr := c.guard.feed(p[:n]); gerr != nil {
+			return 0, gerr
+		}
+	}
+	return n, err
 }
 
 func (c *idleConn) Close() error {

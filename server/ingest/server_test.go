@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func startServer(t *testing.T) (*Server, *recSink) {
 	require.NoError(t, err)
 	sink := &recSink{}
 	s := &Server{Listener: l, StreamKey: testKey, Sink: sink, IdleTimeout: 3 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(testLogOut(), nil))}
 	require.NoError(t, s.Initialize())
 	t.Cleanup(s.Close)
 	return s, sink
@@ -153,4 +154,11 @@ func TestServerSurvivesBadPeers(t *testing.T) {
 	eventually(t, "publisher accepted after bad peers", func() bool { return s.Stats().Live })
 	_, stops, _ := sink.counts()
 	require.Zero(t, stops, "no stream had started, so none stopped")
+}
+
+func testLogOut() io.Writer {
+	if os.Getenv("INGEST_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }
