@@ -77,3 +77,29 @@ func (g grid) ceil(d time.Duration) int64 {
 	}
 	return n
 }
+
+// offer hands v to out without blocking and counts the outcome. The
+// counters move before the send (and back if nothing was sent), so a
+// receiver that has the frame also sees it counted. It reports whether v
+// was sent; when done is closed first it reports false without counting a
+// drop.
+func offer[T any](c *counters, done <-chan struct{}, out chan<- T, v T, pts time.Duration, slate bool) bool {
+	prevPTS := c.lastPTS.Swap(int64(pts))
+	c.sent.Add(1)
+	if slate {
+		c.slate.Add(1)
+	}
+	select {
+	case out <- v:
+		return true
+	case <-done:
+	default:
+		c.dropped.Add(1)
+	}
+	c.lastPTS.CompareAndSwap(int64(pts), prevPTS)
+	c.sent.Add(^uint64(0))
+	if slate {
+		c.slate.Add(^uint64(0))
+	}
+	return false
+}

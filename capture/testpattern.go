@@ -139,15 +139,9 @@ func (p *TestPattern) run(next int64) {
 		p.stats.skipped.Add(uint64(due - next))
 		next = due + 1
 		f := p.Render(due)
-		select {
-		case p.out <- f:
-			p.stats.sent.Add(1)
-			p.stats.lastPTS.Store(int64(f.PTS))
-		case <-p.ctx.Done():
+		if !offer(&p.stats, p.ctx.Done(), p.out, f, f.PTS, false) && p.ctx.Err() != nil {
 			t.Stop()
 			return
-		default:
-			p.stats.dropped.Add(1)
 		}
 	}
 }

@@ -160,15 +160,9 @@ func (t *Tone) run(next int64) {
 		}
 		for ; next < complete; next++ {
 			b := t.Block(next)
-			select {
-			case t.out <- b:
-				t.stats.sent.Add(1)
-				t.stats.lastPTS.Store(int64(b.PTS))
-			case <-t.ctx.Done():
+			if !offer(&t.stats, t.ctx.Done(), t.out, b, b.PTS, false) && t.ctx.Err() != nil {
 				tk.Stop()
 				return
-			default:
-				t.stats.dropped.Add(1)
 			}
 		}
 	}

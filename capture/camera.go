@@ -1,0 +1,375 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golive/media"
+)
+
+// ErrNoCamera is returned by Camera.Initialize (and by the default
+// opener) when the asked camera does not exist or cannot be opened.
+var ErrNoCamera = errors.New("capture: no such camera")
+
+// CameraDevice is an opened camera as Camera sees it. The default one wraps
+// a pion/mediadevices driver; tests pass their own through Camera.Opener.
+type CameraDevice interface {
+	// Read blocks until the next picture. release, when not nil, is called
+	// once the picture has been converted. An error means the device is
+	// gone (or stalled for good).
+	Read() (img image.Image, release func(), err error)
+	// Close releases the device; it also unblocks a Read in progress.
+	Close() error
+}
+
+// CameraMode is one picture size, rate and pixel format a camera offers.
+type CameraMode struct {
+	Width, Height int
+	// FPS is the nominal frame rate, 0 when the device does not say.
+	FPS float64
+	// Format is the device's pixel format (frames arrive converted).
+	Format PixelFormat
+}
+
+// Camera is a VideoSource reading a camera. Frames are converted to
+// YUV420P at the negotiated mode's size (Mode) and stamped with the
+// capture clock's time when they arrive, so a camera whose rate wanders is
+// timestamped, not counted. Frames of the wrong size, empty ones, and ones
+// whose timestamp does not move forward are dropped and counted as Bad.
+//
+// When the device fails or stalls, Camera keeps the stream alive with a
+// "CAMERA LOST" slate at FPS (State Lost, counted in Slate and Losses) and
+// tries to reopen it every RetryInterval; when it returns, real frames
+// resume.
+type Camera struct {
+	// DeviceID selects the camera by its ID from ListCameras; it wins over
+	// Index. (Select by ID: mediadevices' test drivers join the same
+	// best-fit selection as real cameras.)
+	DeviceID string
+	// Index selects the camera by its position in ListCameras when
+	// DeviceID is empty.
+	Index int
+	// Width and Height are the asked size; the closest mode the camera
+	// offers is used. Default 1280×720.
+	Width, Height int
+	// FPS is the asked frame rate and the slate's rate; default 30.
+	FPS int
+	// Clock is the capture clock; default NewClock().
+	Clock Clock
+	// Ticker makes the ticker that paces the slate and the stall and retry
+	// checks; default NewTicker.
+	Ticker func(d time.Duration) Ticker
+	// StallTimeout is how long without a frame counts as a lost device;
+	// default 2 s.
+	StallTimeout time.Duration
+	// RetryInterval is how often a lost device is reopened; default 1 s.
+	RetryInterval time.Duration
+	// Epoch is the wall-clock time of the clock's zero, for the slate's
+	// burned-in time; default as in TestPattern.
+	Epoch time.Time
+	// Buffer is the capacity of the Frames channel; default 2.
+	Buffer int
+	// Opener opens the device; retry is true for reopening after a loss.
+	// Default: the mediadevices camera chosen by DeviceID/Index, in the
+	// mode closest to Width×Height@FPS.
+	Opener func(retry bool) (CameraDevice, CameraMode, error)
+	// Logger receives the source's log; default slog.Default().
+	Logger *slog.Logger
+
+	mode   CameraMode
+	label  string
+	slate  *slate
+	grid   grid
+	out    chan *media.VideoFrame
+	stats  counters
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	first  CameraDevice
+}
+
+// Initialize opens the camera (failing with ErrNoCamera when it cannot)
+// and starts the source's goroutines.
+func (c *Camera) Initialize() error {
+	if c.Width == 0 && c.Height == 0 {
+		c.Width, c.Height = 1280, 720
+	}
+	if c.Width <= 0 || c.Height <= 0 {
+		return fmt.Errorf("camera: %w: size %dx%d", ErrBadConfig, c.Width, c.Height)
+	}
+	if c.FPS == 0 {
+		c.FPS = 30
+	}
+	if c.FPS < 1 || c.FPS > 240 {
+		return fmt.Errorf("camera: %w: fps %d", ErrBadConfig, c.FPS)
+	}
+	if c.Clock == nil {
+		c.Clock = NewClock()
+	}
+	if c.Ticker == nil {
+		c.Ticker = NewTicker
+	}
+	if c.StallTimeout <= 0 {
+		c.StallTimeout = 2 * time.Second
+	}
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = time.Second
+	}
+	if c.Epoch.IsZero() {
+		c.Epoch = epochOf(c.Clock)
+	}
+	if c.Buffer <= 0 {
+		c.Buffer = 2
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Logger = c.Logger.With("stage", "capture", "source", "camera")
+	if c.Opener == nil {
+		md := &mdCamera{id: c.DeviceID, index: c.Index, w: c.Width, h: c.Height, fps: c.FPS}
+		c.Opener = md.open
+		defer func() { c.label = md.label }()
+	}
+	dev, mode, err := c.Opener(false)
+	if err != nil {
+		return fmt.Errorf("camera: open: %w", err)
+	}
+	if mode.Width <= 0 || mode.Height <= 0 {
+		_ = dev.Close()
+		return fmt.Errorf("camera: %w: device mode %dx%d", ErrNoCamera, mode.Width, mode.Height)
+	}
+	c.mode, c.first = mode, dev
+	c.grid = newGrid(uint64(time.Second), uint64(c.FPS))
+	c.slate = newSlate(mode.Width, mode.Height, "CAMERA LOST", c.Epoch)
+	c.out = make(chan *media.VideoFrame, c.Buffer)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.stats.setState(StateRunning)
+	c.Logger.Info("camera open", "width", mode.Width, "height", mode.Height, "fps", mode.FPS, "format", mode.Format)
+	c.wg.Add(1)
+	go c.run()
+	return nil
+}
+
+// Mode returns the mode the camera was opened in; frames have its size.
+func (c *Camera) Mode() CameraMode { return c.mode }
+
+// Frames returns the channel of frames; it is closed after Close.
+func (c *Camera) Frames() <-chan *media.VideoFrame { return c.out }
+
+// Close stops the source, closes the device and waits for the source's
+// goroutines; it is idempotent.
+func (c *Camera) Close() {
+	c.once.Do(func() {
+		if c.cancel != nil {
+			c.cancel()
+			c.wg.Wait()
+		}
+		c.stats.setState(StateClosed)
+	})
+}
+
+// Stats returns a snapshot of the source's counters.
+func (c *Camera) Stats() SourceStats {
+	name := c.label
+	if name == "" {
+		name = "camera"
+	}
+	return c.stats.snapshot(name)
+}
+
+// camFrame is what a session's reader hands the owner.
+type camFrame struct {
+	f   *media.VideoFrame
+	err error
+}
+
+// session is one opened device and its reader goroutine.
+type session struct {
+	dev    CameraDevice
+	frames chan camFrame
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startSession starts reading dev in a helper goroutine that converts
+// each picture (so the device may reuse its buffers on the next Read) and
+// stamps it with the clock's time on arrival.
+func (c *Camera) startSession(dev CameraDevice) *session {
+	ctx, cancel := context.WithCancel(c.ctx)
+	s := &session{dev: dev, frames: make(chan camFrame), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			img, release, err := dev.Read()
+			pts := c.Clock.Now()
+			var r camFrame
+			if err != nil {
+				r.err = err
+			} else {
+				f := media.NewVideoFrame(c.mode.Width, c.mode.Height)
+				if cerr := ConvertImage(f, img); cerr != nil {
+					c.stats.bad.Add(1)
+					r.f = nil
+				} else {
+					if c.mode.Format == FormatMJPEG {
+						FullToLimitedRange(f)
+					}
+					f.PTS = pts
+					r.f = f
+				}
+			}
+			if release != nil {
+				release()
+			}
+			if r.f == nil && r.err == nil {
+				continue
+			}
+			select {
+			case s.frames <- r:
+			case <-ctx.Done():
+				return
+			}
+			if r.err != nil {
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// stop ends a session: the device is closed (unblocking a Read) and the
+// reader drained.
+func (s *session) stop() {
+	s.cancel()
+	_ = s.dev.Close()
+	<-s.done
+}
+
+type openResult struct {
+	dev  CameraDevice
+	mode CameraMode
+	err  error
+}
+
+// run is the owner goroutine: it forwards frames while the device works
+// and sends the slate while it is lost.
+func (c *Camera) run() {
+	defer c.wg.Done()
+	defer close(c.out)
+	sess := c.startSession(c.first)
+	c.first = nil
+	var opening bool
+	openDone := make(chan openResult, 1)
+	defer func() {
+		if sess != nil {
+			sess.stop()
+		}
+		if opening { // a reopen is in flight: wait for it and close what it opened
+			if r := <-openDone; r.err == nil {
+				_ = r.dev.Close()
+			}
+		}
+	}()
+	period := c.grid.at(1)
+	tk := c.Ticker(period)
+	defer func() { tk.Stop() }()
+	var (
+		lastPTS    time.Duration = -1
+		lastFrame                = c.Clock.Now()
+		nextSlate  int64
+		nextRetry  time.Duration
+		frames     <-chan camFrame
+		badReports uint64
+	)
+	if sess != nil {
+		frames = sess.frames
+	}
+	send := func(f *media.VideoFrame, slate bool) {
+		if f.PTS <= lastPTS {
+			c.stats.bad.Add(1) // timestamp did not move forward
+			return
+		}
+		if offer(&c.stats, c.ctx.Done(), c.out, f, f.PTS, slate) {
+			lastPTS = f.PTS
+		}
+	}
+	lose := func(why error) {
+		c.Logger.Warn("camera lost; sending slate", "err", why)
+		sess.stop()
+		sess, frames = nil, nil
+		c.stats.losses.Add(1)
+		c.stats.setState(StateLost)
+		now := c.Clock.Now()
+		nextSlate = max(c.grid.ceil(now), c.grid.index(lastPTS)+1)
+		nextRetry = now + c.RetryInterval
+	}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case r := <-frames:
+			if r.err != nil {
+				lose(r.err)
+				continue
+			}
+			lastFrame = c.Clock.Now()
+			send(r.f, false)
+		case <-tk.C():
+			now := c.Clock.Now()
+			if b := c.stats.bad.Load(); b != badReports {
+				c.Logger.Debug("bad camera frames dropped", "total", b)
+				badReports = b
+			}
+			if sess != nil {
+				if now-lastFrame > c.StallTimeout {
+					lose(fmt.Errorf("no frame for %v", now-lastFrame))
+				} else {
+					continue
+				}
+			}
+			// Lost: slate on the frame grid, and a reopen now and then.
+			if due := c.grid.index(now); due >= nextSlate {
+				c.stats.skipped.Add(uint64(due - nextSlate))
+				nextSlate = due + 1
+				f := c.slate.render(due, c.grid.at(due))
+				send(f, true)
+			}
+			if !opening && now >= nextRetry {
+				opening = true
+				c.wg.Add(1)
+				go func() {
+					defer c.wg.Done()
+					dev, mode, err := c.Opener(true)
+					openDone <- openResult{dev, mode, err}
+				}()
+			}
+		case r := <-openDone:
+			opening = false
+			now := c.Clock.Now()
+			nextRetry = now + c.RetryInterval
+			if r.err == nil && (r.mode.Width != c.mode.Width || r.mode.Height != c.mode.Height) {
+				_ = r.dev.Close()
+				r.err = fmt.Errorf("came back as %dx%d, want %dx%d", r.mode.Width, r.mode.Height, c.mode.Width, c.mode.Height)
+			}
+			if r.err != nil {
+				c.Logger.Debug("camera reopen failed", "err", r.err)
+				continue
+			}
+			if c.ctx.Err() != nil {
+				_ = r.dev.Close()
+				return
+			}
+			c.Logger.Info("camera back")
+			sess = c.startSession(r.dev)
+			frames = sess.frames
+			lastFrame = now
+			c.stats.setState(StateRunning)
+		}
+	}
+}
