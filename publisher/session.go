@@ -31,6 +31,10 @@ const (
 	csidVideo   = 6
 )
 
+// maxUndecodable is how many server messages go-rtmp cannot decode are
+// skipped before the server is deemed not to speak RTMP.
+const maxUndecodable = 16
+
 // chunkSize is the outgoing RTMP chunk size.
 const chunkSize = 4096
 
@@ -41,6 +45,7 @@ type sessionConfig struct {
 	writeTimeout time.Duration // no write progress for this long breaks the session
 	tls          *tls.Config
 	log          *slog.Logger
+	sent         *atomic.Int64 // bytes written, shared across sessions
 }
 
 // reply is a command the server sent us.
@@ -61,19 +66,30 @@ type session struct {
 	nc       net.Conn
 	cs       *rtmp.ChunkStreamer
 	streamID uint32
-	sent     atomic.Int64 // bytes written to the socket
 
 	replies  chan reply
 	readDone chan struct{}
 	readErr  error // valid after readDone is closed
 
-	closeOnce sync.Once
+	closeOnce   sync.Once
+	connReadErr *atomic.Bool
 }
 
-// countingConn counts the bytes written to the socket.
+// countingConn counts the bytes written to the socket and remembers
+// whether a read from the socket failed (to tell a broken connection from
+// a message go-rtmp could not decode).
 type countingConn struct {
 	net.Conn
-	n *atomic.Int64
+	n       *atomic.Int64
+	readErr *atomic.Bool
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.readErr.Store(true)
+	}
+	return n, err
 }
 
 func (c countingConn) Write(p []byte) (int, error) {
@@ -157,9 +173,17 @@ func dialSession(ctx context.Context, cfg sessionConfig) (*session, error) {
 		replies:  make(chan reply, 16),
 		readDone: make(chan struct{}),
 	}
-	s.nc = countingConn{Conn: nc, n: &s.sent}
-	if err := handshake.HandshakeWithServer(s.nc, s.nc, &handshake.Config{SkipHandshakeVerification: true}); err != nil {
+	sent := cfg.sent
+	if sent == nil {
+		sent = new(atomic.Int64)
+	}
+	s.connReadErr = new(atomic.Bool)
+	s.nc = countingConn{Conn: nc, n: sent, readErr: s.connReadErr}
+	if err := handshake.HandshakeWithServer(&s0Check{r: s.nc}, s.nc, &handshake.Config{SkipHandshakeVerification: true}); err != nil {
 		_ = nc.Close()
+		if errors.Is(err, ErrProtocol) {
+			return nil, fmt.Errorf("RTMP handshake: %w", err)
+		}
 		return nil, classify("RTMP handshake", err)
 	}
 	s.cs = rtmp.NewChunkStreamer(bufio.NewReaderSize(s.nc, 4096), bufio.NewWriterSize(s.nc, chunkSize+64), controlConfig())
@@ -167,7 +191,7 @@ func dialSession(ctx context.Context, cfg sessionConfig) (*session, error) {
 
 	if err := s.publish(ctx2); err != nil {
 		s.close()
-		if errors.Is(err, ErrRefused) || errors.Is(err, ErrProtocol) {
+		if errors.Is(err, ErrRefused) || errors.Is(err, ErrProtocol) || errors.Is(err, ErrTimeout) {
 			return nil, err
 		}
 		return nil, classify("publish", err)
@@ -268,6 +292,9 @@ func (s *session) await(ctx context.Context, match func(reply) bool) (reply, err
 			if ctx.Err() != nil {
 				return reply{}, ctx.Err()
 			}
+			if errors.Is(s.readErr, os.ErrDeadlineExceeded) {
+				return reply{}, fmt.Errorf("%w: %v", ErrTimeout, s.readErr)
+			}
 			return reply{}, fmt.Errorf("%w: the server closed the connection (%v)", ErrRefused, s.readErr)
 		case <-ctx.Done():
 			return reply{}, ctx.Err()
@@ -337,14 +364,17 @@ func (s *session) writeMetadata(ctx context.Context, meta amf0.ECMAArray) error 
 // finish unpublishes politely and waits until what was written reached
 // the socket, or ctx ends.
 func (s *session) finish(ctx context.Context) error {
-	_ = s.command(ctx, 0, "FCUnpublish", 6, nil, s.cfg.target.Key)
-	_ = s.command(ctx, 0, "deleteStream", 7, nil, float64(s.streamID))
-	for _, csid := range []int{csidAudio, csidData, csidVideo, csidCommand} {
+	// Media first: go-rtmp interleaves chunk streams, and a server that
+	// sees deleteStream early drops what is still in flight.
+	for _, csid := range []int{csidAudio, csidData, csidVideo} {
 		if _, err := s.cs.NewChunkWriter(ctx, csid); err != nil {
 			return err
 		}
 	}
-	return nil
+	_ = s.command(ctx, 0, "FCUnpublish", 6, nil, s.cfg.target.Key)
+	_ = s.command(ctx, 0, "deleteStream", 7, nil, float64(s.streamID))
+	_, err := s.cs.NewChunkWriter(ctx, csidCommand)
+	return err
 }
 
 // lost reports whether the connection is broken; the channel is closed
@@ -375,8 +405,17 @@ func (s *session) readLoop() {
 		}
 	}()
 	var cmsg rtmp.ChunkMessage
+	undecodable := 0
 	for {
 		_, _, err := s.cs.Read(&cmsg)
+		if err != nil && !s.connReadErr.Load() && undecodable < maxUndecodable {
+			// The socket is fine: go-rtmp read a whole message it cannot
+			// decode (FFmpeg's onFCPublish has no transaction ID).
+			// Skip it, but not forever.
+			undecodable++
+			s.cfg.log.Debug("skipped a message go-rtmp cannot decode", "err", err)
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err) {
 				s.readErr = fmt.Errorf("server closed the connection: %w", err)
@@ -387,6 +426,7 @@ func (s *session) readLoop() {
 			}
 			return
 		}
+		undecodable = 0
 		switch m := cmsg.Message.(type) {
 		case *rtmpmsg.SetChunkSize:
 			if err := s.cs.PeerState().SetChunkSize(m.ChunkSize); err != nil || m.ChunkSize == 0 {
@@ -432,4 +472,25 @@ func (s *session) close() {
 // isReset reports a connection reset or broken pipe.
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// s0Check fails the handshake when the server's first byte is not RTMP
+// version 3 (an HTTP or TLS server answered, say).
+type s0Check struct {
+	r    io.Reader
+	seen bool
+}
+
+func (c *s0Check) Read(p []byte) (int, error) {
+	if c.seen || len(p) == 0 {
+		return c.r.Read(p)
+	}
+	n, err := c.r.Read(p[:1])
+	if n == 1 {
+		c.seen = true
+		if p[0] != 3 {
+			return 0, fmt.Errorf("%w: it answered with version byte %#02x (%q), not 3", ErrProtocol, p[0], p[0])
+		}
+	}
+	return n, err
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,6 +99,30 @@ func (n *Nginx) RecordPath(key string) string { return filepath.Join(n.dir, "rec
 func (n *Nginx) ErrorLog() string {
 	b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
 	return string(b)
+}
+
+// WaitUnpublished waits until the connection that published key has
+// ended its stream (deleteStream or disconnect in nginx's log), so that
+// everything it sent has been processed and recorded. It fails the test
+// after timeout.
+func (n *Nginx) WaitUnpublished(key string, timeout time.Duration) {
+	n.t.Helper()
+	re := regexp.MustCompile(`(\*\d+) publish: name='` + regexp.QuoteMeta(key) + `'`)
+	deadline := time.Now().Add(timeout)
+	for {
+		log := n.ErrorLog()
+		for _, m := range re.FindAllStringSubmatchIndex(log, -1) {
+			id := log[m[2]:m[3]]
+			rest := log[m[1]:]
+			if strings.Contains(rest, id+" deleteStream") || strings.Contains(rest, id+" disconnect") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("nginx: stream %q still published after %v: %s", key, timeout, tail(log, 1500))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Start starts nginx again after Stop, on the same port.

@@ -8,12 +8,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"golive/media"
 )
 
 func TestNginxAcceptsFFmpegPublish(t *testing.T) {
 	src := MakeTestFile(t, TestSource{Duration: time.Second})
 	n := StartNginxRTMP(t)
 	PublishFile(t, src, n.URL("abc"))
+	n.WaitUnpublished("abc", 10*time.Second)
 	n.Stop()
 	info := FFprobe(t, n.RecordPath("abc"))
 	v, ok := info.Video()
@@ -108,4 +111,29 @@ func (f *fakeTB) Helper() {}
 func (f *fakeTB) Skipf(string, ...any) {
 	f.skipped = true
 	panic("skip")
+}
+
+func TestReadFLV(t *testing.T) {
+	src := MakeTestFile(t, TestSource{Duration: time.Second, Width: 160, Height: 120, FPS: 25})
+	f := ReadFLV(t, src)
+	require.NotEmpty(t, f.Video.Config)
+	require.Equal(t, 160, f.Video.Width)
+	require.Equal(t, 25.0, f.Video.FPS)
+	require.NotNil(t, f.Audio)
+	require.Equal(t, 48000, f.Audio.SampleRate)
+	require.Equal(t, 2, f.Audio.Channels)
+	var v, a int
+	for _, p := range f.Packets {
+		if p.Codec == media.CodecH264 {
+			if v == 0 {
+				require.True(t, p.Keyframe)
+			}
+			v++
+			require.GreaterOrEqual(t, p.PTS, p.DTS)
+		} else {
+			a++
+		}
+	}
+	require.Equal(t, 25, v)
+	require.InDelta(t, 48000/1024, a, 2)
 }
