@@ -1,6 +1,10 @@
 package encoder
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -145,4 +149,49 @@ func TestAACErrors(t *testing.T) {
 	a.Close()
 	_, err = a.Encode(&media.AudioFrame{SampleRate: 48000, Channels: 2, Samples: make([]int16, 960)})
 	require.ErrorIs(t, err, ErrClosed)
+}
+
+// TestAACFFprobe writes the packets as ADTS and has the real ffprobe count
+// and describe them.
+func TestAACFFprobe(t *testing.T) {
+	ffprobe := needTool(t, "ffprobe")
+	a := &AAC{Logger: quietLogger()}
+	require.NoError(t, a.Initialize())
+	defer a.Close()
+	var pkts []*media.Packet
+	for i := range 100 {
+		out, err := a.Encode(&media.AudioFrame{SampleRate: 44100, Channels: 1, Samples: tone(44100, 1, 441, i*441),
+			PTS: time.Duration(i) * 10 * time.Millisecond})
+		require.NoError(t, err)
+		pkts = append(pkts, out...)
+	}
+	out, err := a.Flush()
+	require.NoError(t, err)
+	pkts = append(pkts, out...)
+	var adts mpeg4audio.ADTSPackets
+	for _, p := range pkts {
+		adts = append(adts, &mpeg4audio.ADTSPacket{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 48000, ChannelCount: 2, AU: p.Data})
+	}
+	buf, err := adts.Marshal()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "out.aac")
+	require.NoError(t, os.WriteFile(path, buf, 0o644))
+	res := runTool(t, ffprobe, "-v", "error", "-count_frames", "-show_streams", "-of", "json", path)
+	var probe struct {
+		Streams []struct {
+			CodecName    string `json:"codec_name"`
+			Profile      string `json:"profile"`
+			SampleRate   string `json:"sample_rate"`
+			Channels     int    `json:"channels"`
+			NbReadFrames string `json:"nb_read_frames"`
+		} `json:"streams"`
+	}
+	require.NoError(t, json.Unmarshal(res, &probe), "%s", res)
+	require.Len(t, probe.Streams, 1)
+	s := probe.Streams[0]
+	require.Equal(t, "aac", s.CodecName)
+	require.Equal(t, "LC", s.Profile)
+	require.Equal(t, "48000", s.SampleRate)
+	require.Equal(t, 2, s.Channels)
+	require.Equal(t, strconv.Itoa(len(pkts)), s.NbReadFrames)
 }

@@ -4,18 +4,28 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/asticode/go-astiav"
 )
 
+// ffmpegLogBurst is how many FFmpeg lines pass per second; the rest are
+// counted and reported with the next line that passes (a corrupt stream
+// makes the decoder log per macroblock).
+const ffmpegLogBurst = 20
+
 // RouteFFmpegLog sends FFmpeg's log messages to logger (main calls it
-// once). FFmpeg errors become slog errors, warnings warnings, and its
-// chatty info and verbose lines debug records, each with the emitting
-// FFmpeg component as "ffmpeg". FFmpeg's own level is set to info.
+// once; a later call replaces the route). FFmpeg errors become slog
+// errors, warnings warnings, and its chatty info and verbose lines debug
+// records, each with the emitting FFmpeg component as "ffmpeg". At most
+// 20 lines a second get through; the number suppressed is reported as
+// "suppressed" on the next one. FFmpeg's own level is set to info.
 func RouteFFmpegLog(logger *slog.Logger) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	lim := &logLimiter{burst: ffmpegLogBurst, now: time.Now}
 	logger = logger.With("stage", "ffmpeg")
 	astiav.SetLogLevel(astiav.LogLevelInfo)
 	astiav.SetLogCallback(func(c astiav.Classer, l astiav.LogLevel, _, msg string) {
@@ -24,13 +34,21 @@ func RouteFFmpegLog(logger *slog.Logger) {
 		if !logger.Enabled(ctx, level) {
 			return
 		}
+		ok, suppressed := lim.allow()
+		if !ok {
+			return
+		}
 		component := ""
 		if c != nil {
 			if cl := c.Class(); cl != nil {
-				component = cl.Name()
+				component = cl.ItemName()
 			}
 		}
-		logger.Log(ctx, level, strings.TrimSpace(msg), "ffmpeg", component)
+		attrs := []any{"ffmpeg", component}
+		if suppressed > 0 {
+			attrs = append(attrs, "suppressed", suppressed)
+		}
+		logger.Log(ctx, level, strings.TrimSpace(msg), attrs...)
 	})
 }
 
@@ -44,4 +62,35 @@ func ffmpegLevel(l astiav.LogLevel) slog.Level {
 	default:
 		return slog.LevelDebug
 	}
+}
+
+// logLimiter lets burst lines through per one-second window and counts
+// the others; FFmpeg may log from any thread.
+type logLimiter struct {
+	burst int
+	now   func() time.Time
+
+	mu         sync.Mutex
+	window     time.Time
+	n          int
+	suppressed int
+}
+
+// allow reports whether a line may be logged and, if so, how many were
+// dropped since the last one that was.
+func (l *logLimiter) allow() (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Sub(l.window) >= time.Second {
+		l.window, l.n = now, 0
+	}
+	if l.n >= l.burst {
+		l.suppressed++
+		return false, 0
+	}
+	l.n++
+	s := l.suppressed
+	l.suppressed = 0
+	return true, s
 }

@@ -428,11 +428,19 @@ func (e *H264) convert() (*media.Packet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
 	}
-	pts, ok := e.ptsMap[e.pkt.Pts()]
+	tick := e.pkt.Pts()
+	pts, ok := e.ptsMap[tick]
 	if ok {
-		delete(e.ptsMap, e.pkt.Pts())
+		delete(e.ptsMap, tick)
 	} else {
-		pts = media.FromTicks(e.pkt.Pts(), videoTimeBase)
+		pts = media.FromTicks(tick, videoTimeBase)
+	}
+	if len(e.ptsMap) > 256 { // frames an encoder dropped: forget them
+		for k := range e.ptsMap {
+			if k < tick {
+				delete(e.ptsMap, k)
+			}
+		}
 	}
 	dts := media.FromTicks(e.pkt.Dts(), videoTimeBase)
 	if e.pkt.Dts() == e.pkt.Pts() {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asticode/go-astiav"
 	"github.com/stretchr/testify/require"
 
 	"golive/media"
@@ -78,4 +79,34 @@ func TestScalerSourceChange(t *testing.T) {
 	bad := &Scaler{Width: -1, Height: 10}
 	_, err = bad.Scale(patternFrame(64, 64, 0, 30, false))
 	require.ErrorIs(t, err, ErrBadConfig)
+}
+
+// TestCopyNV12 checks the interleaving copy used for QSV and VAAPI input.
+func TestCopyNV12(t *testing.T) {
+	const w, h = 6, 4
+	src := media.NewVideoFrame(w, h)
+	for i := range src.Y {
+		src.Y[i] = byte(i)
+	}
+	for i := range src.U {
+		src.U[i], src.V[i] = byte(100+i), byte(200+i)
+	}
+	f := astiav.AllocFrame()
+	require.NotNil(t, f)
+	defer f.Free()
+	f.SetWidth(w)
+	f.SetHeight(h)
+	f.SetPixelFormat(astiav.PixelFormatNv12)
+	require.NoError(t, f.AllocBuffer(0))
+	require.NoError(t, makeWritable(f))
+	copyVideoFrameIn(f, src, true)
+	packed, err := f.Data().Bytes(1)
+	require.NoError(t, err)
+	require.Equal(t, src.Y, packed[:w*h])
+	uv := packed[w*h:]
+	require.Len(t, uv, w*h/2)
+	for i := range src.U {
+		require.Equal(t, src.U[i], uv[2*i])
+		require.Equal(t, src.V[i], uv[2*i+1])
+	}
 }
