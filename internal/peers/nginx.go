@@ -110,8 +110,11 @@ func (n *Nginx) WaitUnpublished(key string, timeout time.Duration) {
 	re := regexp.MustCompile(`(\*\d+) publish: name='` + regexp.QuoteMeta(key) + `'`)
 	deadline := time.Now().Add(timeout)
 	for {
+		// Connection numbers restart with nginx: look after the last
+		// publish of key only.
 		log := n.ErrorLog()
-		for _, m := range re.FindAllStringSubmatchIndex(log, -1) {
+		if all := re.FindAllStringSubmatchIndex(log, -1); len(all) > 0 {
+			m := all[len(all)-1]
 			id := log[m[2]:m[3]]
 			rest := log[m[1]:]
 			if strings.Contains(rest, id+" deleteStream") || strings.Contains(rest, id+" disconnect") {
