@@ -93,6 +93,10 @@ type RTMP struct {
 	// FlushTimeout bounds how long Close keeps sending what is queued
 	// [2 s].
 	FlushTimeout time.Duration
+	// SendBuffer sets the socket's send buffer (SO_SNDBUF) in bytes; 0
+	// keeps the system's default. A small buffer makes congestion show in
+	// the queue (and to a BitrateController) sooner.
+	SendBuffer int
 	// TLSConfig is used for rtmps:// (nil: system roots, server name from
 	// the URL).
 	TLSConfig *tls.Config
@@ -213,7 +217,7 @@ func (r *RTMP) connect() (*session, error) {
 	start := r.Clock.Now()
 	sess, err := dialSession(r.ctx, sessionConfig{
 		target: r.target, timeout: r.ConnectTimeout, writeTimeout: r.WriteTimeout,
-		tls: r.TLSConfig, log: r.log, sent: &r.sent,
+		tls: r.TLSConfig, log: r.log, sent: &r.sent, sendBuffer: r.SendBuffer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rtmp %s: %w", r.target.Redacted(), err)

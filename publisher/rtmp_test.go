@@ -132,11 +132,15 @@ func (refuseHandler) OnPublish(*rtmp.StreamContext, uint32, *rtmpmsg.NetStreamPu
 }
 
 // startGoRTMPServer runs a go-rtmp server with handler h on 127.0.0.1:0.
-func startGoRTMPServer(t *testing.T, h func() rtmp.Handler) (addr string, stop func()) {
+// A readBuffer > 0 shrinks each connection's receive buffer.
+func startGoRTMPServer(t *testing.T, h func() rtmp.Handler, readBuffer ...int) (addr string, stop func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv := rtmp.NewServer(&rtmp.ServerConfig{
 		OnConnect: func(conn net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
+			if len(readBuffer) > 0 {
+				_ = conn.(*net.TCPConn).SetReadBuffer(readBuffer[0])
+			}
 			return conn, &rtmp.ConnConfig{Handler: h(), Logger: NewLogrus(testLogger(t))}
 		},
 	})

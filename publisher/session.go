@@ -46,6 +46,7 @@ type sessionConfig struct {
 	tls          *tls.Config
 	log          *slog.Logger
 	sent         *atomic.Int64 // bytes written, shared across sessions
+	sendBuffer   int           // SO_SNDBUF, 0 = default
 }
 
 // reply is a command the server sent us.
@@ -142,6 +143,9 @@ func dialSession(ctx context.Context, cfg sessionConfig) (*session, error) {
 			return nil, fmt.Errorf("dial %s: %w: %w after %v", cfg.target.Addr, ErrUnreachable, ErrTimeout, cfg.timeout)
 		}
 		return nil, fmt.Errorf("dial %s: %w: %v", cfg.target.Addr, ErrUnreachable, err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok && cfg.sendBuffer > 0 {
+		_ = tc.SetWriteBuffer(cfg.sendBuffer)
 	}
 	// Blocking I/O below is interrupted by the deadline or by ctx.
 	stop := context.AfterFunc(ctx2, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
