@@ -1,0 +1,104 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// healthPanel shows the stream's health at a glance, like OBS's stats dock.
+type healthPanel struct {
+	object fyne.CanvasObject
+
+	state, uptime, bitrate, fps, dropped, skipped, encoder, cpu, queue, viewers *widget.Label
+	reconnect                                                                   *widget.Button
+	graph                                                                       *bitrateGraph
+	dests                                                                       *widget.Label
+}
+
+func newHealthPanel(ctl Controller) *healthPanel {
+	h := &healthPanel{}
+	l := func() *widget.Label { return widget.NewLabel("–") }
+	h.state, h.uptime, h.bitrate, h.fps, h.dropped = l(), l(), l(), l(), l()
+	h.skipped, h.encoder, h.cpu, h.queue, h.viewers = l(), l(), l(), l(), l()
+	h.state.TextStyle.Bold = true
+	h.reconnect = widget.NewButtonWithIcon("Reconnect now", theme.ViewRefreshIcon(), func() { ctl.ReconnectNow() })
+	h.reconnect.Hide()
+	h.graph = newBitrateGraph()
+	h.dests = widget.NewLabel("")
+	h.dests.Wrapping = fyne.TextWrapWord
+	row := func(name string, v fyne.CanvasObject) []fyne.CanvasObject {
+		k := widget.NewLabel(name)
+		k.TextStyle.Bold = true
+		return []fyne.CanvasObject{k, v}
+	}
+	var cells []fyne.CanvasObject
+	for _, r := range [][]fyne.CanvasObject{
+		row("State", container.NewHBox(h.state, h.reconnect)),
+		row("Uptime", h.uptime),
+		row("Bitrate", h.bitrate),
+		row("Frames/s", h.fps),
+		row("Dropped (network)", h.dropped),
+		row("Skipped (encoder)", h.skipped),
+		row("Encoder", h.encoder),
+		row("CPU", h.cpu),
+		row("Queue delay", h.queue),
+		row("Chat viewers", h.viewers),
+	} {
+		cells = append(cells, r...)
+	}
+	form := container.New(layout.NewFormLayout(), cells...)
+	title := widget.NewLabel("Bitrate, last minute")
+	title.TextStyle.Bold = true
+	dt := widget.NewLabel("Destinations")
+	dt.TextStyle.Bold = true
+	h.object = container.NewVScroll(container.NewVBox(form, title, h.graph, dt, h.dests))
+	return h
+}
+
+func (h *healthPanel) update(st Status) {
+	state := strings.ToUpper(st.State[:1]) + st.State[1:]
+	h.state.SetText(state)
+	if st.State == "reconnecting" && st.CanReconnect {
+		h.reconnect.Show()
+	} else {
+		h.reconnect.Hide()
+	}
+	h.uptime.SetText(st.Uptime.Truncate(time.Second).String())
+	h.bitrate.SetText(kbps(st.Bitrate))
+	h.fps.SetText(fmt.Sprintf("%.1f / %d", st.FPS, st.TargetFPS))
+	h.dropped.SetText(fmt.Sprint(st.Dropped))
+	h.skipped.SetText(fmt.Sprint(st.Skipped))
+	switch {
+	case st.Encoder == "":
+		h.encoder.SetText("– (starts with Go Live)")
+	case st.Hardware:
+		h.encoder.SetText(st.Encoder + " (hardware)")
+	default:
+		h.encoder.SetText(st.Encoder + " (software)")
+	}
+	h.cpu.SetText(fmt.Sprintf("%.0f %%", st.CPU))
+	h.queue.SetText(st.Queue.Round(time.Millisecond).String())
+	h.viewers.SetText(fmt.Sprint(st.Viewers))
+	h.graph.SetData(st.History)
+	var b strings.Builder
+	for _, d := range st.Destinations {
+		fmt.Fprintf(&b, "%s — %s, %s", d.URL, d.State, kbps(d.Bitrate))
+		if d.Err != "" {
+			fmt.Fprintf(&b, " (%s)", d.Err)
+		}
+		b.WriteString("\n")
+	}
+	if b.Len() == 0 {
+		b.WriteString("offline")
+	}
+	h.dests.SetText(strings.TrimSpace(b.String()))
+}
+
+func kbps(bps int) string { return fmt.Sprintf("%d kbit/s", bps/1000) }

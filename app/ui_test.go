@@ -1,0 +1,289 @@
+package app
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeController is a Controller with a hand-driven state.
+type fakeController struct {
+	mu        sync.Mutex
+	st        Status
+	goErr     error
+	calls     []string
+	dests     []Destination
+	chat      []ChatMessage
+	viewerURL string
+}
+
+func newFake() *fakeController {
+	return &fakeController{
+		st:        Status{State: "offline", TargetFPS: 30, AudioPeak: 0.25},
+		viewerURL: "http://192.0.2.7:8080/",
+		dests: []Destination{
+			{ID: "bundled", Kind: "bundled", Name: "GoLive server", URL: "rtmp://127.0.0.1:1935/live", Key: "supersecretkey", MaskedKey: "****ey", Enabled: true, Fixed: true},
+			{ID: "yt", Kind: "youtube", Name: "YouTube", URL: "rtmp://a.rtmp.youtube.com/live2", Key: "abcd-efgh-ijkl", MaskedKey: "****kl"},
+		},
+		chat: []ChatMessage{{ID: "m1", UserID: "u1", Name: "ann", Text: "hi!"}, {ID: "m2", UserID: "c", Name: "Creator", Text: "welcome", Mod: true}},
+	}
+}
+
+func (f *fakeController) call(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
+func (f *fakeController) called() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+func (f *fakeController) set(fn func(*Status)) { f.mu.Lock(); fn(&f.st); f.mu.Unlock() }
+func (f *fakeController) Status() Status       { f.mu.Lock(); defer f.mu.Unlock(); return f.st }
+func (f *fakeController) GoLive() error {
+	f.call("golive")
+	if f.goErr != nil {
+		return f.goErr
+	}
+	f.set(func(s *Status) { s.State = "connecting" })
+	return nil
+}
+func (f *fakeController) StopLive() {
+	f.call("stop")
+	f.set(func(s *Status) { s.State = "offline" })
+}
+func (f *fakeController) ReconnectNow() bool { f.call("reconnect"); return true }
+func (f *fakeController) Destinations() []Destination {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Destination(nil), f.dests...)
+}
+func (f *fakeController) SaveDestination(d Destination) error {
+	f.call("save " + d.Kind + " " + d.Name + " " + d.URL + " " + d.Key)
+	if d.Key == "" {
+		return errors.New("no key")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d.ID, d.MaskedKey = "new", "****"+d.Key[len(d.Key)-2:]
+	f.dests = append(f.dests, d)
+	return nil
+}
+func (f *fakeController) RemoveDestination(id string) { f.call("remove " + id) }
+func (f *fakeController) SetEnabled(id string, on bool) error {
+	if on {
+		f.call("enable " + id)
+	} else {
+		f.call("disable " + id)
+	}
+	return nil
+}
+func (f *fakeController) Presets() []Preset {
+	return []Preset{{"youtube", "YouTube", "rtmp://a.rtmp.youtube.com/live2", "yt advice"}, {"twitch", "Twitch", "rtmp://live.twitch.tv/app", "twitch advice"}, {"custom", "Custom RTMP(S)", "rtmp://", ""}}
+}
+func (f *fakeController) ViewerURL() string { return f.viewerURL }
+func (f *fakeController) Chat() []ChatMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]ChatMessage(nil), f.chat...)
+}
+func (f *fakeController) SendChat(t string) error    { f.call("send " + t); return nil }
+func (f *fakeController) DeleteChat(id string) error { f.call("delete " + id); return nil }
+func (f *fakeController) BanChat(id string) error    { f.call("ban " + id); return nil }
+func (f *fakeController) SetOverlay(on bool) {
+	f.call("overlay")
+	f.set(func(s *Status) { s.Overlay = on })
+}
+
+func newTestUI(t *testing.T, ctl Controller) *UI {
+	t.Helper()
+	a := test.NewTempApp(t)
+	u := New(a, ctl)
+	u.Window().Show()
+	t.Cleanup(u.Stop)
+	return u
+}
+
+func TestGoLiveButtonStates(t *testing.T) {
+	f := newFake()
+	u := newTestUI(t, f)
+	require.Equal(t, "Go Live", u.goLive.Text)
+	require.Equal(t, widget.HighImportance, u.goLive.Importance)
+
+	test.Tap(u.goLive)
+	require.Equal(t, []string{"golive"}, f.called())
+	require.Equal(t, "Connecting", u.health.state.Text)
+	require.True(t, strings.HasPrefix(u.goLive.Text, "Connecting"))
+	require.Equal(t, widget.WarningImportance, u.goLive.Importance)
+
+	f.set(func(s *Status) {
+		s.State, s.Encoder, s.FPS, s.Bitrate, s.Uptime = "live", "libx264", 29.97, 3_100_000, 90*time.Second
+		s.History = []int{3_000_000, 3_200_000, 2_900_000, 3_100_000}
+		s.Destinations = []DestinationStatus{{URL: "rtmp://127.0.0.1:1935/live/****", State: "live", Bitrate: 3_050_000}}
+	})
+	u.Changed()
+	require.Equal(t, "End stream", u.goLive.Text)
+	require.Equal(t, widget.DangerImportance, u.goLive.Importance)
+	require.Equal(t, "Live", u.health.state.Text)
+	require.Equal(t, "30.0 / 30", u.health.fps.Text)
+	require.Equal(t, "libx264 (software)", u.health.encoder.Text)
+	require.Equal(t, "1m30s", u.health.uptime.Text)
+	require.Contains(t, u.health.dests.Text, "rtmp://127.0.0.1:1935/live/**** — live, 3050 kbit/s")
+	require.False(t, u.health.reconnect.Visible())
+
+	// Reconnecting shows "Reconnect now".
+	f.set(func(s *Status) { s.State, s.CanReconnect = "reconnecting", true })
+	u.refresh()
+	require.True(t, u.health.reconnect.Visible())
+	test.Tap(u.health.reconnect)
+	require.Contains(t, f.called(), "reconnect")
+
+	test.Tap(u.goLive)
+	require.Equal(t, "stop", f.called()[len(f.called())-1])
+	require.Equal(t, "Go Live", u.goLive.Text)
+	require.Equal(t, "Offline", u.health.state.Text)
+}
+
+func TestGoLiveError(t *testing.T) {
+	f := newFake()
+	f.goErr = errors.New("studio: no destination ticked")
+	u := newTestUI(t, f)
+	test.Tap(u.goLive)
+	require.Equal(t, "studio: no destination ticked", u.errLabel.Text)
+	require.Equal(t, "Go Live", u.goLive.Text)
+}
+
+func TestBitrateGraph(t *testing.T) {
+	g := newBitrateGraph()
+	w := test.NewTempWindow(t, g)
+	w.Resize(g.MinSize().AddWidthHeight(100, 0))
+	r := test.WidgetRenderer(g).(*graphRenderer)
+	visible := func() int {
+		n := 0
+		for _, l := range r.lines {
+			if l.Visible() {
+				n++
+			}
+		}
+		return n
+	}
+	require.Zero(t, visible())
+	require.Equal(t, "no data (offline)", r.caption.Text)
+	data := make([]int, 75)
+	for i := range data {
+		data[i] = 1000 * (i + 1)
+	}
+	g.SetData(data)
+	require.Equal(t, graphPoints-1, visible(), "only the last minute is drawn")
+	require.Equal(t, "peak 75 kbit/s, now 75 kbit/s", r.caption.Text)
+	// Higher bitrate is drawn higher (smaller y), the newest on the right.
+	last := r.lines[len(r.lines)-1]
+	require.Less(t, last.Position2.Y, r.lines[0].Position1.Y)
+	require.InDelta(t, float64(r.size.Width), float64(last.Position2.X), 1)
+}
+
+func TestDestinationsPanel(t *testing.T) {
+	f := newFake()
+	u := newTestUI(t, f)
+	require.Len(t, u.dests.checks, 2)
+	require.True(t, u.dests.checks["bundled"].Checked)
+	u.dests.checks["yt"].SetChecked(true)
+	require.Contains(t, f.called(), "enable yt")
+
+	// Keys are never shown in the list.
+	for _, o := range test.LaidOutObjects(u.dests.object) {
+		if l, ok := o.(*widget.Label); ok {
+			require.NotContains(t, l.Text, "supersecretkey")
+			require.NotContains(t, l.Text, "abcd-efgh-ijkl")
+		}
+	}
+
+	// The form: picking Twitch fills its ingest URL; the key is a password field.
+	form := newDestForm(f.Presets(), Destination{})
+	require.Equal(t, "YouTube", form.preset.Selected)
+	form.preset.SetSelected("Twitch")
+	require.Equal(t, "rtmp://live.twitch.tv/app", form.url.Text)
+	require.Equal(t, "Twitch", form.name.Text)
+	require.True(t, form.key.Password)
+	test.Type(form.key, "live_999_abc")
+	require.NoError(t, f.SaveDestination(form.value()))
+	require.Contains(t, f.called(), "save twitch Twitch rtmp://live.twitch.tv/app live_999_abc")
+	require.True(t, form.value().Enabled, "a new destination starts ticked")
+
+	// Editing keeps the ID and kind.
+	edit := newDestForm(f.Presets(), f.Destinations()[1])
+	require.Equal(t, "YouTube", edit.preset.Selected)
+	require.Equal(t, "abcd-efgh-ijkl", edit.key.Text)
+	require.Equal(t, "yt", edit.value().ID)
+
+	u.Reload()
+	require.Len(t, u.dests.checks, 3)
+}
+
+func TestChatPanel(t *testing.T) {
+	f := newFake()
+	u := newTestUI(t, f)
+	require.Len(t, u.chat.msgs, 2)
+	test.Type(u.chat.entry, "hello viewers")
+	test.Tap(findButton(t, u.chat.object, "Send"))
+	require.Contains(t, f.called(), "send hello viewers")
+	require.Empty(t, u.chat.entry.Text)
+
+	test.Tap(u.chat.overlay)
+	require.Contains(t, f.called(), "overlay")
+	require.True(t, f.Status().Overlay)
+	u.refresh()
+	require.True(t, u.chat.overlay.Checked)
+
+	// The first row's delete button deletes that message.
+	item := u.chat.list.CreateItem()
+	u.chat.list.UpdateItem(0, item)
+	row := item.(*fyne.Container)
+	require.Equal(t, "ann: hi!", row.Objects[0].(*widget.Label).Text)
+	btns := row.Objects[1].(*fyne.Container).Objects
+	del, ban := btns[0].(*widget.Button), btns[1].(*widget.Button)
+	require.True(t, ban.Visible(), "viewers can be banned")
+	require.NotNil(t, del)
+	test.Tap(del)
+	require.Contains(t, f.called(), "delete m1")
+}
+
+func findButton(t *testing.T, root fyne.CanvasObject, text string) *widget.Button {
+	t.Helper()
+	for _, o := range test.LaidOutObjects(root) {
+		if b, ok := o.(*widget.Button); ok && b.Text == text {
+			return b
+		}
+	}
+	t.Fatalf("no button %q", text)
+	return nil
+}
+
+func TestPreviewAndShare(t *testing.T) {
+	f := newFake()
+	u := newTestUI(t, f)
+	require.Equal(t, "http://192.0.2.7:8080/", u.viewerURL.Text)
+	require.True(t, u.qr.Visible())
+	require.Equal(t, 240, u.qr.Image.Bounds().Dx())
+
+	img := image.NewRGBA(image.Rect(0, 0, 64, 36))
+	for y := range 36 {
+		for x := range 64 {
+			img.Set(x, y, color.RGBA{uint8(4 * x), uint8(7 * y), 128, 255})
+		}
+	}
+	u.SetImage(img)
+	require.Same(t, img, u.preview.Image)
+	require.InDelta(t, 0.25, u.meter.Value, 1e-9)
+	require.Contains(t, u.meter.TextFormatter(), "-12 dBFS")
+
+	f.viewerURL = ""
+	u.refresh()
+	require.False(t, u.qr.Visible())
+}
