@@ -93,7 +93,7 @@ func (a *AAC) Initialize() error {
 	if a.Logger == nil {
 		a.Logger = slog.Default()
 	}
-	a.log = a.Logger.With("stage", "aac")
+	a.log = a.Logger.With("codec", "aac")
 	switch {
 	case a.SampleRate < 8000 || a.SampleRate > 96000:
 		return fmt.Errorf("aac initialize: %w: sample rate %d", ErrBadConfig, a.SampleRate)

@@ -39,7 +39,7 @@ func (d *H264Decoder) Initialize() (err error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	d.log = d.Logger.With("stage", "h264dec")
+	d.log = d.Logger.With("codec", "h264", "role", "decoder")
 	if d.Params.Codec != media.CodecH264 && d.Params.Codec != media.CodecUnknown {
 		return fmt.Errorf("h264 decoder initialize: %w: codec %s", ErrBadConfig, d.Params.Codec)
 	}
@@ -167,6 +167,7 @@ func (d *H264Decoder) convert() (*media.VideoFrame, error) {
 		vf = copyVideoFrameOut(d.frame)
 	default:
 		if d.conv == nil {
+			d.log.Info("converting decoded frames to yuv420p", "pix_fmt", pf.String())
 			d.conv = &Scaler{Logger: d.Logger}
 		}
 		var err error

@@ -2,6 +2,7 @@ package encoder
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -161,6 +162,10 @@ func fuzzDecoderSeeds(f *testing.F) []byte {
 // publisher can send to the ladder) to the decoder: it may refuse them but
 // must not crash, hang or return a malformed frame.
 func FuzzH264Decode(f *testing.F) {
+	// Corrupt input makes FFmpeg log per macroblock; fuzz workers stall
+	// once their stderr pipe fills, so FFmpeg's log is dropped here.
+	RouteFFmpegLog(slog.New(slog.DiscardHandler))
+	f.Cleanup(func() { RouteFFmpegLog(quietLogger()) })
 	config := fuzzDecoderSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := &H264Decoder{Params: media.CodecParams{Codec: media.CodecH264, Config: config}, Threads: 1, Logger: quietLogger()}

@@ -146,7 +146,7 @@ func (e *H264) Initialize() error {
 	if err := e.validate(); err != nil {
 		return fmt.Errorf("h264 initialize: %w", err)
 	}
-	e.log = e.Logger.With("stage", "h264")
+	e.log = e.Logger.With("codec", "h264")
 	candidates := []string{e.Encoder}
 	if e.Encoder == "auto" {
 		candidates = e.Candidates
@@ -478,7 +478,9 @@ func (e *H264) applyBitrate() error {
 
 // SetBitrate asks for a new target bitrate in bits/s (with maxrate equal
 // to it and a one-second buffer); it is safe from any goroutine and takes
-// effect before the next frame. Values <= 0 are ignored.
+// effect before the next frame. Values <= 0 are ignored. In FFmpeg 5.1
+// libx264 (tested) and h264_nvenc reconfigure on the fly; h264_qsv,
+// h264_vaapi and the others keep their opening bitrate.
 func (e *H264) SetBitrate(bps int) {
 	if bps > 0 {
 		e.wantBitrate.Store(int64(bps))

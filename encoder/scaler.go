@@ -91,7 +91,7 @@ func (s *Scaler) setup(w, h int, pf astiav.PixelFormat) error {
 			s.Logger = slog.Default()
 		}
 		if !s.loggedReinit {
-			s.Logger.Debug("scaler source changed", "stage", "scaler", "from", fmt.Sprintf("%dx%d", s.srcW, s.srcH), "to", fmt.Sprintf("%dx%d", w, h))
+			s.Logger.Debug("scaler source changed", "from", fmt.Sprintf("%dx%d", s.srcW, s.srcH), "to", fmt.Sprintf("%dx%d", w, h))
 			s.loggedReinit = true
 		}
 	}
