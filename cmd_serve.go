@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"golive/encoder"
+	"golive/server"
+	"golive/server/ladder"
+)
+
+// runServe runs the bundled server until ctx is cancelled: `golive serve`.
+// It prints "rtmp listening on ADDR", "http listening on ADDR" and
+// "stream key: KEY" on stdout once ready; bad flags give one line on
+// stderr and exit code 2.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	rtmpAddr := fs.String("rtmp-addr", ":1935", "RTMP listen address")
+	httpAddr := fs.String("http-addr", ":8080", "HTTP listen address")
+	key := fs.String("stream-key", "", "stream key (default: generated and kept in the data dir)")
+	ladderSpec := fs.String("ladder", ladder.DefaultLadder, "rungs, e.g. 720p,480p,360p,240p")
+	segment := fs.Duration("segment", time.Second, "LL-HLS segment duration")
+	part := fs.Duration("part", 200*time.Millisecond, "LL-HLS part duration")
+	dataDir := fs.String("data-dir", "", "data directory (default: the user config dir + /golive)")
+	encoderName := fs.String("encoder", "auto", "ladder H.264 encoder")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "golive serve: %v\n", err)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "golive serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	specs, err := ladder.ParseSpecs(*ladderSpec)
+	if err != nil {
+		fmt.Fprintf(stderr, "golive serve: --ladder: %v\n", err)
+		return exitUsage
+	}
+	switch {
+	case *segment < 100*time.Millisecond || *segment > time.Minute:
+		fmt.Fprintf(stderr, "golive serve: --segment %v out of range (100ms-1m)\n", *segment)
+		return exitUsage
+	case *part < 20*time.Millisecond || *part > *segment:
+		fmt.Fprintf(stderr, "golive serve: --part %v out of range (20ms up to --segment)\n", *part)
+		return exitUsage
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	encoder.RouteFFmpegLog(logger)
+	srv := &server.Server{
+		RTMPAddr: *rtmpAddr, HTTPAddr: *httpAddr, StreamKey: *key, DataDir: *dataDir,
+		Ladder: specs, Segment: *segment, Part: *part, Encoder: *encoderName,
+		Logger: logger,
+	}
+	if err := srv.Initialize(); err != nil {
+		fmt.Fprintf(stderr, "golive serve: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "rtmp listening on %s\n", srv.RTMPAddress())
+	fmt.Fprintf(stdout, "http listening on %s\n", srv.HTTPAddress())
+	fmt.Fprintf(stdout, "stream key: %s\n", srv.Key())
+	<-ctx.Done()
+	return 0
+}

@@ -1,0 +1,117 @@
+package ladder
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// ErrBadLadder is returned by ParseSpecs for a ladder it cannot read.
+var ErrBadLadder = errors.New("bad ladder")
+
+// DefaultLadder is the --ladder default: the source's rung, then the
+// standard rungs that are smaller than it.
+const DefaultLadder = "720p,480p,360p,240p"
+
+// Spec is one rung of the ladder.
+type Spec struct {
+	// Name is the rung's name and path element ("480p").
+	Name string
+	// Height is the picture height; the width follows the source's aspect.
+	Height int
+	// Bitrate is the video bitrate in bit/s.
+	Bitrate int
+}
+
+// referenceBitrate is the bitrate of a 480p rung; others scale with pixels.
+const referenceBitrate = 1200_000
+
+// BitrateFor returns the video bitrate for a picture of w x h pixels: it
+// grows as pixels^0.8 from 1200 kbit/s at 854x480 (so 360p gets about
+// 760k and 240p about 400k: small pictures need more bits per pixel), with
+// a floor of 150k.
+func BitrateFor(w, h int) int {
+	br := float64(referenceBitrate) * math.Pow(float64(w*h)/float64(854*480), 0.8)
+	return max(int(br)/1000*1000, 150_000)
+}
+
+// ParseSpecs reads a comma-separated ladder such as "720p,480p,360p" or
+// "480p:1000k,240p" (an optional bitrate per rung).
+func ParseSpecs(s string) ([]Spec, error) {
+	var out []Spec
+	seen := map[int]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, rate, hasRate := strings.Cut(part, ":")
+		h, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(name), "p"))
+		if err != nil || !strings.HasSuffix(strings.ToLower(name), "p") || h < 64 || h > 4320 || h%2 != 0 {
+			return nil, fmt.Errorf("%w: rung %q (want e.g. 480p, even height 64-4320)", ErrBadLadder, part)
+		}
+		if seen[h] {
+			return nil, fmt.Errorf("%w: rung %dp twice", ErrBadLadder, h)
+		}
+		seen[h] = true
+		sp := Spec{Name: fmt.Sprintf("%dp", h), Height: h}
+		if hasRate {
+			br, err := parseBitrate(rate)
+			if err != nil {
+				return nil, fmt.Errorf("%w: rung %q: %w", ErrBadLadder, part, err)
+			}
+			sp.Bitrate = br
+		}
+		out = append(out, sp)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no rung in %q", ErrBadLadder, s)
+	}
+	return out, nil
+}
+
+func parseBitrate(s string) (int, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	mul := 1
+	switch {
+	case strings.HasSuffix(s, "k"):
+		mul, s = 1000, strings.TrimSuffix(s, "k")
+	case strings.HasSuffix(s, "m"):
+		mul, s = 1000_000, strings.TrimSuffix(s, "m")
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n <= 0 || n*float64(mul) > 100e6 {
+		return 0, fmt.Errorf("bitrate %q", s)
+	}
+	return int(n * float64(mul)), nil
+}
+
+// Plan picks the transcoded rungs for a source of srcW x srcH: the specs
+// strictly smaller than the source, tallest first, each with its width
+// from the source's aspect ratio (even) and its bitrate (from the spec or
+// BitrateFor). The source itself is the top rung and is not in the plan.
+func Plan(specs []Spec, srcW, srcH int) []Rung {
+	var out []Rung
+	for _, sp := range specs {
+		if sp.Height >= srcH {
+			continue
+		}
+		w := int(float64(srcW)*float64(sp.Height)/float64(srcH)+1) &^ 1
+		r := Rung{Name: sp.Name, Width: max(w, 2), Height: sp.Height, Bitrate: sp.Bitrate}
+		if r.Bitrate == 0 {
+			r.Bitrate = BitrateFor(r.Width, r.Height)
+		}
+		out = append(out, r)
+	}
+	for i := 1; i < len(out); i++ { // tallest first
+		for j := i; j > 0 && out[j].Height > out[j-1].Height; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// SourceName returns the rung name of a source of height h ("720p").
+func SourceName(h int) string { return fmt.Sprintf("%dp", h) }

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"golive/media"
+)
+
+// Status is the body of /api/status.
+type Status struct {
+	// Live reports whether a publisher is streaming.
+	Live bool `json:"live"`
+	// Viewers counts HLS viewers seen in the last 15 s.
+	Viewers int `json:"viewers"`
+	// UptimeSeconds is how long the server has run.
+	UptimeSeconds float64 `json:"uptime_seconds"`
+	// LiveSeconds is how long the current stream has run (0 offline).
+	LiveSeconds float64 `json:"live_seconds"`
+	// Ingest describes the published stream (nil offline).
+	Ingest *IngestStatus `json:"ingest"`
+	// Rungs lists the renditions of the current (or last) stream, top first.
+	Rungs []RungStatus `json:"rungs"`
+	// DroppedRungs names the rungs dropped because the machine could not
+	// keep up.
+	DroppedRungs []string `json:"dropped_rungs"`
+}
+
+// IngestStatus describes the published stream.
+type IngestStatus struct {
+	Publisher  string  `json:"publisher"`
+	Codec      string  `json:"codec"`
+	Width      int     `json:"width"`
+	Height     int     `json:"height"`
+	FPS        float64 `json:"fps"`
+	Bitrate    int     `json:"bitrate"`
+	AudioCodec string  `json:"audio_codec,omitempty"`
+	SampleRate int     `json:"sample_rate,omitempty"`
+	Channels   int     `json:"channels,omitempty"`
+}
+
+// RungStatus describes one rendition.
+type RungStatus struct {
+	Name    string  `json:"name"`
+	Width   int     `json:"width"`
+	Height  int     `json:"height"`
+	FPS     float64 `json:"fps"`
+	Bitrate int     `json:"bitrate"`
+	Source  bool    `json:"source"`
+	Live    bool    `json:"live"`
+	Bytes   uint64  `json:"bytes"`
+}
+
+// Status returns the server's status as /api/status shows it.
+func (s *Server) Status() Status {
+	p := s.pipe
+	st := Status{
+		Viewers:       s.viewers.count(),
+		UptimeSeconds: time.Since(s.started).Seconds(),
+		Rungs:         []RungStatus{},
+		DroppedRungs:  []string{},
+	}
+	p.mu.RLock()
+	st.Live = p.live
+	var video, audio *media.CodecParams
+	if p.live {
+		st.LiveSeconds = time.Since(p.since).Seconds()
+		video, audio = p.video, p.audio
+	}
+	for _, ri := range p.current {
+		rs := ri.rung.Stats()
+		st.Rungs = append(st.Rungs, RungStatus{Name: ri.Name, Width: ri.Width, Height: ri.Height,
+			FPS: ri.FPS, Bitrate: ri.Bitrate, Source: ri.Source, Live: rs.Live, Bytes: rs.Bytes})
+	}
+	st.DroppedRungs = append(st.DroppedRungs, p.dropped...)
+	p.mu.RUnlock()
+	if video != nil {
+		in := &IngestStatus{
+			Codec: video.Codec.String(), Width: video.Width, Height: video.Height, FPS: video.FPS,
+			Bitrate: p.rate.bitsPerSecond(),
+		}
+		if audio != nil {
+			in.AudioCodec, in.SampleRate, in.Channels = audio.Codec.String(), audio.SampleRate, audio.Channels
+		}
+		if is := s.ingest.Stats(); is.Live {
+			in.Publisher = is.Publisher
+		}
+		st.Ingest = in
+	}
+	return st
+}
+
+func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
+	st := s.Status()
+	if s.StatusExtra == nil {
+		writeJSON(w, st)
+		return
+	}
+	// Merge the extras over the server's own keys.
+	m := map[string]any{
+		"live": st.Live, "viewers": st.Viewers, "uptime_seconds": st.UptimeSeconds,
+		"live_seconds": st.LiveSeconds, "ingest": st.Ingest, "rungs": st.Rungs,
+		"dropped_rungs": st.DroppedRungs,
+	}
+	for k, v := range s.StatusExtra() {
+		m[k] = v
+	}
+	writeJSON(w, m)
+}
