@@ -202,55 +202,69 @@ func probeAnnexB(t *testing.T, cfg media.AVCConfig, pkts []*media.Packet, w, h, 
 	require.Equal(t, strconv.Itoa(frames), s.NbReadFrames)
 }
 
-// TestH264SetBitrate checks that lowering the bitrate mid-stream really
-// shrinks libx264's output, against an identical encoder left alone, and
-// that SetBitrate is safe from another goroutine.
+// TestH264SetBitrate checks that changing the bitrate mid-stream really
+// changes libx264's output, against an identical encoder left alone, that
+// the new rate is met, and that SetBitrate is safe from another goroutine.
 func TestH264SetBitrate(t *testing.T) {
-	const w, h, fps, n, switchAt = 320, 240, 30, 120, 30
-	newEnc := func() *H264 {
-		e := &H264{Encoder: "libx264", Width: w, Height: h, FPS: fps, Bitrate: 1_500_000, Logger: quietLogger()}
-		require.NoError(t, e.Initialize())
-		t.Cleanup(e.Close)
-		return e
+	cases := []struct {
+		name     string
+		from, to int
+	}{
+		{"lower 1.5M to 150k", 1_500_000, 150_000},
+		{"raise 150k to 1.5M", 150_000, 1_500_000},
 	}
-	ref, low := newEnc(), newEnc()
-	var refBytes, lowBytes int
-	var wg sync.WaitGroup
-	for i := range n {
-		f := patternFrame(w, h, i, fps, true)
-		if i == switchAt {
-			wg.Add(1)
-			go func() { // from another goroutine, as the congestion controller does
-				defer wg.Done()
-				low.SetBitrate(150_000)
-				_ = low.Stats()
-			}()
-			wg.Wait()
-		}
-		for _, c := range []struct {
-			e   *H264
-			sum *int
-		}{{ref, &refBytes}, {low, &lowBytes}} {
-			pkts, err := c.e.Encode(f, false)
-			require.NoError(t, err)
-			if i >= switchAt+fps { // after a second to let VBV settle
-				for _, p := range pkts {
-					*c.sum += len(p.Data)
+	const w, h, fps, n, switchAt = 320, 240, 30, 120, 30
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			newEnc := func() *H264 {
+				e := &H264{Encoder: "libx264", Width: w, Height: h, FPS: fps, Bitrate: tc.from, Logger: quietLogger()}
+				require.NoError(t, e.Initialize())
+				t.Cleanup(e.Close)
+				return e
+			}
+			ref, changed := newEnc(), newEnc()
+			var refBytes, changedBytes int
+			var wg sync.WaitGroup
+			for i := range n {
+				f := patternFrame(w, h, i, fps, true)
+				if i == switchAt {
+					wg.Add(1)
+					go func() { // from another goroutine, as the congestion controller does
+						defer wg.Done()
+						changed.SetBitrate(tc.to)
+						_ = changed.Stats()
+					}()
+					wg.Wait()
+				}
+				for _, c := range []struct {
+					e   *H264
+					sum *int
+				}{{ref, &refBytes}, {changed, &changedBytes}} {
+					pkts, err := c.e.Encode(f, false)
+					require.NoError(t, err)
+					if i >= switchAt+fps { // after a second to let VBV settle
+						for _, p := range pkts {
+							*c.sum += len(p.Data)
+						}
+					}
 				}
 			}
-		}
+			require.Equal(t, tc.to, changed.Stats().Bitrate)
+			require.Equal(t, tc.to, changed.Params().Bitrate)
+			require.Equal(t, tc.from, ref.Stats().Bitrate)
+			maxrate, bufsize := changed.contextRate(t)
+			require.Equal(t, tc.to, maxrate)
+			require.Equal(t, tc.to, bufsize)
+			ratio := float64(changedBytes) / float64(refBytes)
+			t.Logf("bytes after switch: reference %d, changed %d (%.2f)", refBytes, changedBytes, ratio)
+			want := float64(tc.to) / float64(tc.from)
+			require.Greater(t, ratio, want/2.5, "output must follow the new bitrate")
+			require.Less(t, ratio, want*2.5, "output must follow the new bitrate")
+			// The changed stream's rate over the last 2 s is near its new target.
+			seconds := float64(n-switchAt-fps) / fps
+			require.Less(t, float64(changedBytes*8)/seconds, 1.5*float64(tc.to))
+		})
 	}
-	require.Equal(t, 150_000, low.Stats().Bitrate)
-	require.Equal(t, 150_000, low.Params().Bitrate)
-	require.Equal(t, 1_500_000, ref.Stats().Bitrate)
-	maxrate, bufsize := low.contextRate(t)
-	require.Equal(t, 150_000, maxrate)
-	require.Equal(t, 150_000, bufsize)
-	t.Logf("bytes after switch: reference %d, lowered %d (%.2f)", refBytes, lowBytes, float64(lowBytes)/float64(refBytes))
-	require.Less(t, float64(lowBytes), 0.4*float64(refBytes), "lowered encoder must shrink its output")
-	// The lowered stream's rate over the last 2 s is near its new target.
-	seconds := float64(n-switchAt-fps) / fps
-	require.Less(t, float64(lowBytes*8)/seconds, 1.5*150_000)
 }
 
 // contextRate reads rc_max_rate and rc_buffer_size from the codec context.
