@@ -1,12 +1,14 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"math"
 	"sort"
 	"strings"
 
+	"github.com/gen2brain/malgo"
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/mediadevices/pkg/driver/camera"
 	"github.com/pion/mediadevices/pkg/frame"
@@ -191,3 +193,65 @@ type mdDevice struct {
 
 func (m *mdDevice) Read() (image.Image, func(), error) { return m.r.Read() }
 func (m *mdDevice) Close() error                       { return m.d.Close() }
+
+// ErrNoAudioSystem is returned by ListMicrophones with an empty list when
+// no audio backend could start here (no sound server or card); callers
+// should report "no microphones" rather than fail.
+var ErrNoAudioSystem = errors.New("capture: no audio system")
+
+// MicrophoneInfo describes one capture device.
+type MicrophoneInfo struct {
+	// Index is the device's position in the list ("mic:N").
+	Index int
+	// Name is the device's human name.
+	Name string
+	// Default is true for the system's default capture device.
+	Default bool
+	// Formats lists the device's native formats ("48000 Hz 2 ch s16"),
+	// when the backend reports them.
+	Formats []string
+}
+
+// ListMicrophones returns the capture devices of malgo's default backends
+// (nil: malgo's own list); pass []malgo.Backend{NullBackend} for the null
+// device. No device gives an empty list; no audio system at all gives an
+// empty list and ErrNoAudioSystem.
+func ListMicrophones(backends []malgo.Backend) ([]MicrophoneInfo, error) {
+	mctx, err := malgo.InitContext(backends, malgo.ContextConfig{}, nil)
+	if err != nil {
+		return []MicrophoneInfo{}, fmt.Errorf("%w: %w", ErrNoAudioSystem, err)
+	}
+	defer func() {
+		_ = mctx.Uninit()
+		mctx.Free()
+	}()
+	infos, err := mctx.Devices(malgo.Capture)
+	if err != nil {
+		return []MicrophoneInfo{}, fmt.Errorf("capture: list microphones: %w", err)
+	}
+	out := make([]MicrophoneInfo, 0, len(infos))
+	for i, in := range infos {
+		mi := MicrophoneInfo{Index: i, Name: in.Name(), Default: in.IsDefault != 0}
+		for _, f := range in.Formats {
+			mi.Formats = append(mi.Formats, fmt.Sprintf("%d Hz %d ch %s", f.SampleRate, f.Channels, sampleFormatName(f.Format)))
+		}
+		out = append(out, mi)
+	}
+	return out, nil
+}
+
+func sampleFormatName(f malgo.FormatType) string {
+	switch f {
+	case malgo.FormatU8:
+		return "u8"
+	case malgo.FormatS16:
+		return "s16"
+	case malgo.FormatS24:
+		return "s24"
+	case malgo.FormatS32:
+		return "s32"
+	case malgo.FormatF32:
+		return "f32"
+	}
+	return "any"
+}
