@@ -81,6 +81,9 @@ type AACStats struct {
 
 // Initialize validates the configuration and opens the encoder.
 func (a *AAC) Initialize() error {
+	if a.cc != nil || a.closed {
+		return fmt.Errorf("aac initialize: %w: already initialized or closed", ErrBadConfig)
+	}
 	if a.SampleRate == 0 {
 		a.SampleRate = DefaultAudioSampleRate
 	}

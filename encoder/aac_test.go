@@ -128,6 +128,7 @@ func TestAACErrors(t *testing.T) {
 		want error
 	}{
 		{"6 channels", &AAC{Channels: 6}, ErrBadConfig},
+		{"closed", func() *AAC { a := &AAC{}; a.Close(); return a }(), ErrBadConfig},
 		{"rate too low", &AAC{SampleRate: 4000}, ErrBadConfig},
 		{"negative bitrate", &AAC{Bitrate: -1}, ErrBadConfig},
 	}

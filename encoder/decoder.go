@@ -36,6 +36,9 @@ type H264Decoder struct {
 
 // Initialize opens the decoder with the stream's configuration record.
 func (d *H264Decoder) Initialize() (err error) {
+	if d.cc != nil || d.closed {
+		return fmt.Errorf("h264 decoder initialize: %w: already initialized or closed", ErrBadConfig)
+	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}

@@ -142,6 +142,9 @@ func (e *H264) validate() error {
 // "auto" it tries each candidate in order and keeps the first that opens
 // and encodes a frame, logging why the others failed.
 func (e *H264) Initialize() error {
+	if e.cc != nil || e.closed {
+		return fmt.Errorf("h264 initialize: %w: already initialized or closed", ErrBadConfig)
+	}
 	e.applyDefaults()
 	if err := e.validate(); err != nil {
 		return fmt.Errorf("h264 initialize: %w", err)

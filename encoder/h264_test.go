@@ -311,6 +311,7 @@ func TestH264Lifecycle(t *testing.T) {
 	_, err := e.Encode(patternFrame(64, 64, 0, 30, false), false)
 	require.ErrorIs(t, err, ErrNotInitialized)
 	require.NoError(t, e.Initialize())
+	require.ErrorIs(t, e.Initialize(), ErrBadConfig, "second Initialize")
 	_, err = e.Encode(patternFrame(32, 32, 0, 30, false), false)
 	require.ErrorIs(t, err, ErrFrameSize)
 	_, err = e.Encode(&media.VideoFrame{Width: 64, Height: 64}, false)
