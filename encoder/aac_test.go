@@ -78,6 +78,7 @@ func TestAACEncode(t *testing.T) {
 			require.EqualValues(t, len(pkts), st.PacketsOut)
 			require.Equal(t, tc.inRate, st.InputRate)
 			require.Zero(t, st.Resyncs)
+			t.Logf("%d packets, %d bytes", len(pkts), st.Bytes)
 			// 128 kb/s over ~1 s, give or take the encoder's ramp-up.
 			require.InDelta(t, 16000, st.Bytes, 8000)
 		})
@@ -195,4 +196,23 @@ func TestAACFFprobe(t *testing.T) {
 	require.Equal(t, "48000", s.SampleRate)
 	require.Equal(t, 2, s.Channels)
 	require.Equal(t, strconv.Itoa(len(pkts)), s.NbReadFrames)
+
+	// Decode with the ffmpeg CLI: the 1 kHz tone must come out at 1 kHz
+	// (a resampling mistake shifts the pitch): 1000 rising zero crossings
+	// per second, counted over the middle half second.
+	ffmpeg := needTool(t, "ffmpeg")
+	pcm := runTool(t, ffmpeg, "-v", "error", "-i", path, "-f", "s16le", "-ac", "1", "-")
+	samples := make([]int16, len(pcm)/2)
+	for i := range samples {
+		samples[i] = int16(uint16(pcm[2*i]) | uint16(pcm[2*i+1])<<8)
+	}
+	require.Greater(t, len(samples), 48000*9/10)
+	mid := samples[12000:36000]
+	crossings := 0
+	for i := 1; i < len(mid); i++ {
+		if mid[i-1] < 0 && mid[i] >= 0 {
+			crossings++
+		}
+	}
+	require.InDelta(t, 500, crossings, 5, "1 kHz over 0.5 s")
 }
