@@ -62,7 +62,7 @@ type Recorder struct {
 	started bool
 	base    time.Duration
 
-	mu    sync.Mutex
+	mu     sync.Mutex
 	stats  RecorderStats
 	err    error
 	closed bool
