@@ -45,8 +45,12 @@ func (s *Server) Handler() http.Handler {
 		serveAsset(w, r, web, "overlay.html", "text/html; charset=utf-8")
 	})
 	for p, ctype := range staticFiles {
+		file := strings.TrimPrefix(p, "/")
+		if file == "favicon.ico" {
+			file = "favicon.png"
+		}
 		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
-			serveAsset(w, r, web, strings.TrimPrefix(p, "/"), ctype)
+			serveAsset(w, r, web, file, ctype)
 		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"golive/chat"
 	"golive/encoder"
 	"golive/internal/peers"
 	"golive/server/ladder"
@@ -26,7 +27,7 @@ import (
 const testKey = "test-key-0123456789"
 
 // testServer starts a Server on loopback ports with a fixed key.
-func testServer(t *testing.T, ladderSpec string) *Server {
+func testServer(t *testing.T, ladderSpec string, opts ...func(*Server)) *Server {
 	t.Helper()
 	rl, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -43,6 +44,9 @@ func testServer(t *testing.T, ladderSpec string) *Server {
 		RTMPListener: rl, HTTPListener: hl, StreamKey: testKey, Ladder: specs,
 		Encoder: "libx264", Preset: "ultrafast", LadderMaxLag: 120,
 		Logger: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})),
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	require.NoError(t, s.Initialize())
 	t.Cleanup(s.Close)
@@ -107,7 +111,7 @@ var (
 	sourceFile string
 )
 
-// source720p encodes (once per test binary) 12 s of 720p30 test pattern
+// source720p encodes (once per test binary) 16 s of 720p30 test pattern
 // with AAC, keyframes every 2 s, in FLV.
 func source720p(t *testing.T) string {
 	t.Helper()
@@ -119,7 +123,7 @@ func source720p(t *testing.T) string {
 		out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
 			"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
 			"-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
-			"-t", "12", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "60",
+			"-t", "16", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "60",
 			"-b:v", "2500k", "-c:a", "aac", "-ac", "2", "-y", sourceFile).CombinedOutput()
 		require.NoError(t, err, "encode test source: %s", out)
 	})
@@ -150,10 +154,13 @@ func waitVariants(t *testing.T, s *Server, n int) string {
 	return body
 }
 
-func TestServeLadderEndToEnd(t *testing.T) {
+func TestServeEndToEnd(t *testing.T) {
 	peers.RequireTool(t, "ffprobe")
 	src := source720p(t)
-	s := testServer(t, "720p,480p,360p,240p")
+	hub := &chat.Hub{ModeratorToken: testKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	require.NoError(t, hub.Initialize())
+	t.Cleanup(hub.Close)
+	s := testServer(t, "720p,480p,360p,240p", func(s *Server) { s.Chat = hub })
 	pub := startPublisher(t, src, s.publishURL(testKey))
 
 	mv := waitVariants(t, s, 4)
@@ -174,6 +181,15 @@ func TestServeLadderEndToEnd(t *testing.T) {
 	require.Equal(t, 200, code)
 	require.Contains(t, pl, "#EXT-X-PART:")
 	require.Contains(t, pl, "CAN-BLOCK-RELOAD=YES")
+
+	// Headless Chromium plays the page with hls.js, with no console error.
+	ps, problems := watchInChromium(t, s.testURL("/"), 1.5)
+	require.Empty(t, problems, "console errors in the player page")
+	require.True(t, ps.Live, "the page shows the stream live")
+	require.Equal(t, []int{240, 360, 480, 720}, ps.Levels, "quality levels (hls.js sorts them)")
+	if ps.Latency != nil {
+		t.Logf("hls.js latency in Chromium: %.2f s", *ps.Latency)
+	}
 
 	require.NoError(t, pub.wait(t, 40*time.Second), pub.stderr.String())
 	require.Eventually(t, func() bool { return !s.Status().Live }, 10*time.Second, 50*time.Millisecond)
