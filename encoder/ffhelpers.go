@@ -7,6 +7,7 @@ package encoder
 
 /*
 #cgo pkg-config: libavcodec libavutil
+#include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <libavcodec/avcodec.h>
@@ -67,9 +68,21 @@ static void golive_ctx_set_rate(AVCodecContext *c, int64_t rate, int64_t maxrate
 	c->rc_buffer_size = bufsize;
 }
 
+// golive_encoder_has_option reports whether encoder name accepts option
+// opt, as a generic AVCodecContext option or a private one: -1 when the
+// encoder is not in this build.
+static int golive_encoder_has_option(const char *name, const char *opt) {
+	const AVCodec *codec = avcodec_find_encoder_by_name(name);
+	if (codec == NULL) return -1;
+	const AVClass *generic = avcodec_get_class();
+	if (av_opt_find((void *)&generic, opt, NULL, 0, AV_OPT_SEARCH_FAKE_OBJ) != NULL) return 1;
+	if (codec->priv_class != NULL &&
+	    av_opt_find((void *)&codec->priv_class, opt, NULL, 0, AV_OPT_SEARCH_FAKE_OBJ) != NULL) return 1;
+	return 0;
+}
+
 static int64_t golive_ctx_max_rate(const AVCodecContext *c) { return c->rc_max_rate; }
 static int golive_ctx_buffer_size(const AVCodecContext *c) { return c->rc_buffer_size; }
-static int golive_ctx_max_b_frames(const AVCodecContext *c) { return c->max_b_frames; }
 */
 import "C"
 
@@ -163,5 +176,12 @@ func contextRate(c *C.AVCodecContext) (maxrate, bufsize int) {
 	return int(C.golive_ctx_max_rate(c)), int(C.golive_ctx_buffer_size(c))
 }
 
-// contextMaxBFrames returns max_b_frames, for tests.
-func contextMaxBFrames(c *C.AVCodecContext) int { return int(C.golive_ctx_max_b_frames(c)) }
+// encoderHasOption reports whether encoder name (when compiled in: known)
+// accepts the AVOption opt, generic or private.
+func encoderHasOption(name, opt string) (has, known bool) {
+	cn, co := C.CString(name), C.CString(opt)
+	defer C.free(unsafe.Pointer(cn))
+	defer C.free(unsafe.Pointer(co))
+	r := C.golive_encoder_has_option(cn, co)
+	return r == 1, r >= 0
+}

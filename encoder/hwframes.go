@@ -68,7 +68,7 @@ func attachHWFrames(cc *astiav.CodecContext, swFormat astiav.PixelFormat, width,
 	if err != nil {
 		return err
 	}
-	if ret := C.golive_hwframes_init(p, C.int(swFormat), C.int(width), C.int(height), 8); ret < 0 {
+	if ret := C.golive_hwframes_init(p, C.int(swFormat), C.int(width), C.int(height), 20); ret < 0 {
 		return fmt.Errorf("av_hwframe_ctx_init: %w", astiav.Error(ret))
 	}
 	return nil

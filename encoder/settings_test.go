@@ -62,8 +62,22 @@ func TestEncoderSettings(t *testing.T) {
 			}
 			_, ok := s.Option("threads")
 			require.False(t, ok)
+			// Where this FFmpeg has the encoder, it must know every option.
+			for _, kv := range s.Options {
+				has, known := encoderHasOption(tc.name, kv[0])
+				if !known {
+					break
+				}
+				require.True(t, has, "%s has no option %q", tc.name, kv[0])
+			}
 		})
 	}
+	// The option check can fail.
+	has, known := encoderHasOption("libx264", "no_such_option")
+	require.True(t, known)
+	require.False(t, has)
+	_, known = encoderHasOption("h264_no_such_encoder", "b")
+	require.False(t, known)
 	// Threads and keyframe interval feed through.
 	s := encoderSettings("libx264", &H264{FPS: 25, Bitrate: 1, KeyframeInterval: time.Second, Threads: 3})
 	g, _ := s.Option("g")
