@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -215,7 +216,9 @@ func TestStudioDestinations(t *testing.T) {
 	ds = h.Destinations()
 	require.Len(t, ds, 4)
 	yt := ds[1]
-	require.Equal(t, "rtmp://a.rtmp.youtube.com/live2/****", yt.Masked())
+	require.Equal(t, MaskURL(yt.PublishURL()), yt.Masked())
+	require.True(t, strings.HasSuffix(yt.Masked(), "/live2/****"), yt.Masked())
+	require.NotContains(t, yt.Masked(), yt.Key)
 	require.Equal(t, "****op", yt.MaskedKey())
 	require.Equal(t, "rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop", yt.PublishURL())
 
