@@ -167,6 +167,9 @@ func (e *H264) Initialize() error {
 				"skipped", strings.Join(failures, "; "))
 			return nil
 		}
+		if needs := encoderSettings(name, e).Needs; needs != "" && !errors.Is(err, ErrEncoderNotFound) {
+			err = fmt.Errorf("%w (needs %s)", err, needs)
+		}
 		lastErr = err
 		failures = append(failures, fmt.Sprintf("%s: %v", name, err))
 		if len(candidates) > 1 {

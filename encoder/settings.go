@@ -23,6 +23,8 @@ type settings struct {
 	HWFrames bool
 	// Hardware reports whether the encoder runs on dedicated hardware.
 	Hardware bool
+	// Needs says what the encoder needs on the machine, for error messages.
+	Needs string
 }
 
 // Option returns the value of the named option and whether it is set.
@@ -60,6 +62,7 @@ func encoderSettings(name string, c *H264) settings {
 			[2]string{"forced-idr", "1"},
 		)
 	case "h264_nvenc":
+		s.Needs = "an NVIDIA GPU with its driver, libcuda.so.1"
 		s.Options = append(common,
 			[2]string{"preset", "p4"},
 			[2]string{"tune", "ll"},
@@ -71,6 +74,7 @@ func encoderSettings(name string, c *H264) settings {
 			[2]string{"forced-idr", "1"},
 		)
 	case "h264_qsv":
+		s.Needs = "an Intel GPU with the Media SDK/oneVPL runtime"
 		s.PixFmt = astiav.PixelFormatNv12
 		s.Options = append(common,
 			[2]string{"preset", "veryfast"},
@@ -80,6 +84,7 @@ func encoderSettings(name string, c *H264) settings {
 			[2]string{"forced_idr", "1"},
 		)
 	case "h264_vaapi":
+		s.Needs = "a VAAPI device at /dev/dri/renderD128 with its driver"
 		s.PixFmt = astiav.PixelFormatNv12
 		s.Device = astiav.HardwareDeviceTypeVAAPI
 		s.DeviceName = "/dev/dri/renderD128"
@@ -90,12 +95,14 @@ func encoderSettings(name string, c *H264) settings {
 			[2]string{"idr_interval", "0"},
 		)
 	case "h264_videotoolbox":
+		s.Needs = "macOS VideoToolbox hardware encoding"
 		s.Options = append(common,
 			[2]string{"realtime", "1"},
 			[2]string{"profile", "high"},
 			[2]string{"allow_sw", "0"},
 		)
 	case "h264_amf":
+		s.Needs = "an AMD GPU and its AMF runtime"
 		s.Options = append(common,
 			[2]string{"usage", "ultralowlatency"},
 			[2]string{"quality", "speed"},
@@ -103,6 +110,7 @@ func encoderSettings(name string, c *H264) settings {
 			[2]string{"profile", "high"},
 		)
 	case "h264_mf":
+		s.Needs = "a Windows Media Foundation hardware H.264 encoder"
 		s.Options = append(common,
 			[2]string{"rate_control", "cbr"},
 			[2]string{"scenario", "live_streaming"},
