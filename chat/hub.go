@@ -114,13 +114,17 @@ type Hub struct {
 	seenIPs      map[string]map[string]struct{}
 	subs         map[*subscriber]struct{}
 	seq          uint64
+	viewers      int // joined connections that are not moderators
 	viewersDirty bool
 }
 
 // HubStats is a snapshot of the Hub's counters.
 type HubStats struct {
-	// Viewers is the number of connections that said hello and are still connected.
+	// Viewers is the number of connections that said hello and are still
+	// connected, moderators (the app, the creator's pages) not counted.
 	Viewers int
+	// Moderators is the number of connected moderator connections that said hello.
+	Moderators int
 	// Connections counts accepted WebSocket connections since Initialize.
 	Connections uint64
 	// Messages counts chat messages relayed (including Post).
@@ -149,7 +153,7 @@ type HubStats struct {
 
 // hubCounters are the atomically updated counters behind HubStats.
 type hubCounters struct {
-	viewers, connections, messages, reactions, deleted, rateLimited, flooders,
+	viewers, moderators, connections, messages, reactions, deleted, rateLimited, flooders,
 	droppedSlow, bans, bannedRejected, badRequests, tooBig, subscriberDrops atomic.Uint64
 }
 
@@ -201,9 +205,8 @@ func (h *Hub) Initialize() error {
 	}
 	h.log = h.Logger
 	if h.log == nil {
-		h.log = slog.Default()
+		h.log = slog.Default().With("stage", "chat")
 	}
-	h.log = h.log.With("stage", "chat")
 
 	h.secret = make([]byte, 32)
 	if _, err := rand.Read(h.secret); err != nil {
@@ -250,6 +253,7 @@ func (h *Hub) Stats() HubStats {
 	s := &h.stats
 	return HubStats{
 		Viewers:         int(s.viewers.Load()),
+		Moderators:      int(s.moderators.Load()),
 		Connections:     s.connections.Load(),
 		Messages:        s.messages.Load(),
 		Reactions:       s.reactions.Load(),
@@ -286,8 +290,33 @@ func (h *Hub) Post(name, text string) error {
 	})
 }
 
+// Delete removes message id from history and from every viewer's page, as a
+// moderator's delete would. Errors wrap ErrBadRequest (no such message) or ErrClosed.
+func (h *Hub) Delete(id string) error {
+	found := make(chan bool, 1)
+	if err := h.do(h.ctx, func() { found <- h.deleteMessage(id) }); err != nil {
+		return fmt.Errorf("chat delete: %w", err)
+	}
+	if !<-found {
+		return fmt.Errorf("chat delete: no message %q in history: %w", id, ErrBadRequest)
+	}
+	return nil
+}
+
+// Ban bans public user id (and the addresses it connected from) for the hub's
+// lifetime, as a moderator's ban would. Errors wrap ErrBadRequest or ErrClosed.
+func (h *Hub) Ban(user string) error {
+	if !validRef(user) {
+		return fmt.Errorf("chat ban: invalid user id: %w", ErrBadRequest)
+	}
+	if err := h.do(h.ctx, func() { h.ban(user) }); err != nil {
+		return fmt.Errorf("chat ban: %w", err)
+	}
+	return nil
+}
+
 // Subscribe returns a channel that receives, first, a welcome frame carrying the
-// current history, then every frame the hub broadcasts (message, reaction,
+// current history and (if buf > 1) a viewers frame, then every frame the hub broadcasts (message, reaction,
 // deleted, viewers). Frames that do not fit in buf (default 64) are dropped for
 // this subscriber and counted, so a slow subscriber never blocks the hub. Call
 // cancel to release it; the channel is closed after cancel or when the hub closes.
@@ -299,6 +328,9 @@ func (h *Hub) Subscribe(buf int) (events <-chan ServerMessage, cancel func(), er
 	if err := h.do(h.ctx, func() {
 		h.subs[s] = struct{}{}
 		s.ch <- ServerMessage{Type: TypeWelcome, User: &User{}, History: h.historyCopy()}
+		if buf > 1 {
+			s.ch <- ServerMessage{Type: TypeViewers, Count: h.viewers}
+		}
 	}); err != nil {
 		return nil, nil, fmt.Errorf("chat subscribe: %w", err)
 	}
@@ -342,7 +374,7 @@ func (h *Hub) run() {
 		case <-ticker.C:
 			if h.viewersDirty {
 				h.viewersDirty = false
-				h.broadcast(ServerMessage{Type: TypeViewers, Count: len(h.clients)})
+				h.broadcast(ServerMessage{Type: TypeViewers, Count: h.viewers})
 			}
 		case <-h.ctx.Done():
 			for s := range h.subs {
@@ -411,6 +443,10 @@ func (h *Hub) writeLoop(c *clientConn) {
 	for {
 		select {
 		case f := <-c.send:
+			if c.ctx.Err() != nil {
+				h.closeCancelled(c) // select picks at random: cancellation wins over queued frames
+				return
+			}
 			if f.closeCode != 0 {
 				_ = c.ws.Close(f.closeCode, f.closeReason)
 				return
@@ -423,14 +459,20 @@ func (h *Hub) writeLoop(c *clientConn) {
 				return
 			}
 		case <-c.ctx.Done():
-			if h.ctx.Err() != nil {
-				_ = c.ws.Close(websocket.StatusGoingAway, "server shutting down")
-			} else {
-				_ = c.ws.CloseNow()
-			}
+			h.closeCancelled(c)
 			return
 		}
 	}
+}
+
+// closeCancelled closes a cancelled connection: gracefully when the hub is
+// shutting down, at once when the connection was dropped.
+func (h *Hub) closeCancelled(c *clientConn) {
+	if h.ctx.Err() != nil {
+		_ = c.ws.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	_ = c.ws.CloseNow()
 }
 
 // readLoop reads, decodes and rate-limits c's frames and hands valid ones to the
@@ -564,9 +606,7 @@ func (h *Hub) hello(c *clientConn, m ClientMessage) {
 			return
 		}
 		c.joined = true
-		h.clients[c] = struct{}{}
-		h.stats.viewers.Store(uint64(len(h.clients)))
-		h.viewersDirty = true
+		h.addClient(c)
 		h.remember(id, c.ip)
 	} else if id != "" && id != c.user.ID {
 		h.reply(c, fmt.Errorf("id cannot change on a connection: %w", ErrBadRequest))
@@ -577,17 +617,40 @@ func (h *Hub) hello(c *clientConn, m ClientMessage) {
 	}
 	u := c.user
 	h.sendTo(c, ServerMessage{Type: TypeWelcome, User: &u, History: h.historyCopy(), Moderator: c.moderator})
-	h.sendTo(c, ServerMessage{Type: TypeViewers, Count: len(h.clients)})
+	h.sendTo(c, ServerMessage{Type: TypeViewers, Count: h.viewers})
 }
 
 // leave forgets c; it runs on the hub's goroutine.
 func (h *Hub) leave(c *clientConn) {
+	h.removeClient(c)
+}
+
+// addClient registers a joined connection; moderators are not counted as viewers.
+func (h *Hub) addClient(c *clientConn) {
+	h.clients[c] = struct{}{}
+	if c.moderator {
+		h.stats.moderators.Add(1)
+	} else {
+		h.viewers++
+		h.stats.viewers.Store(uint64(h.viewers))
+		h.viewersDirty = true
+	}
+}
+
+// removeClient forgets a connection; it reports whether it was registered.
+func (h *Hub) removeClient(c *clientConn) bool {
 	if _, ok := h.clients[c]; !ok {
-		return
+		return false
 	}
 	delete(h.clients, c)
-	h.stats.viewers.Store(uint64(len(h.clients)))
-	h.viewersDirty = true
+	if c.moderator {
+		h.stats.moderators.Add(^uint64(0))
+	} else {
+		h.viewers--
+		h.stats.viewers.Store(uint64(h.viewers))
+		h.viewersDirty = true
+	}
+	return true
 }
 
 // relayMessage stores and broadcasts a new message from u.
@@ -662,11 +725,7 @@ func (h *Hub) remember(id, ip string) {
 
 // kick removes c from the hub, tells it why and closes it with StatusPolicyViolation.
 func (h *Hub) kick(c *clientConn, why error, reason string) {
-	if _, ok := h.clients[c]; ok {
-		delete(h.clients, c)
-		h.stats.viewers.Store(uint64(len(h.clients)))
-		h.viewersDirty = true
-	}
+	h.removeClient(c)
 	data, err := EncodeServerMessage(errorFrame(why))
 	if err != nil || !c.enqueue(outFrame{data: data}) ||
 		!c.enqueue(outFrame{closeCode: websocket.StatusPolicyViolation, closeReason: reason}) {
@@ -711,9 +770,7 @@ func (h *Hub) broadcast(m ServerMessage) {
 
 // dropSlow disconnects a connection whose send queue is full.
 func (h *Hub) dropSlow(c *clientConn) {
-	delete(h.clients, c)
-	h.stats.viewers.Store(uint64(len(h.clients)))
-	h.viewersDirty = true
+	h.removeClient(c)
 	h.stats.droppedSlow.Add(1)
 	h.log.Info("dropped slow client", "remote", c.ip, "queue", h.SendQueue)
 	c.cancel()
