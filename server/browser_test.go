@@ -194,8 +194,8 @@ func watchInChromium(t *testing.T, url string, minPlay float64) (playerState, []
 	go func() {
 		for ev := range c.events {
 			var p struct {
-				Type  string `json:"type"`
-				Args  []struct {
+				Type string `json:"type"`
+				Args []struct {
 					Value       any    `json:"value"`
 					Description string `json:"description"`
 				} `json:"args"`

@@ -111,4 +111,3 @@ func TestHTTPRoutes(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"), "CORS on 404s too")
 }
-
