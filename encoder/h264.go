@@ -139,8 +139,9 @@ func (e *H264) validate() error {
 }
 
 // Initialize validates the configuration and opens the encoder. With
-// "auto" it tries each candidate in order and keeps the first that opens
-// and encodes a frame, logging why the others failed.
+// "auto" it tries each candidate in order (a hardware one must first
+// encode a frame at 256x144) and keeps the first that opens, logging why
+// the others failed.
 func (e *H264) Initialize() error {
 	if e.cc != nil || e.closed {
 		return fmt.Errorf("h264 initialize: %w: already initialized or closed", ErrBadConfig)
@@ -160,15 +161,22 @@ func (e *H264) Initialize() error {
 	var failures []string
 	var lastErr error
 	for _, name := range candidates {
-		err := e.open(name)
+		var err error
+		if len(candidates) > 1 && encoderSettings(name, e).Hardware {
+			// A hardware encoder may open and then fail on its first frame:
+			// try a small instance through one frame before trusting it.
+			err = probeOne(name, e.Logger)
+		}
+		if err == nil {
+			if err = e.open(name); err != nil {
+				err = withNeeds(name, e, err)
+			}
+		}
 		if err == nil {
 			e.log.Info("h264 encoder opened", "encoder", name, "hardware", e.set.Hardware,
 				"size", fmt.Sprintf("%dx%d", e.Width, e.Height), "fps", e.FPS, "bitrate", e.Bitrate,
 				"skipped", strings.Join(failures, "; "))
 			return nil
-		}
-		if needs := encoderSettings(name, e).Needs; needs != "" && !errors.Is(err, ErrEncoderNotFound) {
-			err = fmt.Errorf("%w (needs %s)", err, needs)
 		}
 		lastErr = err
 		failures = append(failures, fmt.Sprintf("%s: %v", name, err))
@@ -180,6 +188,14 @@ func (e *H264) Initialize() error {
 		return fmt.Errorf("h264 initialize: %w", lastErr)
 	}
 	return fmt.Errorf("h264 initialize: %w: no candidate opened (%s)", ErrOpen, strings.Join(failures, "; "))
+}
+
+// withNeeds adds what a hardware encoder needs to its opening error.
+func withNeeds(name string, e *H264, err error) error {
+	if needs := encoderSettings(name, e).Needs; needs != "" && !errors.Is(err, ErrEncoderNotFound) {
+		return fmt.Errorf("%w (needs %s)", err, needs)
+	}
+	return err
 }
 
 // open opens encoder name and checks it with no frame encoded; on failure

@@ -372,6 +372,10 @@ func TestH264AutoFallback(t *testing.T) {
 			require.Contains(t, out, "h264 encoder opened")
 			for _, c := range tc.candidates[:len(tc.candidates)-1] {
 				require.Contains(t, out, "encoder="+c, "log says why %s was skipped", c)
+				if needs := encoderSettings(c, e).Needs; needs != "" {
+					require.Contains(t, out, "(needs "+needs+")", "log says what %s needs", c)
+					require.NotContains(t, out, "(needs "+needs+") (needs", "said once per error")
+				}
 			}
 			pkts, err := e.Encode(patternFrame(128, 96, 0, 30, false), true)
 			require.NoError(t, err)
