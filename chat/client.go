@@ -131,7 +131,7 @@ func (c *Client) Send(ctx context.Context, text string) error {
 	return c.write(ctx, ClientMessage{Type: TypeMessage, Text: text})
 }
 
-// React sends a reaction (one of Reactions).
+// React sends a reaction (one of Reactions()).
 func (c *Client) React(ctx context.Context, emoji string) error {
 	return c.write(ctx, ClientMessage{Type: TypeReaction, Emoji: emoji})
 }

@@ -1,6 +1,22 @@
 // Package chat is GoLive's live chat: a WebSocket hub (join/leave, history,
 // viewer counts, reactions, moderation, rate limits), the JSON protocol it speaks
 // (see "Chat protocol" in DESIGN.md), and a Go client the desktop app uses.
+//
+// Additions to the DESIGN protocol, all optional for clients:
+//   - hello may carry "id": a persistent random id (8-64 of A-Z a-z 0-9 _ -) the
+//     browser keeps in localStorage. The public user id seen by others is an HMAC
+//     of it, so it cannot be used to impersonate; bans by user id hold across
+//     reconnects that send the same id.
+//   - hello without "name" joins read-only (welcome, history, live frames,
+//     reactions; messages are refused with bad_request until a hello with a name).
+//     A later hello renames the connection and is answered with a fresh welcome.
+//   - welcome carries "moderator":true for ?token= connections, and user objects
+//     carry "mod":true for moderators and for the app's Post messages.
+//   - "ts" is Unix milliseconds; "reaction" carries "user" as an object {id, name}.
+//   - ban also removes the user's messages from history (each announced with
+//     "deleted") and closes its connections with StatusPolicyViolation "banned",
+//     after an error frame with code banned. A flooding client is closed the same
+//     way with reason "flooding".
 package chat
 
 import (

@@ -60,8 +60,11 @@ var (
 	ErrBanned = errors.New(CodeBanned)
 )
 
-// Reactions lists the only emoji a reaction may carry, in the order pages show them.
-var Reactions = []string{"❤️", "🔥", "👏", "😂", "😮", "🎉"}
+// reactions lists the only emoji a reaction may carry, in the order pages show them.
+var reactions = [...]string{"❤️", "🔥", "👏", "😂", "😮", "🎉"}
+
+// Reactions returns the only emoji a reaction may carry, in the order pages show them.
+func Reactions() []string { return append([]string(nil), reactions[:]...) }
 
 // ErrorCode maps an error to its protocol code; unknown errors map to bad_request.
 func ErrorCode(err error) string {
@@ -86,7 +89,7 @@ type ClientMessage struct {
 	ClientID string
 	// Text is the text of a message, control characters stripped.
 	Text string
-	// Emoji is the emoji of a reaction, one of Reactions.
+	// Emoji is the emoji of a reaction, one of Reactions().
 	Emoji string
 	// Ref is the message id of a delete.
 	Ref string
@@ -145,7 +148,7 @@ func DecodeClientMessage(data []byte, maxText int) (ClientMessage, error) {
 	case TypeReaction:
 		if !validReaction(w.Emoji) {
 			return ClientMessage{}, fmt.Errorf("decode reaction: emoji must be one of %s: %w",
-				strings.Join(Reactions, " "), ErrBadRequest)
+				strings.Join(reactions[:], " "), ErrBadRequest)
 		}
 		m.Emoji = w.Emoji
 	case TypeDelete:
@@ -398,9 +401,9 @@ func validRef(s string) bool {
 	return true
 }
 
-// validReaction reports whether e is one of Reactions.
+// validReaction reports whether e is one of Reactions().
 func validReaction(e string) bool {
-	for _, r := range Reactions {
+	for _, r := range reactions {
 		if e == r {
 			return true
 		}
