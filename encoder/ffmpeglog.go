@@ -20,14 +20,22 @@ const ffmpegLogBurst = 20
 // errors, warnings warnings, and its chatty info and verbose lines debug
 // records, each with the emitting FFmpeg component as "ffmpeg". At most
 // 20 lines a second get through; the number suppressed is reported as
-// "suppressed" on the next one. FFmpeg's own level is set to info.
+// "suppressed" on the next one. FFmpeg's own level is set to info when
+// logger takes debug records, to warning otherwise.
 func RouteFFmpegLog(logger *slog.Logger) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	lim := &logLimiter{burst: ffmpegLogBurst, now: time.Now}
 	logger = logger.With("stage", "ffmpeg")
-	astiav.SetLogLevel(astiav.LogLevelInfo)
+	// FFmpeg's info lines become debug records: only ask FFmpeg for them
+	// when they will be logged. (go-astiav formats each line into a
+	// 1 KiB buffer; x264's long "options:" line is an info line.)
+	if logger.Enabled(context.Background(), slog.LevelDebug) {
+		astiav.SetLogLevel(astiav.LogLevelInfo)
+	} else {
+		astiav.SetLogLevel(astiav.LogLevelWarning)
+	}
 	astiav.SetLogCallback(func(c astiav.Classer, l astiav.LogLevel, _, msg string) {
 		level := ffmpegLevel(l)
 		ctx := context.Background()
