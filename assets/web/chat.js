@@ -169,7 +169,8 @@
       li.appendChild(tools);
     }
     if (fadeSeconds > 0) {
-      li.style.animationDelay = fadeSeconds + 's';
+      var age = m.ts ? Math.max(0, (Date.now() - m.ts) / 1000) : 0;
+      li.style.animationDelay = Math.max(0, fadeSeconds - age) + 's';
       li.classList.add('chat-fading');
       li.addEventListener('animationend', function () { if (li.parentNode) { li.parentNode.removeChild(li); } });
     }
@@ -204,7 +205,11 @@
         me = m.user || null;
         moderator = !!m.moderator;
         while (list.firstChild) { list.removeChild(list.firstChild); }
-        (m.history || []).forEach(addMessage);
+        (m.history || []).forEach(function (h) {
+          // The overlay shows only what is still fresh, so a reconnect does not replay old chat.
+          if (overlay && fadeSeconds > 0 && h.ts && Date.now() - h.ts > fadeSeconds * 1000) { return; }
+          addMessage(h);
+        });
         root.classList.toggle('chat-is-mod', moderator);
         if (!overlay && name) { setStatus(''); }
         break;
