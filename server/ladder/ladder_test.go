@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"golive/encoder"
 	"golive/internal/peers"
 	"golive/media"
 	"golive/server/ingest"
@@ -117,4 +118,9 @@ func TestLadderDropsLowestRungWhenBehind(t *testing.T) {
 	require.Equal(t, []string{"240p"}, st.Dropped)
 	require.True(t, st.Rungs[1].Dropped)
 	require.False(t, st.Rungs[0].Dropped)
+}
+
+func TestMain(m *testing.M) {
+	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	os.Exit(m.Run())
 }
