@@ -486,6 +486,8 @@ func TestGoClientModerates(t *testing.T) {
 			}
 		}
 	}
+	require.NoError(t, viewer.SetName(ctx, "viewer2"))
+	require.Equal(t, "viewer2", waitEvent(viewer, isType(TypeWelcome)).User.Name, "rename answered with a welcome")
 	require.NoError(t, viewer.Send(ctx, "hello <b>world</b>"))
 	m := waitEvent(app, isText("hello <b>world</b>"))
 	require.NoError(t, app.Send(ctx, "welcome!"))
