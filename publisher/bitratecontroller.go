@@ -38,6 +38,8 @@ type BitrateController struct {
 	// UpAfter is how long the queue must stay under LowDelay before the
 	// bitrate goes up [5 s].
 	UpAfter time.Duration
+	// DownEvery is the least time between two decreases [1 s].
+	DownEvery time.Duration
 	// UpEvery is the least time between two increases [2 s].
 	UpEvery time.Duration
 	// StepUp multiplies the bitrate on each increase [1.1].
@@ -50,17 +52,18 @@ type BitrateController struct {
 	// Logger receives the controller's logs [slog.Default()].
 	Logger *slog.Logger
 
-	mu        sync.Mutex
-	current   int
-	decreases int
-	increases int
-	calmSince time.Time
-	lastDown  time.Time
-	lastUp    time.Time
-	prevDelay time.Duration
-	log       *slog.Logger
-	cancel    context.CancelFunc
-	done      chan struct{}
+	mu          sync.Mutex
+	current     int
+	decreases   int
+	increases   int
+	calmSince   time.Time
+	lastDown    time.Time
+	delayAtDown time.Duration
+	lastUp      time.Time
+	prevDelay   time.Duration
+	log         *slog.Logger
+	cancel      context.CancelFunc
+	done        chan struct{}
 }
 
 // BitrateStats is a snapshot of a BitrateController.
@@ -106,6 +109,9 @@ func (c *BitrateController) applyDefaults() {
 	}
 	if c.UpAfter <= 0 {
 		c.UpAfter = 5 * time.Second
+	}
+	if c.DownEvery <= 0 {
+		c.DownEvery = time.Second
 	}
 	if c.UpEvery <= 0 {
 		c.UpEvery = 2 * time.Second
@@ -157,8 +163,6 @@ func (c *BitrateController) Step() {
 
 // decide returns the bitrate to use given the destination's stats.
 func (c *BitrateController) decide(st RTMPStats, now time.Time) int {
-	prev := c.prevDelay
-	c.prevDelay = st.QueueDelay
 	if st.State != StateLive {
 		c.calmSince = time.Time{}
 		return c.current
@@ -166,16 +170,16 @@ func (c *BitrateController) decide(st RTMPStats, now time.Time) int {
 	switch {
 	case st.QueueDelay > c.HighDelay:
 		c.calmSince = time.Time{}
-		// Toward what the link carried, and at least a 10% step.
-		target := int(float64(st.Bitrate-c.OtherBitrate) * c.Headroom)
-		if st.Bitrate <= 0 || target > c.current*9/10 {
-			target = c.current * 9 / 10
-		}
-		// Once lowered, wait while the queue drains; lower again only
-		// while it still grows.
-		if !c.lastDown.IsZero() && st.QueueDelay < prev {
+		// Once lowered, give the change DownEvery to act, and lower
+		// again only if the queue is then worse than it was.
+		if !c.lastDown.IsZero() && (now.Sub(c.lastDown) < c.DownEvery || st.QueueDelay <= c.delayAtDown) {
 			return c.current
 		}
+		// Toward what the link carried: at least 10% and at most 50%
+		// down per step (one window of send rate is a noisy measure).
+		target := int(float64(st.Bitrate-c.OtherBitrate) * c.Headroom)
+		target = max(c.current/2, min(c.current*9/10, target))
+		c.lastDown, c.delayAtDown = now, st.QueueDelay
 		return max(c.Min, min(c.Max, target))
 	case st.QueueDelay < c.LowDelay:
 		c.lastDown = time.Time{}

@@ -18,14 +18,16 @@ var controllerCases = []struct {
 	want  string
 }{
 	{"steady link keeps the bitrate", "L:10:2000 L:100:2000 L:30:2000", "2000 2000 2000"},
-	{"congestion lowers toward 80% of the send rate", "L:300:1000", "800"},
+	{"congestion lowers toward 80% of the send rate", "L:300:1800", "1440"},
 	{"small excess lowers by at least 10%", "L:300:2400", "1800"},
-	{"waits while the queue drains, lowers again while it grows", "L:300:1000 L:250:700 L:400:700 L:500:700", "800 800 560 504"},
-	{"never below the floor", "L:900:100 L:1000:50 L:1100:50", "250 250 250"},
+	{"a collapsed link halves the bitrate per step", "L:300:100", "1000"},
+	{"waits a second, then lowers again only if the queue got worse", "L:300:1800 L:400:700 L:250:700 L:500:900 L:600:700",
+		"1440 1440 1440 720 720"},
+	{"never below the floor", "L:900:100 L:1000:50 L:1100:50 L:1200:50 L:1300:50 L:1400:50", "1000 1000 500 500 250 250"},
 	{"no change while not live", "R:900:0 C:900:0", "2000 2000"},
-	{"back up only after 5 s calm, then every 2 s, capped at Max", "L:300:1000 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800",
-		"800 800 800 800 800 800 800 800 800 800 800 880 880 880 880"},
-	{"calm broken by a busy queue starts over", "L:300:1000 L:10:800 L:10:800 L:10:800 L:100:800 L:10:800 L:10:800", "800 800 800 800 800 800 800"},
+	{"back up only after 5 s calm, then every 2 s, capped at Max", "L:300:1800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800 L:10:800",
+		"1440 1440 1440 1440 1440 1440 1440 1440 1440 1440 1440 1584 1584 1584 1584"},
+	{"calm broken by a busy queue starts over", "L:300:1800 L:10:800 L:10:800 L:10:800 L:100:800 L:10:800 L:10:800", "1440 1440 1440 1440 1440 1440 1440"},
 }
 
 func TestBitrateDecide(t *testing.T) {

@@ -56,29 +56,39 @@ func newThrottle(t *testing.T, upstream string) *throttle {
 	return p
 }
 
-// pump copies src to dst at the current rate, in 10 ms slices.
+// pump copies src to dst at the current rate: a token bucket on the
+// total since the last rate change, so late wake-ups on a loaded machine
+// do not slow the link down; idle time earns at most 100 ms of credit.
 func (p *throttle) pump(dst io.Writer, src io.Reader) {
 	buf := make([]byte, 64<<10)
+	start := time.Now()
+	var sent int64
+	lastRate := p.rate.Load()
 	for {
-		n := len(buf)
 		rate := p.rate.Load()
+		if rate != lastRate {
+			start, sent, lastRate = time.Now(), 0, rate
+		}
+		n := len(buf)
 		if rate > 0 {
 			n = int(max(1, rate/100))
 		}
-		start := time.Now()
 		m, err := src.Read(buf[:n])
 		if m > 0 {
 			if _, werr := dst.Write(buf[:m]); werr != nil {
 				return
 			}
+			sent += int64(m)
 		}
 		if err != nil {
 			return
 		}
 		if rate > 0 {
-			// Pacing the link, not synchronising the test.
-			if d := time.Duration(float64(m)/float64(rate)*float64(time.Second)) - time.Since(start); d > 0 {
-				time.Sleep(d)
+			due := start.Add(time.Duration(float64(sent) / float64(rate) * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d) // pacing the link, not synchronising the test
+			} else if d < -100*time.Millisecond {
+				start = start.Add(-d - 100*time.Millisecond)
 			}
 		}
 	}
