@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"runtime"
 
 	"golive/encoder"
@@ -15,8 +14,7 @@ func runDevices(_ context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "golive devices: takes no arguments\n")
 		return exitUsage
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	encoder.RouteFFmpegLog(logger)
+	logger := newLogger(stderr, false)
 	fmt.Fprintf(stdout, "H.264 encoders (%s, each opened with a test frame):\n", runtime.GOOS)
 	picked := false
 	for _, r := range encoder.Probe(logger) {

@@ -22,13 +22,14 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 // parseStreamFlags turns `golive stream` arguments into a broadcast config
 // and a duration (0: until interrupted).
-func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.Duration, error) {
+func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.Duration, bool, error) {
 	fs := flag.NewFlagSet("golive stream", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
 	var (
 		cfg                                  broadcast.Config
 		to                                   stringList
 		size, fps, bitrate, abitrate, durStr string
+		verbose                              bool
 	)
 	fs.Var(&to, "to", "RTMP(S) publish URL; repeat for multistream")
 	fs.StringVar(&cfg.Source, "source", "test", "video source: test or camera[:N]")
@@ -40,35 +41,41 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	fs.StringVar(&cfg.Encoder, "encoder", "auto", "H.264 encoder: auto or an FFmpeg encoder name")
 	fs.StringVar(&cfg.Record, "record", "", "also record to FILE (.mp4 fragmented, or .mkv)")
 	fs.StringVar(&durStr, "duration", "0", "stop after this long (e.g. 30s); 0 streams until Ctrl-C")
+	fs.BoolVar(&verbose, "verbose", false, "log every stage, FFmpeg included, to stderr")
 	if err := fs.Parse(args); err != nil {
-		return cfg, 0, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return cfg, 0, false, err
+		}
+		return cfg, 0, false, fmt.Errorf("%w: %w", broadcast.ErrBadOption, err)
 	}
 	if fs.NArg() > 0 {
-		return cfg, 0, fmt.Errorf("%w: unexpected argument %q", broadcast.ErrBadOption, fs.Arg(0))
+		return cfg, 0, false, fmt.Errorf("%w: unexpected argument %q", broadcast.ErrBadOption, fs.Arg(0))
 	}
 	var err error
 	cfg.Destinations = to
 	if cfg.Width, cfg.Height, err = broadcast.ParseSize(size); err != nil {
-		return cfg, 0, err
+		return cfg, 0, false, err
 	}
 	if cfg.FPS, err = broadcast.ParseFPS(fps); err != nil {
-		return cfg, 0, err
+		return cfg, 0, false, err
 	}
 	if cfg.Bitrate, err = broadcast.ParseBitrate(bitrate); err != nil {
-		return cfg, 0, err
+		return cfg, 0, false, err
 	}
 	if cfg.AudioBitrate, err = broadcast.ParseBitrate(abitrate); err != nil {
-		return cfg, 0, err
+		return cfg, 0, false, err
 	}
 	dur, err := time.ParseDuration(durStr)
 	if err != nil || dur < 0 {
-		return cfg, 0, fmt.Errorf("%w: duration %q: want e.g. 30s or 10m", broadcast.ErrBadOption, durStr)
+		return cfg, 0, false, fmt.Errorf("%w: duration %q: want e.g. 30s or 10m", broadcast.ErrBadOption, durStr)
 	}
-	return cfg, dur, cfg.Validate()
+	return cfg, dur, verbose, cfg.Validate()
 }
 
 func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, dur, err := parseStreamFlags(args, stderr)
+	cfg, dur, verbose, err := parseStreamFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -76,8 +83,7 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "golive stream: %v\n", err)
 		return exitUsage
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	encoder.RouteFFmpegLog(logger)
+	logger := newLogger(stderr, verbose)
 
 	b := &broadcast.Broadcast{Config: cfg, Logger: logger}
 	if err := b.Initialize(); err != nil {
@@ -139,4 +145,17 @@ func oneLine(err error) string {
 		return "stream ended"
 	}
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+// newLogger logs warnings and errors to w, or everything (FFmpeg's own log
+// included) when verbose. FFmpeg is otherwise quiet: its errors while
+// hardware encoders are probed are expected, and our stages report what matters.
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	if verbose {
+		logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		encoder.RouteFFmpegLog(logger)
+		return logger
+	}
+	encoder.RouteFFmpegLog(slog.New(slog.DiscardHandler))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +27,45 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	defer cancel()
 	code := run(ctx, args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
+}
+
+// golive is the path of a binary built once for the tests that run
+// `golive stream` end to end: a real process, as users run it, and without
+// the race detector's slowdown of per-pixel Go code distorting frame counts.
+var golive string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "golive-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	golive = filepath.Join(dir, "golive")
+	build := exec.Command("go", "build", "-o", golive, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building golive: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// execCLI runs the built binary and returns its exit code and output.
+func execCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, golive, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("running golive %v: %v", args, err)
+	}
+	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
 
 // streamCase is one `golive stream` run read back by ffprobe from a peer.
@@ -76,7 +118,7 @@ func TestStreamToNginxRTMP(t *testing.T) {
 	peers.RequireTool(t, "ffprobe")
 	ng := peers.StartNginxRTMP(t)
 	c := streamCase{size: "640x360", width: 640, height: 360, fps: 30, duration: 6 * time.Second, audio: true}
-	code, stdout, stderr := runCLI(t, "stream", "--to", ng.URL("nginxkey"), "--size", c.size,
+	code, stdout, stderr := execCLI(t, "stream", "--to", ng.URL("nginxkey"), "--size", c.size,
 		"--fps", fmt.Sprint(c.fps), "--bitrate", "800k", "--encoder", "auto", "--duration", c.duration.String())
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
@@ -88,6 +130,7 @@ func TestStreamToNginxRTMP(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, status, 4, "one status line per second:\n%s", stdout)
+	t.Logf("golive stream:\n%s", stdout)
 	ng.Stop() // closes the recording
 	checkRecording(t, ng.RecordPath("nginxkey"), c)
 }
@@ -97,7 +140,7 @@ func TestStreamToFFmpegListen(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.flv")
 	ff := peers.StartFFmpegListen(t, out)
 	c := streamCase{size: "320x240", width: 320, height: 240, fps: 25, duration: 4 * time.Second}
-	code, _, stderr := runCLI(t, "stream", "--to", ff.URL(), "--size", c.size, "--fps", "25",
+	code, _, stderr := execCLI(t, "stream", "--to", ff.URL(), "--size", c.size, "--fps", "25",
 		"--bitrate", "400k", "--audio", "none", "--encoder", "libx264", "--duration", c.duration.String())
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	ff.Wait(20 * time.Second)
@@ -116,7 +159,7 @@ func TestStreamRefused(t *testing.T) {
 		"connection refused":  "rtmp://" + closedAddr + "/live/key",
 	} {
 		t.Run(name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, "stream", "--to", url, "--size", "320x240", "--duration", "3s")
+			code, _, stderr := execCLI(t, "stream", "--to", url, "--size", "320x240", "--duration", "3s")
 			require.Equal(t, 1, code, "stderr: %s", stderr)
 			require.Contains(t, stderr, "golive stream: ")
 			require.NotContains(t, stderr, "/key", "the stream key must be masked")
@@ -134,6 +177,8 @@ func TestStreamBadFlags(t *testing.T) {
 		{"--to", "rtmp://h"},
 		{"--size", "1280x720"},
 		{"--to", "rtmp://h/live/k", "--duration", "soon"},
+		{"--to", "rtmp://h/live/k", "--no-such-flag"},
+		{"--to", "rtmp://h/live/k", "extra"},
 	} {
 		code, stdout, stderr := runCLI(t, append([]string{"stream"}, args...)...)
 		require.Equal(t, exitUsage, code, "%v", args)

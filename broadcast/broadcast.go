@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"golive/capture"
-	"golive/encoder"
 	"golive/media"
-	"golive/publisher"
 )
 
 // ErrNotInitialized is returned by GoLive before Initialize or after Close.
@@ -22,10 +20,6 @@ var ErrNotInitialized = errors.New("broadcast not initialized")
 
 // ErrAlreadyLive is returned by GoLive while a session is running.
 var ErrAlreadyLive = errors.New("already live")
-
-// ErrAllDestinationsFailed is returned by GoLive, and by Err after a session
-// ended, when no destination accepted or kept the stream.
-var ErrAllDestinationsFailed = errors.New("no destination accepted the stream")
 
 // Broadcast captures continuously from Initialize on (for the preview) and
 // encodes and publishes between GoLive and StopLive.
@@ -102,8 +96,8 @@ func (b *Broadcast) Initialize() error {
 }
 
 // GoLive opens the encoders and connects to every destination; it returns
-// once at least one destination accepted the stream, or with the reasons
-// all of them refused it.
+// once at least one destination accepted the stream, or with an error
+// wrapping publisher.ErrNoDestination and the reasons all of them refused it.
 func (b *Broadcast) GoLive(ctx context.Context, destinations []string) error {
 	if b.ctx == nil || b.ctx.Err() != nil {
 		return ErrNotInitialized
@@ -158,7 +152,7 @@ func (b *Broadcast) handOver(sess *session) {
 func (b *Broadcast) watch(sess *session) {
 	defer b.wg.Done()
 	select {
-	case <-sess.allDone():
+	case <-sess.out.Done():
 		err := sess.err()
 		b.Logger.Error("broadcast ended", "err", err)
 		b.stop(sess, err)

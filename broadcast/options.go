@@ -3,9 +3,10 @@ package broadcast
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
+
+	"golive/publisher"
 )
 
 // ErrBadOption is returned by the option parsers when a size, frame rate,
@@ -64,45 +65,22 @@ func ParseBitrate(s string) (int, error) {
 	return int(bps), nil
 }
 
-// ParseDestination checks an RTMP publish URL: rtmp:// or rtmps://, a host,
-// and a path of at least an application and a stream name.
-func ParseDestination(s string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
+// ParseDestination checks an RTMP publish URL (see publisher.ParseURL):
+// rtmp:// or rtmps://, a host, an application and a stream key.
+func ParseDestination(s string) (publisher.Target, error) {
+	t, err := publisher.ParseURL(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: destination: %w", ErrBadOption, err)
+		return t, fmt.Errorf("%w: destination %s: %w", ErrBadOption, MaskURL(s), err)
 	}
-	if u.Scheme != "rtmp" && u.Scheme != "rtmps" {
-		return nil, fmt.Errorf("%w: destination %s: scheme must be rtmp:// or rtmps://", ErrBadOption, MaskURL(s))
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("%w: destination %s: no host", ErrBadOption, MaskURL(s))
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%w: destination %s: bad port", ErrBadOption, MaskURL(s))
-		}
-	}
-	app, key, _ := strings.Cut(strings.Trim(u.Path, "/"), "/")
-	if app == "" || key == "" {
-		return nil, fmt.Errorf("%w: destination %s: want rtmp://HOST[:PORT]/APP/STREAMKEY", ErrBadOption, MaskURL(s))
-	}
-	return u, nil
+	return t, nil
 }
 
-// MaskURL hides the stream key (the last path element) and any password of a
-// publish URL so that it can be logged or shown.
+// MaskURL hides the stream key of a publish URL so that it can be logged
+// or shown.
 func MaskURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
+	t, err := publisher.ParseURL(s)
+	if err != nil {
 		return "<invalid URL>"
 	}
-	out := u.Scheme + "://"
-	if u.User != nil {
-		out += url.User(u.User.Username()).String() + "@"
-	}
-	p := strings.Trim(u.EscapedPath(), "/")
-	if i := strings.LastIndex(p, "/"); i >= 0 {
-		p = p[:i+1] + "****"
-	}
-	return out + u.Host + "/" + p
+	return t.Redacted()
 }

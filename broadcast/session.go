@@ -17,20 +17,16 @@ import (
 type session struct {
 	venc    *encoder.H264
 	aenc    *encoder.AAC // nil without audio
-	dests   []*destination
+	out     *publisher.Multi
+	urls    []string // masked, in the order of out.Destinations
 	started time.Time
 	stopped chan struct{} // closed by close
 	once    sync.Once
 }
 
-// destination is one publish URL and its RTMP client.
-type destination struct {
-	url string // masked, for logs and stats
-	rtmp *publisher.RTMP
-}
-
 // openSession opens the encoders and connects to every destination in
-// parallel. It fails only when no destination accepts the stream.
+// parallel. It fails only when no destination accepts the stream; the ones
+// that did reconnect by themselves when their connection is lost.
 func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.Logger) (*session, error) {
 	venc := &encoder.H264{
 		Encoder: cfg.Encoder, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
@@ -39,8 +35,7 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 	if err := venc.Initialize(); err != nil {
 		return nil, fmt.Errorf("video encoder: %w", err)
 	}
-	s := &session{venc: venc, stopped: make(chan struct{}), started: time.Now()}
-	vp := venc.Params()
+	s := &session{venc: venc, out: &publisher.Multi{}, stopped: make(chan struct{}), started: time.Now()}
 	var ap *media.CodecParams
 	if withAudio {
 		s.aenc = &encoder.AAC{Bitrate: cfg.AudioBitrate, Logger: logger.With("stage", "aac")}
@@ -54,36 +49,26 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 	logger.Info("encoding", "encoder", venc.Name(), "hardware", venc.Hardware(),
 		"size", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height), "fps", cfg.FPS, "bitrate", cfg.Bitrate)
 
-	dests := make([]*destination, len(cfg.Destinations))
-	errs := make([]error, len(cfg.Destinations))
-	var wg sync.WaitGroup
-	for i, u := range cfg.Destinations {
+	for _, u := range cfg.Destinations {
 		masked := MaskURL(u)
-		dests[i] = &destination{url: masked, rtmp: &publisher.RTMP{
-			URL: u, Video: vp, Audio: ap, Logger: logger.With("stage", "publisher", "url", masked),
-		}}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := dests[i].rtmp.Initialize(); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", masked, err)
-			}
-		}()
+		s.urls = append(s.urls, masked)
+		s.out.Destinations = append(s.out.Destinations, &publisher.RTMP{
+			URL: u, Video: venc.Params(), Audio: ap, Reconnect: publisher.DefaultReconnect(),
+			Logger: logger.With("stage", "publisher", "url", masked),
+		})
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err == nil {
-			s.dests = append(s.dests, dests[i])
-		} else {
-			logger.Error("destination refused the stream", "err", err)
+	err := s.out.Initialize()
+	for i, e := range s.out.Errors() {
+		if e != nil && err == nil { // when none started, the error says it all
+			logger.Warn("destination refused the stream; going on with the others", "url", s.urls[i], "err", e)
 		}
 	}
-	if ctx.Err() != nil || len(s.dests) == 0 {
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
 		s.close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("%w: %w", ErrAllDestinationsFailed, errors.Join(errs...))
+		return nil, err
 	}
 	return s, nil
 }
@@ -91,49 +76,26 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 // write hands packets to every destination; it never blocks.
 func (s *session) write(pkts []*media.Packet) {
 	for _, p := range pkts {
-		for _, d := range s.dests {
-			d.rtmp.WritePacket(p)
-		}
+		s.out.WritePacket(p)
 	}
 }
 
-// allDone returns a channel closed once every destination has ended.
-func (s *session) allDone() <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		for _, d := range s.dests {
-			select {
-			case <-d.rtmp.Done():
-			case <-s.stopped:
-				return
-			}
-		}
-		close(done)
-	}()
-	return done
-}
-
-// err joins the destinations' errors.
+// err joins the destinations' errors once all of them have ended.
 func (s *session) err() error {
 	var errs []error
-	for _, d := range s.dests {
-		if err := d.rtmp.Err(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.url, err))
+	for i, d := range s.out.Destinations {
+		if err := d.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.urls[i], err))
 		}
 	}
-	return fmt.Errorf("%w: %w", ErrAllDestinationsFailed, errors.Join(errs...))
+	return fmt.Errorf("%w: %w", publisher.ErrNoDestination, errors.Join(errs...))
 }
 
 // close flushes and closes the destinations, then the encoders.
 func (s *session) close() {
 	s.once.Do(func() {
 		close(s.stopped)
-		var wg sync.WaitGroup
-		for _, d := range s.dests {
-			wg.Add(1)
-			go func() { defer wg.Done(); d.rtmp.Close() }()
-		}
-		wg.Wait()
+		s.out.Close()
 		s.venc.Close()
 		if s.aenc != nil {
 			s.aenc.Close()

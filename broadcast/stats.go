@@ -21,7 +21,7 @@ type Stats struct {
 	FPS       float64       // frames encoded in the last second
 	TargetFPS int
 	Dropped   int64         // frames dropped by the network queues, all destinations
-	Skipped   int64         // frames capture or the encoder skipped (not kept up)
+	Skipped   int64         // frames capture skipped or the encoder did not take (not kept up)
 	Errors    int64         // per-frame errors counted since Initialize
 	Queue     time.Duration // the longest destination queue, in media time
 	// BitrateHistory holds the last minute of Bitrate samples, oldest first.
@@ -59,7 +59,8 @@ func (k *statsKeeper) sample(now time.Time, sess *session, video capture.VideoSo
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var st Stats
-	st.Skipped = video.Stats().Skipped
+	vs := video.Stats()
+	st.Skipped = int64(vs.Skipped + vs.Dropped)
 	if sess != nil {
 		es := sess.venc.Stats()
 		bytes, frames := es.Bytes, es.FramesOut
@@ -90,7 +91,11 @@ func (k *statsKeeper) sample(now time.Time, sess *session, video capture.VideoSo
 func (k *statsKeeper) snapshot(sess *session, connecting bool) Stats {
 	k.mu.Lock()
 	st := k.cur
-	st.BitrateHistory = append([]int(nil), k.history...)
+	if sess == nil || k.lastSess != sess { // not sampled since this session began
+		st.Bitrate, st.FPS = 0, 0
+	} else {
+		st.BitrateHistory = append([]int(nil), k.history...)
+	}
 	k.mu.Unlock()
 	st.TargetFPS = k.targetFPS
 	switch {
@@ -98,9 +103,8 @@ func (k *statsKeeper) snapshot(sess *session, connecting bool) Stats {
 		st.State = StateLive
 		st.Uptime = time.Since(sess.started)
 		st.Encoder, st.Hardware = sess.venc.Name(), sess.venc.Hardware()
-		for _, d := range sess.dests {
-			ps := d.rtmp.Stats()
-			ds := DestinationStats{URL: d.url, State: ps.State.String(), Bitrate: ps.Bitrate, Dropped: ps.DroppedVideo + ps.DroppedAudio, Queue: ps.QueueDelay}
+		for i, ps := range sess.out.Stats() {
+			ds := DestinationStats{URL: sess.urls[i], State: ps.State.String(), Bitrate: ps.Bitrate, Dropped: int64(ps.DroppedVideo + ps.DroppedAudio), Queue: ps.QueueDelay}
 			if ps.LastError != nil {
 				ds.Err = ps.LastError.Error()
 			}

@@ -39,8 +39,8 @@ func (f *VideoFrame) Validate() error {
 	}
 	cw, ch := f.ChromaSize()
 	for _, p := range []struct {
-		name          string
-		data          []byte
+		name         string
+		data         []byte
 		stride, w, h int
 	}{{"Y", f.Y, f.StrideY, f.Width, f.Height}, {"U", f.U, f.StrideU, cw, ch}, {"V", f.V, f.StrideV, cw, ch}} {
 		if p.stride < p.w || len(p.data) < p.stride*(p.h-1)+p.w {
