@@ -3,6 +3,7 @@ package broadcast
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -71,6 +72,10 @@ func ParseDestination(s string) (publisher.Target, error) {
 	t, err := publisher.ParseURL(s)
 	if err != nil {
 		return t, fmt.Errorf("%w: destination %s: %w", ErrBadOption, MaskURL(s), err)
+	}
+	_, port, _ := net.SplitHostPort(t.Addr)
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return t, fmt.Errorf("%w: destination %s: port %q out of range", ErrBadOption, t.Redacted(), port)
 	}
 	return t, nil
 }

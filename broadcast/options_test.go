@@ -76,8 +76,8 @@ func TestParseOptions(t *testing.T) {
 func TestMaskURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"rtmp://h:1935/live/secret":         "rtmp://h:1935/live/****",
-		"rtmps://u:pw@h/app/sub/secret?k=v": "rtmps://u@h/app/sub/****",
-		"rtmp://h/live":                     "rtmp://h/live",
+		"rtmps://u:pw@h/app/sub/secret?k=v": "rtmps://h:443/app/sub/****",
+		"rtmp://h/live":                     "<invalid URL>",
 		"not a url":                         "<invalid URL>",
 	} {
 		require.Equal(t, want, MaskURL(in))
