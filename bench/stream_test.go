@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golive/internal/peers"
+)
+
+// streamRun is the CPU a streaming process used over its wall time.
+type streamRun struct {
+	wall, cpu time.Duration
+}
+
+func (r streamRun) cores() float64 { return r.cpu.Seconds() / r.wall.Seconds() }
+
+// streamMeasure runs a command to completion and reads its CPU time from
+// the kernel's accounting of the child (user + system).
+func streamMeasure(t *testing.T, name string, args ...string) streamRun {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	out := &encodeLogCapture{}
+	cmd.Stdout, cmd.Stderr = out, out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return streamRun{wall: time.Since(start), cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+}
+
+// TestStreamCPU streams the moving test pattern with a tone at 720p30,
+// 3000k, libx264 veryfast/zerolatency to nginx-rtmp with `golive stream`,
+// and the same with the ffmpeg command line (testsrc2 + sine, real-time
+// paced with -re), one after the other in the same run, and logs the CPU
+// cores each used and their ratio. It never asserts a timing. GOLIVE_BENCH=1
+// runs 30 s each; otherwise a 3 s smoke run of the harness.
+func TestStreamCPU(t *testing.T) {
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
+	secs, size := 3, "320x180"
+	if os.Getenv("GOLIVE_BENCH") == "1" {
+		secs, size = 30, "1280x720"
+	}
+	bin := filepath.Join(t.TempDir(), "golive")
+	build := exec.Command("go", "build", "-o", bin, "golive")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ng := peers.StartNginxRTMP(t)
+
+	g := streamMeasure(t, bin, "stream", "--to", ng.URL("golive"), "--size", size, "--fps", "30",
+		"--bitrate", "3000k", "--audio-bitrate", "128k", "--encoder", "libx264", "--duration", fmt.Sprintf("%ds", secs))
+	f := streamMeasure(t, ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+		"-t", fmt.Sprint(secs), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-bf", "0",
+		"-b:v", "3000k", "-maxrate", "3000k", "-bufsize", "3000k", "-g", "60", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2", "-f", "flv", ng.URL("ffmpeg"))
+
+	t.Logf("stream %s@30 for %d s to nginx-rtmp:", size, secs)
+	t.Logf("  golive stream: %.2f cores (cpu %v over %v)", g.cores(), g.cpu.Round(time.Millisecond), g.wall.Round(time.Millisecond))
+	t.Logf("  ffmpeg CLI:    %.2f cores (cpu %v over %v)", f.cores(), f.cpu.Round(time.Millisecond), f.wall.Round(time.Millisecond))
+	t.Logf("  ratio golive/ffmpeg CPU: %.2f×", g.cpu.Seconds()/f.cpu.Seconds())
+	if g.cpu <= 0 || f.cpu <= 0 {
+		t.Fatalf("no CPU time measured: golive %v, ffmpeg %v", g.cpu, f.cpu)
+	}
+}
