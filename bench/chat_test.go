@@ -36,7 +36,7 @@ type chatBenchConfig struct {
 }
 
 // chatBenchFull is the recorded configuration.
-var chatBenchFull = chatBenchConfig{viewers: 2000, rounds: 40}
+var chatBenchFull = chatBenchConfig{viewers: 2000, rounds: 200}
 
 // chatBenchSmoke keeps the harness honest in CI without costing time.
 var chatBenchSmoke = chatBenchConfig{viewers: 50, rounds: 3}
