@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 
+	"golive/capture"
 	"golive/encoder"
 )
 
@@ -15,6 +16,8 @@ func runDevices(_ context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	logger := newLogger(stderr, false)
+	listCameras(stdout)
+	listMicrophones(stdout)
 	fmt.Fprintf(stdout, "H.264 encoders (%s, each opened with a test frame):\n", runtime.GOOS)
 	picked := false
 	for _, r := range encoder.Probe(logger) {
@@ -36,4 +39,48 @@ func runDevices(_ context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stdout, "  no H.264 encoder opens here")
 	}
 	return 0
+}
+
+// listCameras prints the cameras with their modes, or says there are none.
+func listCameras(w io.Writer) {
+	cams := capture.ListCameras()
+	if len(cams) == 0 {
+		fmt.Fprintln(w, "Cameras: none found (--source test streams the test pattern)")
+		return
+	}
+	fmt.Fprintln(w, "Cameras (--source camera:N):")
+	for _, c := range cams {
+		name := c.Name
+		if name == "" {
+			name = c.Label
+		}
+		fmt.Fprintf(w, "  %d  %s\n", c.Index, name)
+		if c.Err != "" {
+			fmt.Fprintf(w, "       %s\n", c.Err)
+		}
+		for _, m := range c.Modes {
+			fmt.Fprintf(w, "       %dx%d @ %.4g fps %s\n", m.Width, m.Height, m.FPS, m.Format)
+		}
+	}
+}
+
+// listMicrophones prints the capture devices, or says there are none.
+func listMicrophones(w io.Writer) {
+	mics, err := capture.ListMicrophones(nil)
+	if len(mics) == 0 {
+		reason := ""
+		if err != nil {
+			reason = " (" + oneLine(err) + ")"
+		}
+		fmt.Fprintf(w, "Microphones: none found%s (--audio test sends a 1 kHz tone)\n", reason)
+		return
+	}
+	fmt.Fprintln(w, "Microphones (--audio mic:N):")
+	for _, m := range mics {
+		def := ""
+		if m.Default {
+			def = " (default)"
+		}
+		fmt.Fprintf(w, "  %d  %s%s\n", m.Index, m.Name, def)
+	}
 }

@@ -178,6 +178,8 @@ func TestStreamBadFlags(t *testing.T) {
 		{"--size", "1280x720"},
 		{"--to", "rtmp://h/live/k", "--duration", "soon"},
 		{"--to", "rtmp://h/live/k", "--no-such-flag"},
+		{"--to", "rtmp://h/live/k", "--source", "mic"},
+		{"--to", "rtmp://h/live/k", "--audio", "camera:1"},
 		{"--to", "rtmp://h/live/k", "extra"},
 	} {
 		code, stdout, stderr := runCLI(t, append([]string{"stream"}, args...)...)
@@ -197,6 +199,8 @@ func TestVersionAndDevices(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Regexp(t, `\* libx264\s+software\s+ok`, stdout, "libx264 is what auto picks on a machine without GPU:\n%s", stdout)
 	require.Contains(t, stdout, "h264_nvenc")
+	require.Regexp(t, `(?m)^Cameras`, stdout)
+	require.Regexp(t, `(?m)^Microphones`, stdout)
 
 	code, _, stderr := runCLI(t, "bogus")
 	require.Equal(t, exitUsage, code)

@@ -1,6 +1,10 @@
 package broadcast
 
-import "fmt"
+import (
+	"fmt"
+
+	"golive/capture"
+)
 
 // Config is what a broadcast sends and where; the zero value of each field
 // takes the default documented on it.
@@ -62,6 +66,12 @@ func (c Config) Validate() error {
 		if _, err := ParseDestination(d); err != nil {
 			return err
 		}
+	}
+	if spec, err := capture.Parse(c.Source); err != nil || (spec.Kind != capture.KindTest && spec.Kind != capture.KindCamera) {
+		return fmt.Errorf("%w: source %q: want test or camera[:N]", ErrBadOption, c.Source)
+	}
+	if spec, err := capture.Parse(c.Audio); err != nil || spec.Kind == capture.KindCamera {
+		return fmt.Errorf("%w: audio %q: want test, mic[:N] or none", ErrBadOption, c.Audio)
 	}
 	if _, _, err := ParseSize(fmt.Sprintf("%dx%d", c.Width, c.Height)); err != nil {
 		return err

@@ -17,19 +17,34 @@ func videoBuffer(fps int) int { return max(2, fps/4) }
 // openSources builds the configured video and audio sources (audio nil for
 // "none"); they are not yet initialized.
 func openSources(cfg Config, clock capture.Clock, logger *slog.Logger) (capture.VideoSource, capture.AudioSource, error) {
-	var video capture.VideoSource
-	switch cfg.Source {
-	case "test":
-		video = &capture.TestPattern{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Clock: clock,
-			Buffer: videoBuffer(cfg.FPS), Logger: logger.With("stage", "testpattern")}
-	default:
-		return nil, nil, fmt.Errorf("%w: video source %q: want test or camera[:N]", ErrBadOption, cfg.Source)
+	vspec, err := capture.Parse(cfg.Source)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --source: %w", ErrBadOption, err)
 	}
-	switch cfg.Audio {
-	case "none":
-		return video, nil, nil
-	case "test":
-		return video, &capture.Tone{Clock: clock, Buffer: audioBuffer, Logger: logger.With("stage", "tone")}, nil
+	aspec, err := capture.Parse(cfg.Audio)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --audio: %w", ErrBadOption, err)
 	}
-	return nil, nil, fmt.Errorf("%w: audio source %q: want test, mic[:N] or none", ErrBadOption, cfg.Audio)
+	opts := capture.Options{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Clock: clock, Logger: logger.With("stage", "capture")}
+	video, err := vspec.Video(opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --source: %w", ErrBadOption, err)
+	}
+	audio, err := aspec.Audio(opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --audio: %w", ErrBadOption, err)
+	}
+	switch v := video.(type) {
+	case *capture.TestPattern:
+		v.Buffer = videoBuffer(cfg.FPS)
+	case *capture.Camera:
+		v.Buffer = videoBuffer(cfg.FPS)
+	}
+	switch a := audio.(type) {
+	case *capture.Tone:
+		a.Buffer = audioBuffer
+	case *capture.Microphone:
+		a.Buffer = audioBuffer
+	}
+	return video, audio, nil
 }
