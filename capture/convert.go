@@ -95,31 +95,7 @@ func ConvertRaw(dst *media.VideoFrame, format PixelFormat, data []byte) error {
 			}
 		}
 	case FormatYUYV, FormatUYVY:
-		yo, uo, vo := 0, 1, 3
-		if format == FormatUYVY {
-			yo, uo, vo = 1, 0, 2
-		}
-		for y := 0; y < h; y++ {
-			row := data[y*2*w : (y+1)*2*w]
-			yr := dst.Y[y*dst.StrideY : y*dst.StrideY+w]
-			for x := 0; x < w; x++ {
-				yr[x] = row[2*x+yo]
-			}
-			if y%2 != 0 {
-				continue
-			}
-			// Chroma: average this row with the next (4:2:2 to 4:2:0).
-			next := row
-			if y+1 < h {
-				next = data[(y+1)*2*w : (y+2)*2*w]
-			}
-			ur := dst.U[y/2*dst.StrideU : y/2*dst.StrideU+cw]
-			vr := dst.V[y/2*dst.StrideV : y/2*dst.StrideV+cw]
-			for x := 0; x < cw; x++ {
-				ur[x] = avg2(row[4*x+uo], next[4*x+uo])
-				vr[x] = avg2(row[4*x+vo], next[4*x+vo])
-			}
-		}
+		convertPacked422(dst, data, format == FormatUYVY)
 	case FormatMJPEG:
 		img, err := jpeg.Decode(bytes.NewReader(data))
 		if err != nil {
@@ -131,6 +107,40 @@ func ConvertRaw(dst *media.VideoFrame, format PixelFormat, data []byte) error {
 		FullToLimitedRange(dst)
 	}
 	return nil
+}
+
+// convertPacked422 converts YUYV (or UYVY) rows two at a time: luma
+// copied, the two rows' chroma averaged into one 4:2:0 row. The width is
+// even (RawSize checked it).
+func convertPacked422(dst *media.VideoFrame, data []byte, uyvy bool) {
+	w, h := dst.Width, dst.Height
+	yo, uo, vo := 0, 1, 3
+	if uyvy {
+		yo, uo, vo = 1, 0, 2
+	}
+	cw := w / 2
+	for y := 0; y < h; y += 2 {
+		r0 := data[y*2*w : (y+1)*2*w]
+		r1 := r0
+		y0 := dst.Y[y*dst.StrideY : y*dst.StrideY+w]
+		y1 := y0
+		if y+1 < h {
+			r1 = data[(y+1)*2*w : (y+2)*2*w]
+			y1 = dst.Y[(y+1)*dst.StrideY : (y+1)*dst.StrideY+w]
+		}
+		ur := dst.U[y/2*dst.StrideU : y/2*dst.StrideU+cw]
+		vr := dst.V[y/2*dst.StrideV : y/2*dst.StrideV+cw]
+		r0, r1 = r0[:4*cw], r1[:4*cw]
+		y0, y1 = y0[:2*cw], y1[:2*cw]
+		vr = vr[:len(ur)]
+		for i := range ur {
+			j, k := 4*i, 2*i
+			y0[k], y0[k+1] = r0[j+yo], r0[j+yo+2]
+			y1[k], y1[k+1] = r1[j+yo], r1[j+yo+2]
+			ur[i] = byte((uint(r0[j+uo]) + uint(r1[j+uo]) + 1) >> 1)
+			vr[i] = byte((uint(r0[j+vo]) + uint(r1[j+vo]) + 1) >> 1)
+		}
+	}
 }
 
 // ConvertImage converts img into dst, which must have img's size. YCbCr
@@ -165,6 +175,15 @@ func ConvertImage(dst *media.VideoFrame, img image.Image) error {
 				off := m.COffset(b.Min.X, b.Min.Y+2*y)
 				copy(dst.U[y*dst.StrideU:y*dst.StrideU+cw], m.Cb[off:off+cw])
 				copy(dst.V[y*dst.StrideV:y*dst.StrideV+cw], m.Cr[off:off+cw])
+			}
+			return nil
+		}
+		if m.SubsampleRatio == image.YCbCrSubsampleRatio422 && b.Min.X%2 == 0 {
+			for cy := 0; cy < ch; cy++ {
+				o0 := m.COffset(b.Min.X, b.Min.Y+2*cy)
+				o1 := m.COffset(b.Min.X, min(b.Min.Y+2*cy+1, b.Max.Y-1))
+				avgRows(dst.U[cy*dst.StrideU:cy*dst.StrideU+cw], m.Cb[o0:o0+cw], m.Cb[o1:o1+cw])
+				avgRows(dst.V[cy*dst.StrideV:cy*dst.StrideV+cw], m.Cr[o0:o0+cw], m.Cr[o1:o1+cw])
 			}
 			return nil
 		}
@@ -255,6 +274,14 @@ func fillChroma(f *media.VideoFrame, u, v byte) {
 		for x := range ur {
 			ur[x], vr[x] = u, v
 		}
+	}
+}
+
+// avgRows sets dst[i] to the rounded mean of a[i] and b[i].
+func avgRows(dst, a, b []byte) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = byte((uint(a[i]) + uint(b[i]) + 1) >> 1)
 	}
 }
 
