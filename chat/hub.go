@@ -17,6 +17,9 @@
 //     "deleted") and closes its connections with StatusPolicyViolation "banned",
 //     after an error frame with code banned. A flooding client is closed the same
 //     way with reason "flooding".
+//   - a ban by user id refuses every hello of that id; a ban of an address refuses
+//     hellos with a name (and reactions) from it but lets a read-only hello
+//     watch, so an OBS overlay on the same machine keeps working.
 package chat
 
 import (
@@ -104,6 +107,10 @@ type Hub struct {
 	// (websocket.AcceptOptions.OriginPatterns); the request's own host is always
 	// accepted, and so are clients that send no Origin (non-browsers).
 	AllowedOrigins []string
+	// ClientIP returns the address bans by IP apply to. Default: the host of
+	// r.RemoteAddr. Set it (e.g. to read X-Forwarded-For) only behind a trusted
+	// reverse proxy or tunnel, where every viewer would otherwise share one address.
+	ClientIP func(r *http.Request) string
 	// Clock gives the time for rate limits and timestamps. Default time.Now.
 	Clock func() time.Time
 	// Logger receives the hub's logs. Default slog.Default().
@@ -434,9 +441,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(h.MaxMessageBytes)
 	h.stats.connections.Add(1)
 
-	ip := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		ip = host
+	ip := remoteHost(r)
+	if h.ClientIP != nil {
+		ip = h.ClientIP(r)
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
 	c := &clientConn{ws: ws, ip: ip, moderator: moderator, send: make(chan outFrame, h.SendQueue), ctx: ctx, cancel: cancel}
@@ -585,6 +592,10 @@ func (h *Hub) handle(c *clientConn, m ClientMessage) {
 		}
 		h.relayMessage(c.user, m.Text)
 	case TypeReaction:
+		if h.refused(c, true) {
+			h.kick(c, fmt.Errorf("you are banned from this chat: %w", ErrBanned), "banned")
+			return
+		}
 		h.stats.reactions.Add(1)
 		u := c.user
 		h.broadcast(ServerMessage{Type: TypeReaction, Emoji: m.Emoji, User: &u})
@@ -616,7 +627,7 @@ func (h *Hub) hello(c *clientConn, m ClientMessage) {
 			id = randomID()
 		}
 		c.user = User{ID: id, Mod: c.moderator}
-		if !c.moderator && h.isBanned(id, c.ip) {
+		if h.refused(c, m.HasName) {
 			h.stats.bannedRejected.Add(1)
 			h.kick(c, fmt.Errorf("you are banned from this chat: %w", ErrBanned), "banned")
 			return
@@ -626,6 +637,10 @@ func (h *Hub) hello(c *clientConn, m ClientMessage) {
 		h.remember(id, c.ip)
 	} else if id != "" && id != c.user.ID {
 		h.reply(c, fmt.Errorf("id cannot change on a connection: %w", ErrBadRequest))
+		return
+	} else if m.HasName && h.refused(c, true) {
+		h.stats.bannedRejected.Add(1)
+		h.kick(c, fmt.Errorf("you are banned from this chat: %w", ErrBanned), "banned")
 		return
 	}
 	if m.HasName {
@@ -704,7 +719,7 @@ func (h *Hub) ban(id string) {
 	}
 	h.log.Info("banned user", "user", id, "addresses", len(h.seenIPs[id]))
 	for c := range h.clients {
-		if !c.moderator && h.isBanned(c.user.ID, c.ip) {
+		if h.refused(c, c.user.Name != "") {
 			h.kick(c, fmt.Errorf("you were banned by a moderator: %w", ErrBanned), "banned")
 		}
 	}
@@ -719,11 +734,19 @@ func (h *Hub) ban(id string) {
 	}
 }
 
-// isBanned reports whether the user id or the address is banned.
-func (h *Hub) isBanned(id, ip string) bool {
-	_, byID := h.bannedIDs[id]
-	_, byIP := h.bannedIPs[ip]
-	return byID || byIP
+// refused reports whether c may not take part: a banned user id is refused
+// outright; a banned address is refused when the connection chats (has or asks
+// for a name, or reacts), so a read-only page on that address, such as an OBS
+// overlay on the creator's machine, keeps showing the chat. Moderators are exempt.
+func (h *Hub) refused(c *clientConn, chatting bool) bool {
+	if c.moderator {
+		return false
+	}
+	if _, byID := h.bannedIDs[c.user.ID]; byID {
+		return true
+	}
+	_, byIP := h.bannedIPs[c.ip]
+	return byIP && chatting
 }
 
 // remember records that public id connected from ip (bounded).
@@ -795,6 +818,14 @@ func (h *Hub) dropSlow(c *clientConn) {
 // historyCopy returns a copy of the history, oldest first.
 func (h *Hub) historyCopy() []Message {
 	return append([]Message(nil), h.history...)
+}
+
+// remoteHost returns the host part of r.RemoteAddr.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // publicID derives the public user id from a browser-kept id.

@@ -328,9 +328,55 @@ func TestHubBanHoldsAcrossReconnects(t *testing.T) {
 	// The moderator (same address) is exempt and can still chat.
 	_, mw := e.join(t, "?token="+testToken, `{"type":"hello","name":"creator"}`)
 	require.True(t, mw.Moderator)
+
+	// A read-only page from the banned address (an OBS overlay) may watch, not react.
+	overlay, _ := e.join(t, "", `{"type":"hello","id":"obs-overlay-1"}`)
+	require.NoError(t, e.hub.Post("creator", "overlay sees this"))
+	overlay.waitFor(isText("overlay sees this"))
+	overlay.send(`{"type":"reaction","emoji":"🔥"}`)
+	require.Equal(t, CodeBanned, overlay.waitFor(isType(TypeError)).Code)
+
+	// The banned browser id is refused even read-only.
+	ro := e.dial(t, "")
+	ro.send(`{"type":"hello","id":"troll-browser-1"}`)
+	require.Equal(t, CodeBanned, ro.waitFor(isType(TypeError)).Code)
+
 	st := e.hub.Stats()
 	require.Equal(t, uint64(1), st.Bans)
-	require.Equal(t, uint64(2), st.BannedRejected)
+	require.Equal(t, uint64(3), st.BannedRejected)
+}
+
+func TestHubIPBanPerAddress(t *testing.T) {
+	// Viewers on different LAN addresses, injected through the ClientIP hook.
+	e := newEnv(t, func(h *Hub) {
+		h.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Test-Addr") }
+	})
+	dialFrom := func(addr, query, hello string) *rawClient {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		ws, _, err := websocket.Dial(ctx, e.url+query, &websocket.DialOptions{HTTPHeader: http.Header{"X-Test-Addr": {addr}}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = ws.CloseNow() })
+		c := &rawClient{t: t, ws: ws}
+		c.send(hello)
+		return c
+	}
+	mod := dialFrom("10.0.0.9", "?token="+testToken, `{"type":"hello","name":"creator"}`)
+	mod.waitFor(isType(TypeWelcome))
+	troll := dialFrom("10.0.0.1", "", `{"type":"hello","name":"troll","id":"troll-browser-2"}`)
+	tw := troll.waitFor(isType(TypeWelcome))
+	neighbour := dialFrom("10.0.0.2", "", `{"type":"hello","name":"neighbour","id":"neighbour-1"}`)
+	neighbour.waitFor(isType(TypeWelcome))
+
+	mod.send(`{"type":"ban","user":"` + tw.User.ID + `"}`)
+	require.Equal(t, CodeBanned, troll.waitFor(isType(TypeError)).Code)
+
+	again := dialFrom("10.0.0.1", "", `{"type":"hello","name":"fresh","id":"fresh-browser-1"}`)
+	require.Equal(t, CodeBanned, again.waitFor(isType(TypeError)).Code, "same address, new id")
+	other := dialFrom("10.0.0.3", "", `{"type":"hello","name":"fresh","id":"fresh-browser-1"}`)
+	require.Equal(t, "fresh", other.waitFor(isType(TypeWelcome)).User.Name, "other address, new id")
+	neighbour.send(`{"type":"message","text":"still chatting"}`)
+	neighbour.waitFor(isText("still chatting"))
 }
 
 func TestHubOversizedFrameCloses(t *testing.T) {
