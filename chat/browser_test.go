@@ -175,8 +175,16 @@ const probe = `JSON.stringify({
   html: document.getElementById('chat').innerHTML
 })`
 
-// openPage opens url in a new tab and returns a function that probes it.
-func openPage(t *testing.T, ctx context.Context, c *cdp, url string) func() pageState {
+// page is one browser tab under DevTools control.
+type page struct {
+	t       *testing.T
+	ctx     context.Context
+	c       *cdp
+	session string
+}
+
+// openPage opens url in a new tab.
+func openPage(t *testing.T, ctx context.Context, c *cdp, url string) *page {
 	res, err := c.call(ctx, "", "Target.createTarget", map[string]any{"url": url})
 	require.NoError(t, err)
 	var target struct {
@@ -189,29 +197,42 @@ func openPage(t *testing.T, ctx context.Context, c *cdp, url string) func() page
 		SessionID string `json:"sessionId"`
 	}
 	require.NoError(t, json.Unmarshal(res, &attached))
-	return func() pageState {
-		res, err := c.call(ctx, attached.SessionID, "Runtime.evaluate", map[string]any{"expression": probe, "returnByValue": true})
-		require.NoError(t, err)
-		var ev struct {
-			Result struct {
-				Value string `json:"value"`
-			} `json:"result"`
-		}
-		require.NoError(t, json.Unmarshal(res, &ev))
-		var st pageState
-		if ev.Result.Value != "" {
-			require.NoError(t, json.Unmarshal([]byte(ev.Result.Value), &st))
-		}
-		return st
+	return &page{t: t, ctx: ctx, c: c, session: attached.SessionID}
+}
+
+// eval runs a JavaScript expression in the page and returns its string value.
+func (p *page) eval(expr string) string {
+	res, err := p.c.call(p.ctx, p.session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true})
+	require.NoError(p.t, err)
+	var ev struct {
+		Result struct {
+			Value any `json:"value"`
+		} `json:"result"`
+		ExceptionDetails any `json:"exceptionDetails"`
 	}
+	require.NoError(p.t, json.Unmarshal(res, &ev))
+	require.Nil(p.t, ev.ExceptionDetails, "evaluating %s", expr)
+	if v, ok := ev.Result.Value.(string); ok {
+		return v
+	}
+	return fmt.Sprint(ev.Result.Value)
+}
+
+// state probes the page.
+func (p *page) state() pageState {
+	var st pageState
+	if v := p.eval(probe); v != "" && v != "<nil>" {
+		require.NoError(p.t, json.Unmarshal([]byte(v), &st))
+	}
+	return st
 }
 
 // waitPage probes until cond holds.
-func waitPage(t *testing.T, probe func() pageState, what string, cond func(pageState) bool) pageState {
+func waitPage(t *testing.T, p *page, what string, cond func(pageState) bool) pageState {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		st := probe()
+		st := p.state()
 		if cond(st) {
 			return st
 		}
@@ -273,7 +294,7 @@ func TestBrowserRendersChatAsText(t *testing.T) {
 	evil.send(`{"type":"message","text":` + jsonString(xssLive) + `}`)
 	evil.send(`{"type":"reaction","emoji":"🔥"}`)
 
-	for name, p := range map[string]func() pageState{"overlay": overlay, "player": player} {
+	for name, p := range map[string]*page{"overlay": overlay, "player": player} {
 		st := waitPage(t, p, name+": both messages", func(s pageState) bool {
 			return contains(s.Texts, xssText) && contains(s.Texts, xssLive)
 		})
@@ -286,9 +307,41 @@ func TestBrowserRendersChatAsText(t *testing.T) {
 	}
 	st := waitPage(t, player, "floating reaction", func(s pageState) bool { return s.Floats > 0 })
 	require.Positive(t, st.Deletes, "moderator page (?token=) shows delete buttons")
-	st = overlay()
+	st = overlay.state()
 	require.Zero(t, st.Deletes, "overlay shows no moderator buttons")
 	require.Zero(t, st.Pwned)
+
+	// The creator picks a name and chats through the page's forms...
+	player.eval(`(() => {
+		const f = document.querySelector('#chat .chat-name-form');
+		f.querySelector('input').value = 'Creator';
+		f.requestSubmit();
+		return 'ok';
+	})()`)
+	waitPage(t, player, "the name accepted", func(pageState) bool {
+		return player.eval(`getComputedStyle(document.querySelector('#chat .chat-form')).display`) != "none"
+	})
+	player.eval(`(() => {
+		const f = document.querySelector('#chat .chat-form');
+		f.querySelector('input').value = 'hello from the page';
+		f.requestSubmit();
+		return 'ok';
+	})()`)
+	waitPage(t, overlay, "the page's message on the overlay", func(s pageState) bool {
+		return contains(s.Texts, "hello from the page") && contains(s.Names, "Creator")
+	})
+	// ...and deletes the hostile message with its moderator button.
+	player.eval(`(() => {
+		for (const li of document.querySelectorAll('#chat .chat-message')) {
+			if (li.querySelector('.chat-text').textContent.startsWith('<svg')) { li.querySelector('.chat-delete').click(); }
+		}
+		return 'ok';
+	})()`)
+	for name, p := range map[string]*page{"overlay": overlay, "player": player} {
+		waitPage(t, p, name+": the deleted message gone", func(s pageState) bool {
+			return !contains(s.Texts, xssLive) && contains(s.Texts, xssText)
+		})
+	}
 }
 
 // jsonString quotes s as a JSON string.
