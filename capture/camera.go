@@ -37,8 +37,9 @@ type CameraMode struct {
 }
 
 // Camera is a VideoSource reading a camera. Frames are converted to
-// YUV420P at the negotiated mode's size (Mode) and stamped with the
-// capture clock's time when they arrive, so a camera whose rate wanders is
+// YUV420P at Width×Height (a camera mode of another size is scaled to fit,
+// keeping its aspect ratio with black bars) and stamped with the capture
+// clock's time when they arrive, so a camera whose rate wanders is
 // timestamped, not counted. Frames of the wrong size, empty ones, and ones
 // whose timestamp does not move forward are dropped and counted as Bad.
 //
@@ -54,8 +55,9 @@ type Camera struct {
 	// Index selects the camera by its position in ListCameras when
 	// DeviceID is empty.
 	Index int
-	// Width and Height are the asked size; the closest mode the camera
-	// offers is used. Default 1280×720.
+	// Width and Height are the size of the frames sent (even numbers);
+	// the camera mode closest to it is opened and scaled if it differs.
+	// Default 1280×720.
 	Width, Height int
 	// FPS is the asked frame rate and the slate's rate; default 30.
 	FPS int
@@ -100,8 +102,8 @@ func (c *Camera) Initialize() error {
 	if c.Width == 0 && c.Height == 0 {
 		c.Width, c.Height = 1280, 720
 	}
-	if c.Width <= 0 || c.Height <= 0 {
-		return fmt.Errorf("camera: %w: size %dx%d", ErrBadConfig, c.Width, c.Height)
+	if c.Width <= 0 || c.Height <= 0 || c.Width%2 != 0 || c.Height%2 != 0 || c.Width > 8192 || c.Height > 8192 {
+		return fmt.Errorf("camera: %w: size %dx%d (want even, up to 8192)", ErrBadConfig, c.Width, c.Height)
 	}
 	if c.FPS == 0 {
 		c.FPS = 30
@@ -128,9 +130,9 @@ func (c *Camera) Initialize() error {
 		c.Buffer = 2
 	}
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Logger = slog.Default().With("stage", "capture")
 	}
-	c.Logger = c.Logger.With("stage", "capture", "source", "camera")
+	c.Logger = c.Logger.With("source", "camera")
 	if c.Opener == nil {
 		md := &mdCamera{id: c.DeviceID, index: c.Index, w: c.Width, h: c.Height, fps: c.FPS}
 		c.Opener = md.open
@@ -146,7 +148,7 @@ func (c *Camera) Initialize() error {
 	}
 	c.mode, c.first = mode, dev
 	c.grid = newGrid(uint64(time.Second), uint64(c.FPS))
-	c.slate = newSlate(mode.Width, mode.Height, "CAMERA LOST", c.Epoch)
+	c.slate = newSlate(c.Width, c.Height, "CAMERA LOST", c.Epoch)
 	c.out = make(chan *media.VideoFrame, c.Buffer)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.stats.setState(StateRunning)
@@ -156,7 +158,7 @@ func (c *Camera) Initialize() error {
 	return nil
 }
 
-// Mode returns the mode the camera was opened in; frames have its size.
+// Mode returns the mode the camera was opened in by Initialize.
 func (c *Camera) Mode() CameraMode { return c.mode }
 
 // Frames returns the channel of frames; it is closed after Close.
@@ -200,9 +202,15 @@ type session struct {
 // startSession starts reading dev in a helper goroutine that converts
 // each picture (so the device may reuse its buffers on the next Read) and
 // stamps it with the clock's time on arrival.
-func (c *Camera) startSession(dev CameraDevice) *session {
+func (c *Camera) startSession(dev CameraDevice, mode CameraMode) *session {
 	ctx, cancel := context.WithCancel(c.ctx)
 	s := &session{dev: dev, frames: make(chan camFrame), cancel: cancel, done: make(chan struct{})}
+	var scaler *Scaler
+	var tmp *media.VideoFrame
+	if mode.Width != c.Width || mode.Height != c.Height {
+		scaler = NewScaler(mode.Width, mode.Height, c.Width, c.Height)
+		tmp = media.NewVideoFrame(mode.Width, mode.Height)
+	}
 	go func() {
 		defer close(s.done)
 		for {
@@ -212,13 +220,19 @@ func (c *Camera) startSession(dev CameraDevice) *session {
 			if err != nil {
 				r.err = err
 			} else {
-				f := media.NewVideoFrame(c.mode.Width, c.mode.Height)
-				if cerr := ConvertImage(f, img); cerr != nil {
+				f := media.NewVideoFrame(c.Width, c.Height)
+				conv := f
+				if scaler != nil {
+					conv = tmp
+				}
+				if cerr := ConvertImage(conv, img); cerr != nil {
 					c.stats.bad.Add(1)
-					r.f = nil
 				} else {
-					if c.mode.Format == FormatMJPEG {
-						FullToLimitedRange(f)
+					if mode.Format == FormatMJPEG {
+						FullToLimitedRange(conv)
+					}
+					if scaler != nil {
+						scaler.Scale(f, tmp)
 					}
 					f.PTS = pts
 					r.f = f
@@ -262,7 +276,7 @@ type openResult struct {
 func (c *Camera) run() {
 	defer c.wg.Done()
 	defer close(c.out)
-	sess := c.startSession(c.first)
+	sess := c.startSession(c.first, c.mode)
 	c.first = nil
 	var opening bool
 	openDone := make(chan openResult, 1)
@@ -353,9 +367,9 @@ func (c *Camera) run() {
 			opening = false
 			now := c.Clock.Now()
 			nextRetry = now + c.RetryInterval
-			if r.err == nil && (r.mode.Width != c.mode.Width || r.mode.Height != c.mode.Height) {
+			if r.err == nil && (r.mode.Width <= 0 || r.mode.Height <= 0) {
 				_ = r.dev.Close()
-				r.err = fmt.Errorf("came back as %dx%d, want %dx%d", r.mode.Width, r.mode.Height, c.mode.Width, c.mode.Height)
+				r.err = fmt.Errorf("came back with mode %dx%d", r.mode.Width, r.mode.Height)
 			}
 			if r.err != nil {
 				c.Logger.Debug("camera reopen failed", "err", r.err)
@@ -366,7 +380,7 @@ func (c *Camera) run() {
 				return
 			}
 			c.Logger.Info("camera back")
-			sess = c.startSession(r.dev)
+			sess = c.startSession(r.dev, r.mode)
 			frames = sess.frames
 			lastFrame = now
 			c.stats.setState(StateRunning)

@@ -40,13 +40,15 @@ func TestCameraThroughMediadevices(t *testing.T) {
 	var last time.Duration = -1
 	for range 3 {
 		f := recvFrame(t, cam.Frames())
-		require.Equal(t, 640, f.Width)
-		require.Equal(t, 480, f.Height)
+		// 640×480 is scaled to the asked 1280×720: 960×720 pillarboxed.
+		require.Equal(t, 1280, f.Width)
+		require.Equal(t, 720, f.Height)
 		require.Greater(t, f.PTS, last)
 		last = f.PTS
+		require.Equal(t, byte(16), f.Y[10*f.StrideY+10], "black bar")
 		// The driver's first bar is 75% white: Y = 235*75/100.
-		require.Equal(t, byte(176), f.Y[10*f.StrideY+10])
-		require.Equal(t, byte(128), f.U[5*f.StrideU+5])
+		require.Equal(t, byte(176), f.Y[10*f.StrideY+170])
+		require.Equal(t, byte(128), f.U[5*f.StrideU+85])
 	}
 	s := cam.Stats()
 	require.Equal(t, StateRunning, s.State)

@@ -153,9 +153,9 @@ func (m *Microphone) Initialize() error {
 		m.Buffer = 8
 	}
 	if m.Logger == nil {
-		m.Logger = slog.Default()
+		m.Logger = slog.Default().With("stage", "capture")
 	}
-	m.Logger = m.Logger.With("stage", "capture", "source", "microphone")
+	m.Logger = m.Logger.With("source", "microphone")
 	if m.Opener == nil {
 		mo := &malgoOpener{backends: m.Backends, index: m.Index, logger: m.Logger}
 		m.Opener = mo.open

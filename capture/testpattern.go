@@ -79,9 +79,9 @@ func (p *TestPattern) Initialize() error {
 		p.Buffer = 2
 	}
 	if p.Logger == nil {
-		p.Logger = slog.Default()
+		p.Logger = slog.Default().With("stage", "capture")
 	}
-	p.Logger = p.Logger.With("stage", "capture", "source", "test pattern")
+	p.Logger = p.Logger.With("source", "test pattern")
 	p.grid = newGrid(uint64(time.Second), uint64(p.FPS))
 	p.bg = drawBackground(p.Width, p.Height)
 	p.out = make(chan *media.VideoFrame, p.Buffer)

@@ -100,9 +100,9 @@ func (t *Tone) Initialize() error {
 		t.MaxCatchUp = 5
 	}
 	if t.Logger == nil {
-		t.Logger = slog.Default()
+		t.Logger = slog.Default().With("stage", "capture")
 	}
-	t.Logger = t.Logger.With("stage", "capture", "source", "tone")
+	t.Logger = t.Logger.With("source", "tone")
 	t.spb = int(int64(t.Period) * int64(t.SampleRate) / int64(time.Second))
 	t.grid = newGrid(uint64(t.spb)*uint64(time.Second), uint64(t.SampleRate))
 	t.out = make(chan *media.AudioFrame, t.Buffer)
