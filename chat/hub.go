@@ -526,11 +526,10 @@ func (h *Hub) readLoop(c *clientConn) {
 		if kicked {
 			continue // closing: the writer is sending the close frame
 		}
-		if typ != websocket.MessageText {
-			h.reply(c, fmt.Errorf("frames must be JSON text: %w", ErrBadRequest))
-			continue
-		}
 		m, derr := DecodeClientMessage(data, h.MaxTextLen)
+		if typ != websocket.MessageText {
+			derr = fmt.Errorf("frames must be JSON text: %w", ErrBadRequest)
+		}
 		b := msgs
 		if derr == nil && m.Type == TypeReaction {
 			b = reactions
