@@ -41,6 +41,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	fs.StringVar(&cfg.Encoder, "encoder", "auto", "H.264 encoder: auto or an FFmpeg encoder name")
 	fs.StringVar(&cfg.Record, "record", "", "also record to FILE (.mp4 fragmented, or .mkv)")
 	fs.StringVar(&durStr, "duration", "0", "stop after this long (e.g. 30s); 0 streams until Ctrl-C")
+	fs.BoolVar(&cfg.FixedBitrate, "fixed-bitrate", false, "keep --bitrate even when the link cannot carry it (default: adapt)")
 	fs.BoolVar(&verbose, "verbose", false, "log every stage, FFmpeg included, to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -118,7 +118,8 @@ func TestStreamToNginxRTMP(t *testing.T) {
 	peers.RequireTool(t, "ffprobe")
 	ng := peers.StartNginxRTMP(t)
 	c := streamCase{size: "640x360", width: 640, height: 360, fps: 30, duration: 6 * time.Second, audio: true}
-	code, stdout, stderr := execCLI(t, "stream", "--to", ng.URL("nginxkey"), "--size", c.size,
+	rec := filepath.Join(t.TempDir(), "local.mp4")
+	code, stdout, stderr := execCLI(t, "stream", "--to", ng.URL("nginxkey"), "--record", rec, "--size", c.size,
 		"--fps", fmt.Sprint(c.fps), "--bitrate", "800k", "--encoder", "auto", "--duration", c.duration.String())
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
@@ -133,6 +134,7 @@ func TestStreamToNginxRTMP(t *testing.T) {
 	t.Logf("golive stream:\n%s", stdout)
 	ng.Stop() // closes the recording
 	checkRecording(t, ng.RecordPath("nginxkey"), c)
+	checkRecording(t, rec, c) // the local recording holds the same stream
 }
 
 func TestStreamToFFmpegListen(t *testing.T) {

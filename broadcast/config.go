@@ -25,8 +25,12 @@ type Config struct {
 	AudioBitrate int
 	// Encoder is "auto" (default: hardware first, then libx264) or an FFmpeg encoder name.
 	Encoder string
-	// Record, when set, is a file the encoded stream is also written to.
+	// Record, when set, is a file the encoded stream is also written to
+	// (fragmented MP4, or Matroska for .mkv), whatever the network does.
 	Record string
+	// FixedBitrate turns adaptive bitrate off; by default the bitrate goes
+	// down when the link cannot carry it and back up to Bitrate after.
+	FixedBitrate bool
 }
 
 // withDefaults returns c with every zero field set to its default.

@@ -18,7 +18,9 @@ type session struct {
 	venc    *encoder.H264
 	aenc    *encoder.AAC // nil without audio
 	out     *publisher.Multi
-	urls    []string // masked, in the order of out.Destinations
+	urls    []string                     // masked, in the order of out.Destinations
+	rec     *publisher.Recorder          // nil unless recording
+	abr     *publisher.BitrateController // nil when the bitrate is fixed
 	started time.Time
 	stopped chan struct{} // closed by close
 	once    sync.Once
@@ -70,13 +72,51 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 		s.close()
 		return nil, err
 	}
+	if cfg.Record != "" {
+		rec := &publisher.Recorder{Path: cfg.Record, Video: venc.Params(), Audio: ap, Logger: logger.With("stage", "recorder")}
+		if err := rec.Initialize(); err != nil {
+			s.close()
+			return nil, fmt.Errorf("record: %w", err)
+		}
+		s.rec = rec
+	}
+	if !cfg.FixedBitrate {
+		abr := &publisher.BitrateController{
+			Stats: s.worstDestination, SetBitrate: venc.SetBitrate, Max: cfg.Bitrate,
+			OtherBitrate: cfg.AudioBitrate, Logger: logger.With("stage", "bitrate"),
+		}
+		if err := abr.Initialize(); err != nil {
+			s.close()
+			return nil, fmt.Errorf("adaptive bitrate: %w", err)
+		}
+		s.abr = abr
+	}
 	return s, nil
+}
+
+// worstDestination returns the stats of the live destination with the
+// longest queue: one encode feeds them all, so the slowest link sets the
+// bitrate (a dead one, reconnecting, does not).
+func (s *session) worstDestination() publisher.RTMPStats {
+	var worst publisher.RTMPStats
+	for _, st := range s.out.Stats() {
+		if st.State != publisher.StateLive {
+			continue
+		}
+		if worst.State != publisher.StateLive || st.QueueDelay > worst.QueueDelay {
+			worst = st
+		}
+	}
+	return worst
 }
 
 // write hands packets to every destination; it never blocks.
 func (s *session) write(pkts []*media.Packet) {
 	for _, p := range pkts {
 		s.out.WritePacket(p)
+		if s.rec != nil {
+			s.rec.WritePacket(p)
+		}
 	}
 }
 
@@ -95,7 +135,13 @@ func (s *session) err() error {
 func (s *session) close() {
 	s.once.Do(func() {
 		close(s.stopped)
+		if s.abr != nil {
+			s.abr.Close()
+		}
 		s.out.Close()
+		if s.rec != nil {
+			s.rec.Close()
+		}
 		s.venc.Close()
 		if s.aenc != nil {
 			s.aenc.Close()
