@@ -257,12 +257,33 @@ func (c *Camera) startSession(dev CameraDevice, mode CameraMode) *session {
 	return s
 }
 
-// stop ends a session: the device is closed (unblocking a Read) and the
-// reader drained.
-func (s *session) stop() {
+// stopSession ends a session without blocking the owner: the reader is
+// told to stop and given a short grace to return from its Read by itself
+// (some drivers never return from a Read once closed), then the device is
+// closed, which unblocks real cameras. The returned channel is closed once
+// the device is closed; Close waits for it (at most about 5 s).
+func (c *Camera) stopSession(s *session) <-chan struct{} {
 	s.cancel()
-	_ = s.dev.Close()
-	<-s.done
+	closed := make(chan struct{})
+	grace := max(3*c.grid.at(1), 200*time.Millisecond)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(closed)
+		select {
+		case <-s.done:
+			_ = s.dev.Close()
+			return
+		case <-time.After(grace):
+		}
+		_ = s.dev.Close()
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			c.Logger.Warn("camera reader did not stop after close; leaving it")
+		}
+	}()
+	return closed
 }
 
 type openResult struct {
@@ -280,9 +301,10 @@ func (c *Camera) run() {
 	c.first = nil
 	var opening bool
 	openDone := make(chan openResult, 1)
+	var closing <-chan struct{} // an ended session's device still closing
 	defer func() {
 		if sess != nil {
-			sess.stop()
+			c.stopSession(sess)
 		}
 		if opening { // a reopen is in flight: wait for it and close what it opened
 			if r := <-openDone; r.err == nil {
@@ -315,7 +337,7 @@ func (c *Camera) run() {
 	}
 	lose := func(why error) {
 		c.Logger.Warn("camera lost; sending slate", "err", why)
-		sess.stop()
+		closing = c.stopSession(sess)
 		sess, frames = nil, nil
 		c.stats.losses.Add(1)
 		c.stats.setState(StateLost)
@@ -354,7 +376,14 @@ func (c *Camera) run() {
 				f := c.slate.render(due, c.grid.at(due))
 				send(f, true)
 			}
-			if !opening && now >= nextRetry {
+			if closing != nil {
+				select {
+				case <-closing:
+					closing = nil
+				default:
+				}
+			}
+			if !opening && closing == nil && now >= nextRetry {
 				opening = true
 				c.wg.Add(1)
 				go func() {

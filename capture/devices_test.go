@@ -58,3 +58,22 @@ func TestCameraThroughMediadevices(t *testing.T) {
 	for range cam.Frames() {
 	}
 }
+
+func TestCameraCloseWhileDriverReads(t *testing.T) {
+	leakCheck(t)
+	// mediadevices' test driver never returns from a Read once closed:
+	// Close must still return, and the same device must open again.
+	info := videoTestCamera(t)
+	for range 3 {
+		cam := &Camera{DeviceID: info.ID, Width: 640, Height: 480, Logger: quietLog}
+		require.NoError(t, cam.Initialize())
+		recvFrame(t, cam.Frames())
+		closed := make(chan struct{})
+		go func() { cam.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close did not return within 10 s")
+		}
+	}
+}
