@@ -30,7 +30,7 @@ type encodeBenchConfig struct {
 }
 
 // encodeBenchFull is the recorded configuration: 600 frames of 720p30.
-var encodeBenchFull = encodeBenchConfig{w: 1280, h: 720, fps: 30, frames: 600, distinct: 60, bitrate: 3_000_000, rounds: 2}
+var encodeBenchFull = encodeBenchConfig{w: 1280, h: 720, fps: 30, frames: 600, distinct: 60, bitrate: 3_000_000, rounds: 3}
 
 // encodeBenchSmoke keeps the harness honest in CI without costing time.
 var encodeBenchSmoke = encodeBenchConfig{w: 320, h: 180, fps: 30, frames: 20, distinct: 10, bitrate: 300_000, rounds: 1}
