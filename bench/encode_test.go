@@ -275,6 +275,7 @@ func BenchmarkEncodeH264720p(b *testing.B) {
 		frames[i] = f
 	}
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	encoder.RouteFFmpegLog(quiet)
 	e := &encoder.H264{Encoder: "libx264", Width: w, Height: h, FPS: fps, Bitrate: 3_000_000, Logger: quiet}
 	if err := e.Initialize(); err != nil {
 		b.Fatal(err)
