@@ -38,7 +38,7 @@ func newThrottle(t *testing.T, upstream string) *throttle {
 			if err != nil {
 				return
 			}
-			_ = c.(*net.TCPConn).SetReadBuffer(8 << 10)
+			_ = c.(*net.TCPConn).SetReadBuffer(32 << 10) // smaller windows stall on delayed ACKs
 			up, err := net.Dial("tcp", upstream)
 			if err != nil {
 				c.Close()
@@ -85,7 +85,7 @@ func (p *throttle) pump(dst io.Writer, src io.Reader) {
 		}
 		if rate > 0 {
 			due := start.Add(time.Duration(float64(sent) / float64(rate) * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
+			if d := time.Until(due); d > 5*time.Millisecond {
 				time.Sleep(d) // pacing the link, not synchronising the test
 			} else if d < -100*time.Millisecond {
 				start = start.Add(-d - 100*time.Millisecond)
