@@ -203,7 +203,9 @@ func publishLiveGoLive(t *testing.T, n *peers.Nginx, cfg publishBenchConfig, raw
 	}
 	bc.Close()
 	r.Close()
-	defer func() { t.Logf("  GoLive side: link carried %d kbit/s, %d bytes", link.carried()/1000, link.bytes.Load()) }()
+	defer func() {
+		t.Logf("  GoLive side: link carried %d kbit/s, %d bytes", link.carried()/1000, link.bytes.Load())
+	}()
 	n.WaitUnpublished("gllive", 5*time.Minute)
 	lag := time.Since(end)
 	st, bs := r.Stats(), bc.BitrateStats()
