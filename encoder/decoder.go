@@ -89,7 +89,8 @@ func (d *H264Decoder) Initialize() (err error) {
 }
 
 // Decode decodes one packet and returns the frames ready (frame threading
-// delays output by a few packets). A nil packet drains the decoder.
+// delays output by a few packets). A nil packet drains the decoder,
+// which takes no packet afterwards.
 func (d *H264Decoder) Decode(p *media.Packet) ([]*media.VideoFrame, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
