@@ -118,7 +118,7 @@ type RTMP struct {
 	wake     chan struct{}
 	now      chan struct{} // ReconnectNow
 	closeMu  sync.Once
-	started  bool
+	started  atomic.Bool
 	sent     atomic.Int64
 	packets  atomic.Int64
 	meter    rateMeter
@@ -207,7 +207,7 @@ func (r *RTMP) init() error {
 		return err
 	}
 	r.setState(StateLive)
-	r.started = true
+	r.started.Store(true)
 	go r.run(sess)
 	return nil
 }
@@ -251,7 +251,7 @@ func (r *RTMP) sendHeaders(s *session) error {
 // must not be changed afterwards. Packets written before Initialize
 // succeeded or after Close are ignored.
 func (r *RTMP) WritePacket(pkt *media.Packet) {
-	if !r.started || pkt == nil {
+	if !r.started.Load() || pkt == nil {
 		return
 	}
 	if pkt.Codec == media.CodecAAC && r.Audio == nil {
@@ -323,7 +323,7 @@ func (r *RTMP) Close() {
 	}
 	r.closeMu.Do(func() {
 		close(r.closing)
-		if r.started {
+		if r.started.Load() {
 			select {
 			case <-r.done:
 			case <-time.After(r.FlushTimeout + time.Second):
