@@ -52,6 +52,9 @@ func DBFS(v float64) float64 { return 20 * math.Log10(v) }
 // Channels (resampling and up/down-mixing when the device differs), in
 // blocks of Period.
 //
+// Deliveries the owner goroutine could not take in time are counted in
+// Dropped and replaced by silence of the same length.
+//
 // Blocks are stamped by sample count from an anchor on the capture clock
 // set at the first delivery, so they are sample-accurate; the anchor is
 // nudged (counted in Skipped as a resync when it jumps forward) if the
@@ -105,7 +108,8 @@ type Microphone struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 	dev    MicDevice
-	inDrop atomic.Uint64
+	inDrop atomic.Uint64 // deliveries dropped before the owner saw them
+	inLost atomic.Int64  // samples per channel in those deliveries, not yet filled
 }
 
 type micDelivery struct {
@@ -186,7 +190,10 @@ func (m *Microphone) open() (MicDevice, error) {
 		select {
 		case m.in <- d:
 		default:
-			m.inDrop.Add(1) // owner far behind: never block the audio thread
+			// Owner far behind: never block the audio thread. The owner
+			// fills the gap with silence so later stamps stay right.
+			m.inDrop.Add(1)
+			m.inLost.Add(int64(len(s) / m.Channels))
 		}
 	}
 	lost := func(err error) {
@@ -226,7 +233,9 @@ func (m *Microphone) Stats() SourceStats {
 	if name == "" {
 		name = "microphone"
 	}
-	return m.stats.snapshot(name)
+	s := m.stats.snapshot(name)
+	s.Dropped += m.inDrop.Load()
+	return s
 }
 
 // Levels returns the peak and RMS of each channel over the latest block
@@ -281,6 +290,7 @@ func (m *Microphone) run() {
 	}
 	lose := func(why error) {
 		m.Logger.Warn("microphone lost; sending silence", "err", why)
+		now := m.Clock.Now()
 		if m.dev != nil {
 			m.dev.Close()
 			m.dev = nil
@@ -291,7 +301,6 @@ func (m *Microphone) run() {
 		pending, anchored = pending[:0], false
 		m.stats.losses.Add(1)
 		m.stats.setState(StateLost)
-		now := m.Clock.Now()
 		nextPTS = max(lastPTS+blockDur, now-blockDur)
 		nextRetry = now + m.RetryInterval
 	}
@@ -306,7 +315,7 @@ func (m *Microphone) run() {
 			lastAudio = d.at
 			n := int64(len(d.samples) / m.Channels)
 			if !anchored {
-				anchor = d.at - time.Duration(n*int64(time.Second)/int64(m.SampleRate))
+				anchor = max(d.at-time.Duration(n*int64(time.Second)/int64(m.SampleRate)), 0)
 				if lastPTS >= 0 {
 					anchor = max(anchor, lastPTS+blockDur)
 				}
@@ -324,6 +333,9 @@ func (m *Microphone) run() {
 					}
 					drift = 0
 				}
+			}
+			if gap := m.inLost.Swap(0); gap > 0 {
+				pending = append(pending, make([]int16, gap*int64(m.Channels))...)
 			}
 			pending = append(pending, d.samples...)
 			for len(pending) >= m.spb*m.Channels {

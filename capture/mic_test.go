@@ -191,3 +191,58 @@ func TestLevelsOf(t *testing.T) {
 	require.InDelta(t, -6.02, DBFS(0.5), 0.01)
 	require.Equal(t, []Level{{}, {}}, levelsOf(nil, 2))
 }
+
+func TestMicrophoneDriftStaysBounded(t *testing.T) {
+	// A sound card 0.5% fast (or slow) for two minutes would put the audio
+	// 600 ms off the capture clock if stamped by sample count alone;
+	// re-anchoring keeps every block within MaxDrift (+ one delivery).
+	leakCheck(t)
+	for _, permille := range []int64{1005, 995} {
+		worst, s := runDriftingMic(t, permille, 0)
+		require.Less(t, worst, 40*time.Millisecond, "%d‰: stamps drifted from the capture clock", permille)
+		require.Equal(t, uint64(6000), s.Sent)
+		require.Zero(t, s.Dropped)
+		require.Zero(t, s.Bad)
+	}
+	// Without re-anchoring (a MaxDrift longer than the run) the drift shows.
+	worst, _ := runDriftingMic(t, 1005, time.Hour)
+	require.Greater(t, worst, 500*time.Millisecond)
+}
+
+// runDriftingMic feeds 6000 20 ms deliveries from a device whose clock
+// runs at permille/1000 of the capture clock and returns the worst gap
+// between a block's arrival and its stamped end.
+func runDriftingMic(t *testing.T, permille int64, maxDrift time.Duration) (time.Duration, SourceStats) {
+	t.Helper()
+	clock, tick := &ManualClock{}, NewManualTicker()
+	var dev *fakeMic
+	mic := &Microphone{
+		Clock: clock, Ticker: tick.Factory(), Logger: quietLog, Buffer: 4, StallTimeout: time.Hour, MaxDrift: maxDrift,
+		Opener: func(_, _ int, _ time.Duration, deliver func([]int16), lost func(error)) (MicDevice, error) {
+			dev = &fakeMic{deliver: deliver, lost: lost, closed: make(chan struct{})}
+			return dev, nil
+		},
+	}
+	require.NoError(t, mic.Initialize())
+	defer mic.Close()
+	block := stereo(960, 10, 10)
+	period := 20 * time.Millisecond * 1000 / time.Duration(permille) // real time 960 samples take
+	var worst time.Duration
+	last := time.Duration(-1)
+	for k := 1; k <= 6000; k++ {
+		arrival := time.Second + time.Duration(k)*period
+		clock.Set(arrival)
+		dev.deliver(block)
+		var b *media.AudioFrame
+		select {
+		case b = <-mic.Samples():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no block for delivery %d: %+v", k, mic.Stats())
+		}
+		require.Greater(t, b.PTS, last)
+		last = b.PTS
+		off := arrival - (b.PTS + 20*time.Millisecond) // arrival vs the stamped end of the block
+		worst = max(worst, off, -off)
+	}
+	return worst, mic.Stats()
+}
