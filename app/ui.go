@@ -38,6 +38,7 @@ type UI struct {
 	lastState string
 	tapErr    string // why the last Go Live click failed
 
+	kick     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -45,13 +46,23 @@ type UI struct {
 
 // New builds the window on a (for the GUI, the Fyne app's main window).
 func New(a fyne.App, ctl Controller) *UI {
-	u := &UI{ctl: ctl, stop: make(chan struct{})}
+	u := &UI{ctl: ctl, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
 	u.win = a.NewWindow("GoLive")
 	u.win.SetContent(u.build())
 	u.win.Resize(fyne.NewSize(1200, 760))
 	u.Reload()
 	return u
 }
+
+// GoLiveButton returns the Go Live button (for tests and automation).
+func (u *UI) GoLiveButton() *widget.Button { return u.goLive }
+
+// PreviewArea returns the preview's canvas object (for tests: where the
+// preview is on screen).
+func (u *UI) PreviewArea() fyne.CanvasObject { return u.preview }
+
+// PreviewImage returns the image the preview shows; GUI goroutine only.
+func (u *UI) PreviewImage() image.Image { return u.preview.Image }
 
 // Window returns the window.
 func (u *UI) Window() fyne.Window { return u.win }
@@ -141,8 +152,14 @@ func (u *UI) SetImage(img *image.RGBA) {
 }
 
 // Changed tells the window that destinations, chat or state changed; any
-// goroutine.
-func (u *UI) Changed() { fyne.Do(u.Reload) }
+// goroutine, never blocks. The reload happens on the GUI goroutine from
+// the loop Start runs (without Start, call Reload yourself).
+func (u *UI) Changed() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
 
 // Reload re-reads everything from the controller; GUI goroutine only.
 func (u *UI) Reload() {
@@ -214,7 +231,9 @@ func (u *UI) setViewerURL(url string) {
 	}
 }
 
-// Start refreshes the state and health panel every interval until Stop.
+// Start refreshes the state and health panel every interval, and reloads
+// after Changed, until Stop. All widget work goes through fyne.Do, so it
+// runs on the GUI goroutine.
 func (u *UI) Start(interval time.Duration) {
 	u.wg.Add(1)
 	go func() {
@@ -227,6 +246,8 @@ func (u *UI) Start(interval time.Duration) {
 				return
 			case <-t.C:
 				fyne.Do(u.refresh)
+			case <-u.kick:
+				fyne.Do(u.Reload)
 			}
 		}
 	}()

@@ -127,7 +127,7 @@ func TestGoLiveButtonStates(t *testing.T) {
 		s.History = []int{3_000_000, 3_200_000, 2_900_000, 3_100_000}
 		s.Destinations = []DestinationStatus{{URL: "rtmp://127.0.0.1:1935/live/****", State: "live", Bitrate: 3_050_000}}
 	})
-	u.Changed()
+	u.Reload()
 	require.Equal(t, "End stream", u.goLive.Text)
 	require.Equal(t, widget.DangerImportance, u.goLive.Importance)
 	require.Equal(t, "Live", u.health.state.Text)

@@ -1,0 +1,106 @@
+package link
+
+import (
+	"encoding/json"
+	"image"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"github.com/stretchr/testify/require"
+
+	"golive/server/ladder"
+)
+
+type memStore struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *memStore) String(k string) string { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] }
+func (s *memStore) SetString(k, v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	s.m[k] = v
+}
+
+// eventually polls cond on the test goroutine until it holds.
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestGoLiveAgainstBundledServer taps Go Live in the window (Fyne's test
+// driver) with the real pipeline streaming to the bundled server in
+// process: Connecting → Live, the server sees the stream, tap again →
+// Offline.
+func TestGoLiveAgainstBundledServer(t *testing.T) {
+	a := test.NewTempApp(t)
+	var images atomic.Int64
+	r, err := Start(Options{App: a, Store: &memStore{}, RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		Ladder: []ladder.Spec{}, DataDir: t.TempDir(), Refresh: -1, OnImage: func(img *image.RGBA) {
+			if img.Bounds().Dx() > 100 {
+				images.Add(1)
+			}
+		},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer r.Close()
+	ctl := Controller{S: r.Studio}
+	btn := r.UI.GoLiveButton()
+	require.Equal(t, "Go Live", btn.Text)
+
+	// The preview runs while offline.
+	eventually(t, "a preview image", 20*time.Second, func() bool { return images.Load() > 0 })
+
+	test.Tap(btn)
+	first := ctl.Status().State
+	require.Contains(t, []string{"connecting", "live"}, first)
+	if first == "connecting" {
+		require.True(t, strings.HasPrefix(btn.Text, "Connecting"), btn.Text)
+	}
+	eventually(t, "live", 30*time.Second, func() bool { return ctl.Status().State == "live" })
+	r.UI.Reload()
+	require.Equal(t, "End stream", btn.Text)
+
+	// The bundled server says it is live.
+	u, err := url.Parse(ctl.ViewerURL())
+	require.NoError(t, err)
+	status := "http://127.0.0.1:" + u.Port() + "/api/status"
+	eventually(t, "server live", 20*time.Second, func() bool {
+		resp, err := http.Get(status)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var s struct {
+			Live bool `json:"live"`
+		}
+		return json.NewDecoder(resp.Body).Decode(&s) == nil && s.Live
+	})
+	st := ctl.Status()
+	require.NotEmpty(t, st.Encoder)
+	require.Len(t, st.Destinations, 1)
+	require.NotContains(t, st.Destinations[0].URL, r.Studio.StreamKey())
+
+	test.Tap(btn)
+	require.Equal(t, "offline", ctl.Status().State)
+	require.Equal(t, "Go Live", btn.Text)
+	require.Empty(t, ctl.Status().LastError)
+}
