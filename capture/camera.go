@@ -40,7 +40,8 @@ type CameraMode struct {
 // YUV420P at Width×Height (a camera mode of another size is scaled to fit,
 // keeping its aspect ratio with black bars) and stamped with the capture
 // clock's time when they arrive, so a camera whose rate wanders is
-// timestamped, not counted. Frames of the wrong size, empty ones, and ones
+// timestamped, not counted; a camera faster than FPS is thinned to FPS
+// (counted in Skipped). Frames of the wrong size, empty ones, and ones
 // whose timestamp does not move forward are dropped and counted as Bad.
 //
 // When the device fails or stalls, Camera keeps the stream alive with a
@@ -320,6 +321,8 @@ func (c *Camera) run() {
 		lastFrame                = c.Clock.Now()
 		nextSlate  int64
 		nextRetry  time.Duration
+		tokens     = 1.0
+		tokenAt    = time.Duration(-1)
 		frames     <-chan camFrame
 		badReports uint64
 	)
@@ -355,6 +358,21 @@ func (c *Camera) run() {
 				continue
 			}
 			lastFrame = c.Clock.Now()
+			// Rate cap: a token bucket at FPS holding up to two frames lets a
+			// jittery camera through but halves a 60 fps one at 30.
+			if r.f.PTS <= lastPTS {
+				c.stats.bad.Add(1) // timestamp did not move forward
+				continue
+			}
+			if tokenAt >= 0 {
+				tokens = min(tokens+float64(r.f.PTS-tokenAt)*float64(c.FPS)/float64(time.Second), 2)
+			}
+			tokenAt = r.f.PTS
+			if tokens < 1 {
+				c.stats.skipped.Add(1)
+				continue
+			}
+			tokens--
 			send(r.f, false)
 		case <-tk.C():
 			now := c.Clock.Now()

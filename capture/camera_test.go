@@ -17,24 +17,34 @@ import (
 // fakeCam is a CameraDevice fed by the test.
 type fakeCam struct {
 	imgs   chan image.Image
+	timed  chan timedImage // images that set the clock as they are read
 	errs   chan error
 	closed chan struct{}
 	once   sync.Once
 }
 
 func newFakeCam() *fakeCam {
-	return &fakeCam{imgs: make(chan image.Image), errs: make(chan error), closed: make(chan struct{})}
+	return &fakeCam{imgs: make(chan image.Image), timed: make(chan timedImage), errs: make(chan error), closed: make(chan struct{})}
 }
 
 func (f *fakeCam) Read() (image.Image, func(), error) {
 	select {
 	case img := <-f.imgs:
 		return img, func() {}, nil
+	case ti := <-f.timed:
+		ti.clock.Set(ti.at) // before the reader stamps it: no race with the test
+		return ti.img, func() {}, nil
 	case err := <-f.errs:
 		return nil, nil, err
 	case <-f.closed:
 		return nil, nil, io.EOF
 	}
+}
+
+type timedImage struct {
+	img   image.Image
+	clock *ManualClock
+	at    time.Duration
 }
 
 func (f *fakeCam) Close() error { f.once.Do(func() { close(f.closed) }); return nil }
@@ -220,3 +230,38 @@ func TestChooseMode(t *testing.T) {
 }
 
 var quietLog = slog.New(slog.DiscardHandler)
+
+func TestCameraThinsFastCamera(t *testing.T) {
+	leakCheck(t)
+	clock := &ManualClock{}
+	dev := newFakeCam()
+	cam := &Camera{
+		Width: 160, Height: 120, FPS: 30, Clock: clock, Ticker: NewManualTicker().Factory(), Logger: quietLog, Buffer: 128,
+		Opener: func(bool) (CameraDevice, CameraMode, error) {
+			return dev, CameraMode{Width: 160, Height: 120, FPS: 60, Format: FormatYUYV}, nil
+		},
+	}
+	require.NoError(t, cam.Initialize())
+	t.Cleanup(cam.Close)
+	img := yuv422(160, 120, 50)
+	// One second of a 60 fps camera with ±3 ms jitter.
+	for k := 1; k <= 60; k++ {
+		jitter := time.Duration(k%3-1) * 3 * time.Millisecond
+		dev.timed <- timedImage{img, clock, time.Duration(k)*time.Second/60 + jitter}
+	}
+	dev.timed <- timedImage{img, clock, 2 * time.Second} // always passes: proves the rest were handled
+	var pts []time.Duration
+	for {
+		f := recvFrame(t, cam.Frames())
+		pts = append(pts, f.PTS)
+		if f.PTS == 2*time.Second {
+			break
+		}
+	}
+	s := cam.Stats()
+	require.InDelta(t, 31, len(pts), 2, "about 30 frames in the second, plus the last")
+	require.Equal(t, uint64(61), s.Sent+s.Skipped)
+	for i := 1; i < len(pts)-1; i++ {
+		require.GreaterOrEqual(t, pts[i]-pts[i-1], 16*time.Millisecond)
+	}
+}
