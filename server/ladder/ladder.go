@@ -25,8 +25,9 @@ type Rung struct {
 	Bitrate int
 }
 
-// Ladder decodes the source once and encodes every Rung from it in its own
-// goroutine. WriteVideo and Close belong to one goroutine (the ingest's);
+// Ladder decodes the source once, scales it in a cascade (each rung from
+// the one above it, on the decode goroutine) and encodes every Rung in its
+// own goroutine. WriteVideo and Close belong to one goroutine (the ingest's);
 // Output is called from the rung goroutines.
 type Ladder struct {
 	// Source is the source's video parameters (H.264 Config required;
@@ -95,7 +96,8 @@ type RungStats struct {
 	Encoder string
 }
 
-// worker owns one rung's scaler and encoder.
+// worker owns one rung's encoder; its scaler belongs to the decode
+// goroutine.
 type worker struct {
 	idx     int
 	rung    Rung
@@ -205,6 +207,11 @@ func (l *Ladder) runDecoder(dec *encoder.H264Decoder) {
 	defer dec.Close()
 	defer func() {
 		for _, w := range l.workers {
+			w.scaler.Close()
+		}
+	}()
+	defer func() {
+		for _, w := range l.workers {
 			if !w.stopped {
 				close(w.frames)
 			}
@@ -248,19 +255,31 @@ func (l *Ladder) runDecoder(dec *encoder.H264Decoder) {
 			l.mu.Lock()
 			l.stats.FramesDecoded++
 			l.mu.Unlock()
+			// Scale in a cascade, tallest rung first: each rung is scaled
+			// from the one above it, so every scale reads a smaller picture.
+			cur := f
 			for _, w := range l.workers {
 				if w.stopped {
-					continue
+					break // the rungs below a dropped one are dropped too
 				}
 				if len(w.frames) > l.MaxLag && time.Since(lastDrop) > 3*time.Second {
 					lastDrop = time.Now()
 					l.dropLowest()
 				}
 				if w.stopped {
-					continue
+					break
 				}
+				scaled, err := w.scaler.Scale(cur)
+				if err != nil {
+					if time.Since(errLog) > time.Second {
+						errLog = time.Now()
+						l.Logger.Warn("ladder: scale error", "rung", w.rung.Name, "err", err)
+					}
+					break
+				}
+				cur = scaled
 				select {
-				case w.frames <- rungFrame{f: f, key: key}:
+				case w.frames <- rungFrame{f: scaled, key: key}:
 				default: // cannot happen after a drop frees CPU; never block the decoder
 				}
 			}
@@ -292,16 +311,13 @@ func (l *Ladder) dropLowest() {
 func (l *Ladder) runWorker(w *worker) {
 	defer l.wg.Done()
 	defer w.enc.Close()
-	defer w.scaler.Close()
 	errLog := time.Time{}
 	for rf := range w.frames {
 		if l.ctx.Err() != nil {
 			continue // drain
 		}
-		scaled, err := w.scaler.Scale(rf.f)
-		if err == nil {
-			var pkts []*media.Packet
-			pkts, err = w.enc.Encode(scaled, rf.key)
+		pkts, err := w.enc.Encode(rf.f, rf.key)
+		{
 			w.mu.Lock()
 			w.frameN++
 			w.packetN += int64(len(pkts))

@@ -1,0 +1,356 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golive/encoder"
+	"golive/media"
+	"golive/server/ingest"
+	"golive/server/ladder"
+)
+
+// ladderFLV demuxes an FLV file with the server's own demuxer into video
+// parameters, video packets and every tag (for a paced publisher).
+type ladderFLV struct {
+	video   *media.CodecParams
+	packets []*media.Packet
+	tags    []flvTag
+}
+
+// flvTag is one raw FLV tag.
+type flvTag struct {
+	typ  byte
+	ts   uint32
+	body []byte
+}
+
+func ladderReadFLV(t testing.TB, path string) ladderFLV {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 13 {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	var out ladderFLV
+	var d ingest.FLVDemuxer
+	pos := int(binary.BigEndian.Uint32(b[5:9])) + 4
+	for pos+11 <= len(b) {
+		typ := b[pos]
+		size := int(b[pos+1])<<16 | int(b[pos+2])<<8 | int(b[pos+3])
+		ts := uint32(b[pos+4])<<16 | uint32(b[pos+5])<<8 | uint32(b[pos+6]) | uint32(b[pos+7])<<24
+		if pos+11+size > len(b) {
+			break
+		}
+		body := b[pos+11 : pos+11+size]
+		pos += 11 + size + 4
+		out.tags = append(out.tags, flvTag{typ: typ, ts: ts, body: body})
+		if typ != 9 {
+			continue
+		}
+		res, err := d.Video(ts, body)
+		if err != nil {
+			t.Fatalf("demux: %v", err)
+		}
+		if res.Params != nil {
+			out.video = res.Params
+		}
+		if res.Packet != nil {
+			out.packets = append(out.packets, res.Packet)
+		}
+	}
+	if out.video == nil {
+		t.Fatalf("%s: no AVC sequence header", path)
+	}
+	return out
+}
+
+// ladderSource encodes the benchmark source: 720p30 testsrc2 + 1 kHz tone,
+// libx264 veryfast zerolatency, keyframes every second, 2500k, FLV.
+func ladderSource(t testing.TB, dir string, seconds int) string {
+	t.Helper()
+	out := filepath.Join(dir, "src720p.flv")
+	ladderRun(t, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+		"-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+		"-t", fmt.Sprint(seconds), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+		"-g", "30", "-b:v", "2500k", "-c:a", "aac", "-ac", "2", "-y", out)
+	return out
+}
+
+func ladderRun(t testing.TB, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+// ladderCPU returns this process's user+system CPU time.
+func ladderCPU(t testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ladderLog collects log output from any goroutine.
+type ladderLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *ladderLog) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+func (c *ladderLog) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+var ladderOptionsRE = regexp.MustCompile(`options: ([ !#-~]*)`)
+
+// ladderRunResult is one side's cost for the whole ladder.
+type ladderRunResult struct {
+	wall, cpu time.Duration
+	frames    int64
+	x264      []string // each encoder's options line
+	dropped   []string
+	maxQueue  int
+	behind    int64 // source packets the ladder skipped because its decoder lagged
+}
+
+// ladderGoLive runs server/ladder over the packets: decode once, scale and
+// encode each rung in parallel. paced feeds packets at their timestamps
+// (real time, with the server's default lag limit); otherwise as fast as
+// the ladder takes them.
+func ladderGoLive(t testing.TB, src ladderFLV, rungs []ladder.Rung, paced bool) ladderRunResult {
+	t.Helper()
+	var logs ladderLog
+	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	maxLag := 0 // the server's default
+	if !paced {
+		maxLag = 1000 // never drops: the loop below keeps every queue under 16 frames
+	}
+	cpu0 := ladderCPU(t)
+	start := time.Now()
+	l := &ladder.Ladder{Source: *src.video, Rungs: rungs, Encoder: "libx264", MaxLag: maxLag, Logger: quiet}
+	if err := l.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	res := ladderRunResult{}
+	for i, p := range src.packets {
+		if paced {
+			if d := time.Until(start.Add(p.DTS - src.packets[0].DTS)); d > 0 {
+				time.Sleep(d)
+			}
+		} else {
+			for {
+				st := l.Stats()
+				behind := int64(i) - st.FramesDecoded
+				for _, r := range st.Rungs {
+					behind = max(behind, int64(i)-r.Frames)
+				}
+				if behind < 16 {
+					break
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		if err := l.WriteVideo(p); err != nil {
+			t.Fatal(err)
+		}
+		if paced && i%10 == 0 {
+			for _, r := range l.Stats().Rungs {
+				res.maxQueue = max(res.maxQueue, r.Queue)
+			}
+		}
+	}
+	want := int64(len(src.packets))
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st := l.Stats()
+		done := st.FramesDecoded+st.Behind+st.DecodeErrors >= want
+		for _, r := range st.Rungs {
+			done = done && (r.Dropped || r.Frames >= st.FramesDecoded)
+		}
+		if done || time.Now().After(deadline) {
+			res.frames = st.FramesDecoded
+			res.dropped = st.Dropped
+			res.behind = st.Behind
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	l.Close()
+	res.wall = time.Since(start)
+	res.cpu = ladderCPU(t) - cpu0
+	for _, m := range ladderOptionsRE.FindAllStringSubmatch(logs.String(), -1) {
+		res.x264 = append(res.x264, strings.Trim(m[1], "\" "))
+	}
+	return res
+}
+
+// ladderFFmpegArgs is the ffmpeg command line doing the same ladder: one
+// decode, split, bilinear scale per rung, libx264 with the encoder
+// package's settings per rung (keyframes forced on the source's, which
+// come every second), the source passed through.
+func ladderFFmpegArgs(src, outDir string, rungs []ladder.Rung, threads string) []string {
+	var fc strings.Builder
+	fmt.Fprintf(&fc, "[0:v]split=%d", len(rungs))
+	for i := range rungs {
+		fmt.Fprintf(&fc, "[s%d]", i)
+	}
+	for i, r := range rungs {
+		fmt.Fprintf(&fc, ";[s%d]scale=%d:%d:flags=bilinear[o%d]", i, r.Width, r.Height, i)
+	}
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "info", "-threads", "1", "-i", src,
+		"-filter_complex", fc.String(), "-map", "0:v", "-c:v", "copy", "-f", "null", "-"}
+	for i, r := range rungs {
+		br := fmt.Sprint(r.Bitrate)
+		args = append(args, "-map", fmt.Sprintf("[o%d]", i), "-c:v", "libx264", "-preset", "veryfast",
+			"-tune", "zerolatency", "-profile:v", "high", "-b:v", br, "-maxrate", br, "-bufsize", br,
+			"-g", "1800", "-keyint_min", "1800", "-sc_threshold", "0", "-bf", "0",
+			"-forced-idr", "1", "-force_key_frames", "expr:gte(t,n_forced*1)", "-threads", threads,
+			"-f", "h264", "-y", filepath.Join(outDir, r.Name+".h264"))
+	}
+	return args
+}
+
+func ladderFFmpeg(t testing.TB, args []string, outDir string, rungs []ladder.Rung) ladderRunResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, stderr.String())
+	}
+	r := ladderRunResult{wall: time.Since(start), cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	for _, rung := range rungs { // x264 writes its options into the stream's SEI
+		b, err := os.ReadFile(filepath.Join(outDir, rung.Name+".h264"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := ladderOptionsRE.FindSubmatch(b[:min(len(b), 4096)]); m != nil {
+			r.x264 = append(r.x264, string(m[1]))
+		}
+	}
+	return r
+}
+
+// TestLadderVsFFmpeg compares the CPU time of GoLive's ladder (720p30 →
+// 480p/360p/240p, the 720p source passed through) with the ffmpeg command
+// line doing the same ladder in the same run, and checks that the ladder
+// keeps real time. GOLIVE_BENCH=1 runs the full 20 s measurement; without
+// it a 2 s smoke run checks that both sides work (no figures).
+func TestLadderVsFFmpeg(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("ffmpeg missing under CI=true")
+		}
+		t.Skip("ffmpeg not installed")
+	}
+	full := os.Getenv("GOLIVE_BENCH") == "1"
+	seconds := 2
+	if full {
+		seconds = 20
+	}
+	src := ladderSource(t, t.TempDir(), seconds)
+	flv := ladderReadFLV(t, src)
+	specs, _ := ladder.ParseSpecs(ladder.DefaultLadder)
+	rungs := ladder.Plan(specs, flv.video.Width, flv.video.Height)
+	if len(rungs) != 3 {
+		t.Fatalf("plan: %+v", rungs)
+	}
+	media := time.Duration(len(flv.packets)) * time.Second / 30
+
+	rounds := 1
+	if full {
+		rounds = 2
+	}
+	var best, peer ladderRunResult
+	for round := 0; round < rounds; round++ {
+		g := ladderGoLive(t, flv, rungs, false)
+		threads := ladderThreads(g.x264)
+		outDir := t.TempDir()
+		f := ladderFFmpeg(t, ladderFFmpegArgs(src, outDir, rungs, threads), outDir, rungs)
+		if g.frames != int64(len(flv.packets)) {
+			t.Fatalf("golive ladder decoded %d of %d frames", g.frames, len(flv.packets))
+		}
+		if round == 0 || g.cpu < best.cpu {
+			best = g
+		}
+		if round == 0 || f.cpu < peer.cpu {
+			peer = f
+		}
+	}
+	t.Logf("x264 options, golive: %q", best.x264)
+	t.Logf("x264 options, ffmpeg: %q", peer.x264)
+	if !ladderSameOptions(best.x264, peer.x264) {
+		t.Logf("WARNING: x264 options differ between the sides")
+	}
+	t.Logf("media %.1f s, %d frames", media.Seconds(), len(flv.packets))
+	t.Logf("golive ladder: wall %.2f s (%.2fx real time), CPU %.2f s", best.wall.Seconds(), media.Seconds()/best.wall.Seconds(), best.cpu.Seconds())
+	t.Logf("ffmpeg ladder: wall %.2f s (%.2fx real time), CPU %.2f s", peer.wall.Seconds(), media.Seconds()/peer.wall.Seconds(), peer.cpu.Seconds())
+	t.Logf("CPU ratio golive/ffmpeg: %.3f (target <= 1.05)", best.cpu.Seconds()/peer.cpu.Seconds())
+	if full {
+		rt := ladderGoLive(t, flv, rungs, true)
+		t.Logf("golive ladder paced in real time: wall %.2f s for %.2f s of media, CPU %.2f s (%.0f%% of one core), dropped rungs %v, max queue %d frames, %d of %d frames decoded, %d packets skipped",
+			rt.wall.Seconds(), media.Seconds(), rt.cpu.Seconds(), 100*rt.cpu.Seconds()/rt.wall.Seconds(), rt.dropped, rt.maxQueue,
+			rt.frames, len(flv.packets), rt.behind)
+	}
+}
+
+// ladderThreads reads the x264 thread count from GoLive's options lines,
+// so the ffmpeg side uses the same.
+func ladderThreads(opts []string) string {
+	re := regexp.MustCompile(`(?:^| )threads=(\d+)`)
+	for _, o := range opts {
+		if m := re.FindStringSubmatch(o); m != nil {
+			return m[1]
+		}
+	}
+	return "1"
+}
+
+// ladderSameOptions compares the two sides' option lines as sets.
+func ladderSameOptions(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, x := range a {
+		seen[x]++
+	}
+	for _, x := range b {
+		seen[x]--
+	}
+	for _, n := range seen {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
