@@ -93,8 +93,8 @@ type StudioStatus struct {
 	LastError string
 	// CPU is the process's CPU use in percent of one core.
 	CPU float64
-	// AudioPeak is the last audio block's peak level, 0..1 (0 when the
-	// engine exposes no audio).
+	// AudioPeak is the last audio block's peak level, 0..1; -1 when the
+	// engine exposes no audio level.
 	AudioPeak float64
 	// Overlay reports whether chat is burned into the video.
 	Overlay bool
@@ -169,6 +169,7 @@ type Studio struct {
 	cpu        studioCPU
 	frameSize  [2]int
 	audioPeak  float64
+	audioTap   bool // the engine hands audio blocks to onAudio
 }
 
 // Initialize loads the settings, starts the chat hub, the bundled server
@@ -233,6 +234,7 @@ func (s *Studio) Initialize() error {
 		SetOnAudio(func(*media.AudioFrame))
 	}); ok {
 		t.SetOnAudio(s.onAudio)
+		s.audioTap = true
 	}
 	return nil
 }
@@ -614,8 +616,12 @@ func (s *Studio) CanReconnectNow() bool {
 // samples the CPU use).
 func (s *Studio) Status() StudioStatus {
 	var st StudioStatus
+	level := -1.0
 	if s.engine != nil {
 		st.Stats = s.engine.Stats()
+		if l, ok := s.engine.(interface{ AudioLevel() float64 }); ok {
+			level = l.AudioLevel()
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -625,6 +631,9 @@ func (s *Studio) Status() StudioStatus {
 	st.LastError = s.lastErr
 	st.CPU = s.cpu.sample(s.Now())
 	st.AudioPeak = s.audioPeak
+	if !s.audioTap {
+		st.AudioPeak = level
+	}
 	st.Overlay = s.overlayOn
 	st.Preview = s.prev.Stats()
 	return st

@@ -267,6 +267,7 @@ func TestStudioGoLiveStates(t *testing.T) {
 	h.StopLive()
 	require.Equal(t, StateOffline, h.Status().Stats.State)
 	require.Empty(t, h.Status().LastError)
+	require.Equal(t, -1.0, h.Status().AudioPeak, "the fake engine has no audio level")
 
 	// A refused Go Live returns to offline with the reason.
 	require.NoError(t, h.GoLive())
@@ -420,4 +421,23 @@ func TestStudioSettings(t *testing.T) {
 	require.Equal(t, st, h2.Settings())
 	require.Equal(t, 854, h2.config().Width)
 	require.Equal(t, h.StreamKey(), h2.StreamKey())
+}
+
+// audioEngine is a fakeEngine that hands audio blocks to the studio.
+type audioEngine struct {
+	*fakeEngine
+	onAudio func(*media.AudioFrame)
+}
+
+func (e *audioEngine) SetOnAudio(f func(*media.AudioFrame)) { e.onAudio = f }
+
+func TestStudioAudioLevel(t *testing.T) {
+	e := &audioEngine{fakeEngine: &fakeEngine{release: make(chan error, 1)}}
+	s := &Studio{NewEngine: func(Config, func(*media.VideoFrame), *slog.Logger) StudioEngine { return e }}
+	require.NoError(t, s.Initialize())
+	defer s.Close()
+	require.NotNil(t, e.onAudio)
+	block := &media.AudioFrame{SampleRate: 48000, Channels: 1, Samples: []int16{0, 8192, 0, -8192}}
+	e.onAudio(block)
+	require.InDelta(t, 0.25, s.Status().AudioPeak, 0.001)
 }
