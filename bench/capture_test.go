@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"image"
+	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,6 +137,45 @@ func BenchmarkCaptureConvertYUYV1080p(b *testing.B) {
 		}
 		peer := captureFFmpegPerFrame(b, ff, 60, "-f", "rawvideo", "-pix_fmt", "yuyv422", "-s", "1920x1080",
 			"-i", file, "-pix_fmt", "yuv420p", "-f", "null", "-")
+		b.ReportMetric(peer, "ffmpeg-cpu-ns/frame")
+		b.ReportMetric(peer/ours, "speed-vs-ffmpeg")
+	}
+}
+
+// BenchmarkCaptureConvertMJPEG1080p measures decoding one 1920×1080 MJPEG
+// camera frame (Go's image/jpeg, as mediadevices does) into YUV420P
+// against FFmpeg's MJPEG decoder on the same frame repeated: `ffmpeg -f
+// mjpeg -i FILE -pix_fmt yuv420p -frames:v 60 -f null -`.
+func BenchmarkCaptureConvertMJPEG1080p(b *testing.B) {
+	p := &capture.TestPattern{Width: 1920, Height: 1080, FPS: 30, Ticker: capture.NewManualTicker().Factory()}
+	if err := p.Initialize(); err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	f := p.Render(100)
+	img := &image.YCbCr{Y: f.Y, Cb: f.U, Cr: f.V, YStride: f.StrideY, CStride: f.StrideU,
+		SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, f.Width, f.Height)}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		b.Fatal(err)
+	}
+	src := buf.Bytes()
+	dst := media.NewVideoFrame(1920, 1080)
+	cpu0 := captureCPU(b)
+	for b.Loop() {
+		if err := capture.ConvertRaw(dst, capture.FormatMJPEG, src); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ours := float64((captureCPU(b) - cpu0).Nanoseconds()) / float64(b.N)
+	b.ReportMetric(ours, "cpu-ns/frame")
+	b.ReportMetric(ours*30/1e9*100, "%core@30fps")
+	if ff := captureFFmpeg(b); ff != "" {
+		file := filepath.Join(b.TempDir(), "in.mjpeg")
+		if err := os.WriteFile(file, bytes.Repeat(src, 60), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		peer := captureFFmpegPerFrame(b, ff, 60, "-f", "mjpeg", "-i", file, "-pix_fmt", "yuv420p", "-f", "null", "-")
 		b.ReportMetric(peer, "ffmpeg-cpu-ns/frame")
 		b.ReportMetric(peer/ours, "speed-vs-ffmpeg")
 	}
