@@ -197,6 +197,26 @@ func (c *BitrateController) decide(st RTMPStats, now time.Time) int {
 	return c.current
 }
 
+// SetMax changes the ceiling (the user changed their bitrate while live).
+// A current bitrate above the new ceiling comes down at once; a lower one
+// climbs back only as far as the new ceiling.
+func (c *BitrateController) SetMax(bps int) {
+	if bps <= 0 {
+		return
+	}
+	c.mu.Lock()
+	c.Max = bps
+	c.Min = min(c.Min, bps)
+	apply := c.current > bps
+	if apply {
+		c.current = bps
+	}
+	c.mu.Unlock()
+	if apply {
+		c.SetBitrate(bps)
+	}
+}
+
 // BitrateStats returns a snapshot.
 func (c *BitrateController) BitrateStats() BitrateStats {
 	c.mu.Lock()

@@ -58,3 +58,28 @@ func TestBitrateDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestBitrateSetMax(t *testing.T) {
+	clock := newFakeClock()
+	var st RTMPStats
+	var set []int
+	bc := &BitrateController{Stats: func() RTMPStats { return st }, SetBitrate: func(b int) { set = append(set, b) },
+		Max: 2_000_000, Clock: clock, UpAfter: time.Second, UpEvery: time.Second, StepUp: 2, Logger: testLogger(t)}
+	bc.applyDefaults()
+	bc.SetMax(1_000_000) // lowered by the user: applied at once
+	require.Equal(t, []int{1_000_000}, set)
+	st = RTMPStats{State: StateLive, QueueDelay: 500 * time.Millisecond, Bitrate: 600_000}
+	clock.Advance(time.Second)
+	bc.Step()
+	require.Equal(t, 500_000, bc.BitrateStats().Current)
+	bc.SetMax(1_500_000) // raised: climbs back, but never over the ceiling
+	st = RTMPStats{State: StateLive}
+	for i := 0; i < 10; i++ {
+		clock.Advance(time.Second)
+		bc.Step()
+	}
+	require.Equal(t, 1_500_000, bc.BitrateStats().Current)
+	for _, b := range set {
+		require.LessOrEqual(t, b, 1_500_000)
+	}
+}

@@ -1,9 +1,23 @@
-// Package publisher sends encoded media out of GoLive: RTMP/RTMPS to one or
-// more destinations (go-rtmp's chunk stream and handshake, go-flv's tag
-// layout), with a bounded send queue per destination.
+// Package publisher sends encoded media out of GoLive.
 //
-// RTMP is the stage for one destination. It owns one writer goroutine that
-// owns the network connection; WritePacket only queues. The queue (Queue)
-// is bounded in media time and drops video before audio when the link
-// cannot keep up.
+//   - RTMP publishes H.264 + AAC packets to one rtmp:// or rtmps://
+//     destination. It drives go-rtmp's handshake, chunk streamer and message
+//     codecs over a connection it owns (go-rtmp's ClientConn waits for
+//     replies without a timeout), waits for NetStream.Publish.Start, sends
+//     @setDataFrame onMetaData and the sequence headers, then FLV tags built
+//     with go-flv. One writer goroutine owns the connection; WritePacket
+//     only queues and never blocks. With a ReconnectPolicy a lost
+//     connection comes back by itself (backoff on an injected Clock,
+//     headers re-sent, resumed at a keyframe, bounded buffer while away).
+//   - Queue bounds the send queue in media time and drops video before
+//     audio, never handing out a frame whose reference was dropped.
+//   - Multi fans one encode out to several RTMP destinations.
+//   - BitrateController lowers and raises the encoder's bitrate from the
+//     queue delay and the measured send rate.
+//   - Recorder writes the same packets to a crash-safe fragmented MP4 (or
+//     MKV) through FFmpeg's muxer.
+//
+// Errors wrap the sentinels ErrBadURL, ErrUnreachable, ErrRefused,
+// ErrTimeout, ErrProtocol, ErrConnectionLost, ErrClosed, ErrNoDestination
+// and ErrRecorder.
 package publisher
