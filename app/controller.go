@@ -38,6 +38,24 @@ type Controller interface {
 	BanChat(userID string) error
 	// SetOverlay burns the chat into the preview and outgoing video.
 	SetOverlay(on bool)
+	// Settings returns the capture and encoding settings; SaveSettings
+	// checks and stores them (capture changes apply at the next start).
+	Settings() Settings
+	SaveSettings(Settings) error
+}
+
+// Settings are the capture and encoding choices the settings tab edits.
+type Settings struct {
+	// Source is "test" or "camera[:N]"; Audio "test", "mic[:N]" or "none".
+	Source, Audio string
+	Width, Height int
+	FPS           int
+	// Bitrate and AudioBitrate are in bits/s.
+	Bitrate, AudioBitrate int
+	// Encoder is "auto" or an FFmpeg encoder name.
+	Encoder string
+	// ChatName is the name on the creator's chat messages.
+	ChatName string
 }
 
 // Status is what the health panel, the Go Live button and the meter show.

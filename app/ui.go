@@ -109,6 +109,7 @@ func (u *UI) build() fyne.CanvasObject {
 		container.NewTabItemWithIcon("Health", theme.InfoIcon(), u.health.object),
 		container.NewTabItemWithIcon("Destinations", theme.UploadIcon(), u.dests.object),
 		container.NewTabItemWithIcon("Chat", theme.MailComposeIcon(), u.chat.object),
+		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), newSettingsPanel(u.ctl).object),
 	)
 	split := container.NewHSplit(container.NewPadded(left), tabs)
 	split.Offset = 0.5

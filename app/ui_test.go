@@ -24,11 +24,13 @@ type fakeController struct {
 	dests     []Destination
 	chat      []ChatMessage
 	viewerURL string
+	settings  Settings
 }
 
 func newFake() *fakeController {
 	return &fakeController{
 		st:        Status{State: "offline", TargetFPS: 30, AudioPeak: 0.25},
+		settings:  Settings{Source: "test", Audio: "test", Width: 1280, Height: 720, FPS: 30, Bitrate: 3_000_000, Encoder: "auto", ChatName: "Creator"},
 		viewerURL: "http://192.0.2.7:8080/",
 		dests: []Destination{
 			{ID: "bundled", Kind: "bundled", Name: "GoLive server", URL: "rtmp://127.0.0.1:1935/live", Key: "supersecretkey", MaskedKey: "****ey", Enabled: true, Fixed: true},
@@ -99,6 +101,22 @@ func (f *fakeController) BanChat(id string) error    { f.call("ban " + id); retu
 func (f *fakeController) SetOverlay(on bool) {
 	f.call("overlay")
 	f.set(func(s *Status) { s.Overlay = on })
+}
+
+func (f *fakeController) Settings() Settings {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.settings
+}
+func (f *fakeController) SaveSettings(s Settings) error {
+	f.call("settings")
+	if s.Width%2 != 0 {
+		return errors.New("bad size")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settings = s
+	return nil
 }
 
 func newTestUI(t *testing.T, ctl Controller) *UI {
@@ -286,4 +304,36 @@ func TestPreviewAndShare(t *testing.T) {
 	f.viewerURL = ""
 	u.refresh()
 	require.False(t, u.qr.Visible())
+}
+
+func TestSettingsPanel(t *testing.T) {
+	f := newFake()
+	p := newSettingsPanel(f)
+	require.Equal(t, "1280x720", p.size.Text)
+	require.Equal(t, "3000", p.bitrate.Text)
+	p.size.SetText("854x480")
+	p.bitrate.SetText("1500")
+	p.save()
+	require.Equal(t, "Saved.", p.status.Text)
+	s := f.Settings()
+	require.Equal(t, 854, s.Width)
+	require.Equal(t, 480, s.Height)
+	require.Equal(t, 1_500_000, s.Bitrate)
+	require.Equal(t, 30, s.FPS)
+
+	for _, bad := range []struct {
+		field *widget.Entry
+		text  string
+	}{
+		{&p.size.Entry, "big"}, {&p.fps.Entry, "-1"}, {p.bitrate, "fast"},
+	} {
+		old := bad.field.Text
+		bad.field.SetText(bad.text)
+		p.save()
+		require.True(t, strings.HasPrefix(p.status.Text, "Not saved"), bad.text)
+		bad.field.SetText(old)
+	}
+	p.size.SetText("853x480")
+	p.save()
+	require.Equal(t, "Not saved: bad size", p.status.Text)
 }

@@ -97,4 +97,17 @@ func (c Controller) BanChat(userID string) error { return c.S.BanChat(userID) }
 // SetOverlay implements app.Controller.
 func (c Controller) SetOverlay(on bool) { c.S.SetOverlay(on) }
 
+// Settings implements app.Controller.
+func (c Controller) Settings() app.Settings {
+	s := c.S.Settings()
+	return app.Settings{Source: s.Source, Audio: s.Audio, Width: s.Width, Height: s.Height, FPS: s.FPS,
+		Bitrate: s.Bitrate, AudioBitrate: s.AudioBitrate, Encoder: s.Encoder, ChatName: s.ChatName}
+}
+
+// SaveSettings implements app.Controller.
+func (c Controller) SaveSettings(s app.Settings) error {
+	return c.S.SetSettings(broadcast.StudioSettings{Source: s.Source, Audio: s.Audio, Width: s.Width, Height: s.Height,
+		FPS: s.FPS, Bitrate: s.Bitrate, AudioBitrate: s.AudioBitrate, Encoder: s.Encoder, ChatName: s.ChatName})
+}
+
 var _ app.Controller = Controller{}
