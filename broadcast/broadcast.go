@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gen2brain/malgo"
+
 	"golive/capture"
 	"golive/media"
 )
@@ -31,6 +33,9 @@ type Broadcast struct {
 	Logger *slog.Logger
 	// Clock is the capture clock, default capture.NewClock().
 	Clock capture.Clock
+	// MicBackends are the miniaudio backends a microphone source opens
+	// (nil: malgo's default list; capture.NullBackend needs no sound card).
+	MicBackends []malgo.Backend
 	// OnFrame, when set, sees every captured video frame (for the preview);
 	// it runs on the capture goroutine, so it must return at once and must
 	// not keep the frame.
@@ -67,7 +72,10 @@ func (b *Broadcast) Initialize() error {
 	if b.Clock == nil {
 		b.Clock = capture.NewClock()
 	}
-	video, audio, err := openSources(b.Config, b.Clock, b.Logger)
+	video, audio, err := openSources(b.Config, capture.Options{
+		Width: b.Config.Width, Height: b.Config.Height, FPS: b.Config.FPS, Clock: b.Clock,
+		MicBackends: b.MicBackends, Logger: b.Logger.With("stage", "capture"),
+	})
 	if err != nil {
 		return fmt.Errorf("broadcast: %w", err)
 	}

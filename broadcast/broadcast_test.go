@@ -2,14 +2,20 @@ package broadcast
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gen2brain/malgo"
+	_ "github.com/pion/mediadevices/pkg/driver/videotest" // registers the "VideoTest" camera
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"golive/capture"
 	"golive/internal/peers"
 	"golive/media"
 	"golive/publisher"
@@ -87,4 +93,63 @@ func TestBroadcastBadSource(t *testing.T) {
 func verifyNoLeaks(t *testing.T) {
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// TestBroadcastCameraAndMic streams mediadevices' test camera and a
+// microphone on malgo's null backend (no sound card needed) through the
+// whole pipeline to nginx-rtmp for two minutes, and checks with ffprobe
+// that audio and video stay within 40 ms of each other from start to end.
+func TestBroadcastCameraAndMic(t *testing.T) {
+	verifyNoLeaks(t)
+	peers.RequireTool(t, "ffprobe")
+	dur := 2 * time.Minute
+	if testing.Short() {
+		dur = 10 * time.Second
+	}
+	cam := -1
+	for _, c := range capture.ListCameras() {
+		if c.Label == "VideoTest" {
+			cam = c.Index
+		}
+	}
+	require.GreaterOrEqual(t, cam, 0, "mediadevices' VideoTest camera is not listed")
+	ng := peers.StartNginxRTMP(t)
+	b := &Broadcast{
+		Config:      Config{Source: fmt.Sprintf("camera:%d", cam), Audio: "mic", Width: 640, Height: 480, FPS: 30, Bitrate: 600_000, Encoder: "libx264"},
+		MicBackends: []malgo.Backend{capture.NullBackend},
+		Logger:      slog.New(slog.DiscardHandler),
+	}
+	require.NoError(t, b.Initialize())
+	defer b.Close()
+	require.NoError(t, b.GoLive(context.Background(), []string{ng.URL("cam")}))
+	select {
+	case <-time.After(dur):
+	case <-b.LiveDone():
+		t.Fatalf("session ended: %v", b.Err())
+	}
+	st := b.Stats()
+	b.StopLive()
+	require.Equal(t, StateOffline, b.Stats().State)
+	require.LessOrEqual(t, st.Dropped, int64(2), "only audio ahead of the first keyframe may go: %+v", st)
+	ng.Stop()
+
+	info := peers.FFprobe(t, ng.RecordPath("cam"))
+	require.Empty(t, strings.TrimSpace(info.Stderr))
+	v, ok := info.Video()
+	require.True(t, ok)
+	require.Equal(t, 640, v.Width)
+	require.InDelta(t, dur.Seconds()*30, float64(v.Frames()), dur.Seconds()*30*0.05, "frames of a 30 fps camera")
+	a, ok := info.Audio()
+	require.True(t, ok)
+	require.Equal(t, 48000, a.Rate())
+	first, last := map[string]float64{}, map[string]float64{}
+	for _, p := range peers.ProbePackets(t, ng.RecordPath("cam")) {
+		if _, seen := first[p.CodecType]; !seen {
+			first[p.CodecType] = p.PTS
+		}
+		last[p.CodecType] = max(last[p.CodecType], p.PTS)
+	}
+	require.InDelta(t, first["video"], first["audio"], 0.040, "A/V start")
+	require.InDelta(t, last["video"], last["audio"], 0.040, "A/V end after %v", dur)
+	require.InDelta(t, dur.Seconds(), last["video"]-first["video"], 1.0, "video spans the run")
 }

@@ -2,7 +2,6 @@ package broadcast
 
 import (
 	"fmt"
-	"log/slog"
 
 	"golive/capture"
 )
@@ -16,7 +15,7 @@ func videoBuffer(fps int) int { return max(2, fps/4) }
 
 // openSources builds the configured video and audio sources (audio nil for
 // "none"); they are not yet initialized.
-func openSources(cfg Config, clock capture.Clock, logger *slog.Logger) (capture.VideoSource, capture.AudioSource, error) {
+func openSources(cfg Config, opts capture.Options) (capture.VideoSource, capture.AudioSource, error) {
 	vspec, err := capture.Parse(cfg.Source)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --source: %w", ErrBadOption, err)
@@ -25,7 +24,6 @@ func openSources(cfg Config, clock capture.Clock, logger *slog.Logger) (capture.
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --audio: %w", ErrBadOption, err)
 	}
-	opts := capture.Options{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Clock: clock, Logger: logger.With("stage", "capture")}
 	video, err := vspec.Video(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --source: %w", ErrBadOption, err)
