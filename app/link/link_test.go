@@ -5,6 +5,7 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,7 +54,11 @@ func eventually(t *testing.T, what string, timeout time.Duration, cond func() bo
 func TestGoLiveAgainstBundledServer(t *testing.T) {
 	a := test.NewTempApp(t)
 	var images atomic.Int64
-	r, err := Start(Options{App: a, Store: &memStore{}, RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+	// The preferred RTMP port is taken: the studio moves to a free one.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	r, err := Start(Options{App: a, Store: &memStore{}, RTMPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0",
 		Ladder: []ladder.Spec{}, DataDir: t.TempDir(), Refresh: -1, OnImage: func(img *image.RGBA) {
 			if img.Bounds().Dx() > 100 {
 				images.Add(1)
@@ -63,6 +68,10 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	ctl := Controller{S: r.Studio}
+	dests := ctl.Destinations()
+	require.Len(t, dests, 1)
+	require.True(t, dests[0].Fixed && dests[0].Enabled)
+	require.NotContains(t, dests[0].URL, busy.Addr().String(), "moved off the busy port")
 	btn := r.UI.GoLiveButton()
 	require.Equal(t, "Go Live", btn.Text)
 
