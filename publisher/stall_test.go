@@ -136,4 +136,3 @@ func TestStallThenReconnect(t *testing.T) {
 	t.Logf("after: sent %d packets, dropped %d video %d audio", st.PacketsSent, st.DroppedVideo, st.DroppedAudio)
 	require.Greater(t, st.PacketsSent, int64(len(c.file.Packets)-half))
 }
-
