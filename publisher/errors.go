@@ -27,7 +27,8 @@ var ErrTimeout = errors.New("server did not answer in time")
 // configured.
 var ErrConnectionLost = errors.New("connection lost")
 
-// ErrClosed is returned by RTMP.Initialize when Close was called first.
+// ErrClosed is what a connection attempt returns when Close interrupts it
+// (while reconnecting); it never reaches Err.
 var ErrClosed = errors.New("publisher closed")
 
 // ErrProtocol is returned by RTMP.Initialize (and reported while
