@@ -226,9 +226,18 @@ func (s *Studio) Initialize() error {
 	cfg := s.config()
 	s.engine = s.NewEngine(cfg, s.onFrame, s.Logger.With("stage", "broadcast"))
 	if err := s.engine.Initialize(); err != nil {
-		s.engine = nil
-		s.Close()
-		return fmt.Errorf("studio: %w", err)
+		// A camera or microphone that is gone must not keep the app shut:
+		// fall back to the test pattern and tone, and say so.
+		fallback := Config{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Bitrate: cfg.Bitrate,
+			AudioBitrate: cfg.AudioBitrate, Encoder: cfg.Encoder}.withDefaults()
+		s.log.Warn("capture failed; using the test pattern", "err", err)
+		s.engine = s.NewEngine(fallback, s.onFrame, s.Logger.With("stage", "broadcast"))
+		if err2 := s.engine.Initialize(); err2 != nil {
+			s.engine = nil
+			s.Close()
+			return fmt.Errorf("studio: %w", errors.Join(err, err2))
+		}
+		s.lastErr = fmt.Sprintf("capture: %v (showing the test pattern)", err)
 	}
 	if t, ok := s.engine.(interface {
 		SetOnAudio(func(*media.AudioFrame))
@@ -319,8 +328,15 @@ func (s *Studio) set(key, value string) {
 // other goroutine running.
 func (s *Studio) load() {
 	if v := s.get(storeSettings); v != "" {
-		if err := json.Unmarshal([]byte(v), &s.settings); err != nil {
-			s.log.Warn("stored settings unreadable; using defaults", "err", err)
+		var st StudioSettings
+		err := json.Unmarshal([]byte(v), &st)
+		if err == nil {
+			err = validateSettings(st)
+		}
+		if err != nil {
+			s.log.Warn("stored settings unusable; using defaults", "err", err)
+		} else {
+			s.settings = st
 		}
 	}
 	if s.settings.ChatName == "" {
@@ -357,9 +373,7 @@ func (s *Studio) Settings() StudioSettings {
 // SetSettings stores new settings; capture changes apply at the next
 // start of the app, the bitrate at once when the engine supports it.
 func (s *Studio) SetSettings(st StudioSettings) error {
-	cfg := Config{Destinations: []string{"rtmp://x/app/key"}, Source: st.Source, Audio: st.Audio, Width: st.Width,
-		Height: st.Height, FPS: st.FPS, Bitrate: st.Bitrate, AudioBitrate: st.AudioBitrate, Encoder: st.Encoder}
-	if err := cfg.Validate(); err != nil {
+	if err := validateSettings(st); err != nil {
 		return err
 	}
 	data, _ := json.Marshal(st)
@@ -372,6 +386,16 @@ func (s *Studio) SetSettings(st StudioSettings) error {
 	}
 	s.changed()
 	return nil
+}
+
+// validateSettings applies the command line's rules to st.
+func validateSettings(st StudioSettings) error {
+	cfg := Config{Destinations: []string{"rtmp://x/app/key"}, Source: st.Source, Audio: st.Audio, Width: st.Width,
+		Height: st.Height, FPS: st.FPS, Bitrate: st.Bitrate, AudioBitrate: st.AudioBitrate, Encoder: st.Encoder}
+	if st.Width < 0 || st.Height < 0 || st.FPS < 0 || st.Bitrate < 0 || st.AudioBitrate < 0 {
+		return fmt.Errorf("%w: negative size, rate or bitrate", ErrBadOption)
+	}
+	return cfg.Validate()
 }
 
 // StreamKey returns the bundled server's stream key (secret).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -440,4 +441,81 @@ func TestStudioAudioLevel(t *testing.T) {
 	block := &media.AudioFrame{SampleRate: 48000, Channels: 1, Samples: []int16{0, 8192, 0, -8192}}
 	e.onAudio(block)
 	require.InDelta(t, 0.25, s.Status().AudioPeak, 0.001)
+}
+
+// storedDestinations are stored lists as the store may hold them (also
+// the fuzz seeds).
+var storedDestinations = []struct {
+	stored string
+	want   int
+}{
+	{``, 0},
+	{`not json`, 0},
+	{`[]`, 0},
+	{`[{"id":"a","kind":"youtube","name":"YouTube","url":"rtmp://a.rtmp.youtube.com/live2","key":"k","enabled":true}]`, 1},
+	{`[{"id":"b","kind":"bundled"},{"id":"","kind":"custom"},{"id":"c","kind":"custom","url":"rtmps://x/app"}]`, 1},
+	{`[{"id":1}]`, 0},
+}
+
+func TestDecodeDestinations(t *testing.T) {
+	for _, tc := range storedDestinations {
+		require.Len(t, decodeDestinations(tc.stored), tc.want, tc.stored)
+	}
+}
+
+// FuzzStudioStore loads arbitrary stored settings and destinations: a
+// damaged store must never stop the studio, and never yield a bundled or
+// ID-less entry.
+func FuzzStudioStore(f *testing.F) {
+	for _, tc := range storedDestinations {
+		f.Add(tc.stored, `{"width":1280,"height":720}`)
+	}
+	f.Add(`[]`, `{"fps":"x"}`)
+	f.Fuzz(func(t *testing.T, dests, settings string) {
+		for _, d := range decodeDestinations(dests) {
+			if d.ID == "" || d.Kind == DestBundled {
+				t.Fatalf("bad entry %+v", d)
+			}
+			_ = d.Masked()
+			_ = d.MaskedKey()
+			_ = d.Validate()
+		}
+		s := &Studio{Store: &memStore{m: map[string]string{storeDestinations: dests, storeSettings: settings}},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		s.log = s.Logger
+		s.mem = map[string]string{}
+		s.load()
+		if err := validateSettings(s.Settings()); err != nil {
+			t.Fatalf("loaded unusable settings %+v: %v", s.Settings(), err)
+		}
+	})
+}
+
+// failingEngine fails Initialize for any source but the test pattern.
+type failingEngine struct {
+	*fakeEngine
+	cfg Config
+}
+
+func (e *failingEngine) Initialize() error {
+	if e.cfg.Source != "test" {
+		return errors.New("camera:3: no such device")
+	}
+	return nil
+}
+
+func TestStudioCaptureFallback(t *testing.T) {
+	store := &memStore{m: map[string]string{storeSettings: `{"source":"camera:3","width":640,"height":360}`}}
+	var cfgs []Config
+	s := &Studio{Store: store, NewEngine: func(cfg Config, _ func(*media.VideoFrame), _ *slog.Logger) StudioEngine {
+		cfgs = append(cfgs, cfg)
+		return &failingEngine{fakeEngine: &fakeEngine{release: make(chan error, 1)}, cfg: cfg}
+	}}
+	require.NoError(t, s.Initialize())
+	defer s.Close()
+	require.Len(t, cfgs, 2)
+	require.Equal(t, "camera:3", cfgs[0].Source)
+	require.Equal(t, "test", cfgs[1].Source)
+	require.Equal(t, 640, cfgs[1].Width, "the size is kept")
+	require.Contains(t, s.Status().LastError, "no such device")
 }
