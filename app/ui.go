@@ -37,6 +37,7 @@ type UI struct {
 	chat      *chatPanel
 	lastState string
 	tapErr    string // why the last Go Live click failed
+	noLevel   bool   // the controller has no audio level
 
 	kick     chan struct{}
 	stop     chan struct{}
@@ -80,8 +81,8 @@ func (u *UI) build() fyne.CanvasObject {
 
 	u.meter = widget.NewProgressBar()
 	u.meter.TextFormatter = func() string {
-		if u.meter.Value < 0 {
-			return "audio: no level"
+		if u.noLevel {
+			return "audio level: not available"
 		}
 		return fmt.Sprintf("audio %.0f dBFS", dbfs(u.meter.Value))
 	}
@@ -200,11 +201,8 @@ func (u *UI) refresh() {
 	default:
 		u.errLabel.SetText("")
 	}
-	if st.AudioPeak < 0 {
-		u.meter.SetValue(-1)
-	} else {
-		u.meter.SetValue(st.AudioPeak)
-	}
+	u.noLevel = st.AudioPeak < 0
+	u.meter.SetValue(max(st.AudioPeak, 0))
 	u.health.update(st)
 	u.chat.setOverlay(st.Overlay)
 	url := u.ctl.ViewerURL()

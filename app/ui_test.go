@@ -301,8 +301,10 @@ func TestPreviewAndShare(t *testing.T) {
 	require.InDelta(t, 0.25, u.meter.Value, 1e-9)
 	require.Contains(t, u.meter.TextFormatter(), "-12 dBFS")
 
+	f.set(func(s *Status) { s.AudioPeak = -1 })
 	f.viewerURL = ""
 	u.refresh()
+	require.Equal(t, "audio level: not available", u.meter.TextFormatter())
 	require.False(t, u.qr.Visible())
 }
 

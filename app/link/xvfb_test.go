@@ -64,6 +64,13 @@ func runChild() int {
 				rect = fmt.Sprintf("%d %d %d %d", int(pos.X*sc), int(pos.Y*sc), int(obj.Size().Width*sc), int(obj.Size().Height*sc))
 			})
 			if rect != "" {
+				// Chat burned into the video, so the screenshot shows the overlay too.
+				for _, m := range []string{"hello from the Xvfb test", "the chat overlay is on"} {
+					if err := r.Studio.SendChat(m); err != nil {
+						fmt.Println("ERROR chat:", err)
+					}
+				}
+				r.Studio.SetOverlay(true)
 				if err := r.Studio.GoLive(); err != nil {
 					fmt.Println("ERROR go live:", err)
 				}
