@@ -24,6 +24,7 @@ import (
 	"github.com/yutopp/go-rtmp"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
+	"golive/encoder"
 	"golive/server"
 )
 
@@ -371,6 +372,7 @@ func TestLatencyLLHLS(t *testing.T) {
 	if os.Getenv("GOLIVE_BENCH") == "1" {
 		seconds = 20
 	}
+	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	dir := t.TempDir()
 	flv := ladderReadFLV(t, ladderSource(t, dir, seconds))
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -183,7 +184,11 @@ func TestServeEndToEnd(t *testing.T) {
 	require.Contains(t, pl, "CAN-BLOCK-RELOAD=YES")
 
 	// Headless Chromium plays the page with hls.js, with no console error.
-	ps, problems := watchInChromium(t, s.testURL("/"), 1.5)
+	minPlay := 1.5 // SERVER_TEST_PLAY=8 watches longer (to read hls.js's settled latency)
+	if v, err := strconv.ParseFloat(os.Getenv("SERVER_TEST_PLAY"), 64); err == nil && v > 0 {
+		minPlay = v
+	}
+	ps, problems := watchInChromium(t, s.testURL("/"), minPlay)
 	require.Empty(t, problems, "console errors in the player page")
 	require.True(t, ps.Live, "the page shows the stream live")
 	require.Equal(t, []int{240, 360, 480, 720}, ps.Levels, "quality levels (hls.js sorts them)")
