@@ -32,6 +32,7 @@ type UI struct {
 	qr        *canvas.Image
 	qrFor     string
 
+	tabs      *container.AppTabs
 	health    *healthPanel
 	dests     *destinationsPanel
 	chat      *chatPanel
@@ -53,6 +54,19 @@ func New(a fyne.App, ctl Controller) *UI {
 	u.win.Resize(fyne.NewSize(1200, 760))
 	u.Reload()
 	return u
+}
+
+// SelectTab shows the side tab with the given title ("Health",
+// "Destinations", "Chat", "Settings"); it reports whether one matched. GUI
+// goroutine only.
+func (u *UI) SelectTab(title string) bool {
+	for _, it := range u.tabs.Items {
+		if it.Text == title {
+			u.tabs.Select(it)
+			return true
+		}
+	}
+	return false
 }
 
 // GoLiveButton returns the Go Live button (for tests and automation).
@@ -112,6 +126,7 @@ func (u *UI) build() fyne.CanvasObject {
 		container.NewTabItemWithIcon("Chat", theme.MailComposeIcon(), u.chat.object),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), newSettingsPanel(u.ctl).object),
 	)
+	u.tabs = tabs
 	split := container.NewHSplit(container.NewPadded(left), tabs)
 	split.Offset = 0.5
 	return split

@@ -363,11 +363,15 @@ func (s *Studio) config() Config {
 		Bitrate: st.Bitrate, AudioBitrate: st.AudioBitrate, Encoder: st.Encoder}.withDefaults()
 }
 
-// Settings returns the current settings.
+// Settings returns the current settings with the defaults filled in.
 func (s *Studio) Settings() StudioSettings {
+	cfg := s.config()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.settings
+	st := s.settings
+	s.mu.Unlock()
+	st.Source, st.Audio, st.Width, st.Height, st.FPS = cfg.Source, cfg.Audio, cfg.Width, cfg.Height, cfg.FPS
+	st.Bitrate, st.AudioBitrate, st.Encoder = cfg.Bitrate, cfg.AudioBitrate, cfg.Encoder
+	return st
 }
 
 // SetSettings stores new settings; capture changes apply at the next

@@ -411,7 +411,8 @@ func TestStudioSettings(t *testing.T) {
 	store := &memStore{}
 	h := newStudio(t, store, false)
 	st := h.Settings()
-	require.Equal(t, "Creator", st.ChatName)
+	require.Equal(t, StudioSettings{Source: "test", Audio: "test", Width: 1280, Height: 720, FPS: 30, Bitrate: 3_000_000,
+		AudioBitrate: 128_000, Encoder: "auto", ChatName: "Creator"}, st, "defaults filled in")
 	st.Width, st.Height, st.FPS, st.Bitrate = 854, 480, 25, 1_500_000
 	require.NoError(t, h.SetSettings(st))
 	bad := st

@@ -81,6 +81,14 @@ func runChild() int {
 				}
 				time.Sleep(2500 * time.Millisecond)
 				fmt.Println("READY", rect)
+				// Then show the tabs the parent asks for, one per line.
+				sc := bufio.NewScanner(os.Stdin)
+				for sc.Scan() {
+					var ok bool
+					fyne.DoAndWait(func() { ok = r.UI.SelectTab(sc.Text()) })
+					time.Sleep(1500 * time.Millisecond) // let the GL loop paint it
+					fmt.Println("TAB", ok)
+				}
 				return
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -166,6 +174,9 @@ func TestXvfbScreenshot(t *testing.T) {
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), childEnv+"=1", "DISPLAY="+display, "GOLIVE_XVFB_DIR="+dir,
 		"HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "LANG=en_US.UTF-8", "LIBGL_ALWAYS_SOFTWARE=1")
+	in, err := child.StdinPipe()
+	require.NoError(t, err)
+	defer in.Close()
 	out, err := child.StdoutPipe()
 	require.NoError(t, err)
 	var stderr strings.Builder
@@ -244,6 +255,22 @@ func TestXvfbScreenshot(t *testing.T) {
 	t.Logf("preview area %v: %d colours, luma mean %.1f variance %.1f", area, len(colours), mean, std)
 	require.Greater(t, len(colours), 8, "the preview area looks uniform: no picture")
 	require.Greater(t, std, 100.0, "the preview area has almost no contrast")
+
+	// The other tabs, for whoever reads the artifacts.
+	for _, tab := range []string{"Destinations", "Chat", "Settings"} {
+		fmt.Fprintln(in, tab)
+		select {
+		case l := <-lines:
+			require.Equal(t, "TAB true", l, tab)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the app did not switch to %s", tab)
+		}
+		p := filepath.Join(artifacts, "golive-"+strings.ToLower(tab)+".png")
+		if b, err := exec.Command(imp, "-display", display, "-window", "root", p).CombinedOutput(); err != nil {
+			t.Fatalf("import: %v: %s", err, b)
+		}
+		t.Logf("screenshot: %s", p)
+	}
 }
 
 func tail(s string) string {
