@@ -50,7 +50,8 @@ type Rung struct {
 	// Logger receives the rung's logs (default slog.Default()).
 	Logger *slog.Logger
 
-	mu     sync.RWMutex
+	stopMu sync.Mutex   // serialises Stop and Close
+	mu     sync.RWMutex // writers hold it shared while they use the muxer
 	muxer  *gohlslib.Muxer
 	ended  map[string][]byte // path element -> body, after Stop
 	video  *gohlslib.Track
@@ -108,6 +109,8 @@ func (r *Rung) log() *slog.Logger {
 // nil), replacing the ended playlists of a previous stream. The playlist
 // URLs stay the same.
 func (r *Rung) Start(video, audio *media.CodecParams) error {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
 	var cfg media.AVCConfig
 	if err := cfg.Unmarshal(video.Config); err != nil {
 		return fmt.Errorf("hls %s: %w", r.Name, err)
@@ -149,11 +152,11 @@ func (r *Rung) Start(video, audio *media.CodecParams) error {
 	r.video, r.audio = vt, at
 	r.sps, r.pps = cfg.SPS[0], cfg.PPS[0]
 	r.codecs = cs
+	r.gotKey, r.audioValid, r.wallStart = false, false, time.Time{}
 	r.mu.Unlock()
 	if old != nil {
 		old.Close()
 	}
-	r.gotKey, r.audioValid = false, false
 	return nil
 }
 
@@ -184,9 +187,9 @@ func (r *Rung) ntp(pts time.Duration) time.Time {
 // inside). Packets before the first keyframe are dropped; SPS and PPS are
 // prepended to every keyframe.
 func (r *Rung) WriteVideo(pkt *media.Packet) error {
-	r.mu.RLock()
+	r.mu.RLock() // held while writing, so Stop never closes the muxer under a write
+	defer r.mu.RUnlock()
 	m, vt, sps, pps := r.muxer, r.video, r.sps, r.pps
-	r.mu.RUnlock()
 	if m == nil {
 		return ErrNotStarted
 	}
@@ -218,8 +221,8 @@ func (r *Rung) WriteVideo(pkt *media.Packet) error {
 // sample ticks: FLV's millisecond rounding is absorbed, real gaps are kept.
 func (r *Rung) WriteAudio(pkt *media.Packet) error {
 	r.mu.RLock()
+	defer r.mu.RUnlock()
 	m, at := r.muxer, r.audio
-	r.mu.RUnlock()
 	if m == nil {
 		return ErrNotStarted
 	}
@@ -246,6 +249,8 @@ func (r *Rung) WriteAudio(pkt *media.Packet) error {
 // kept, ending with EXT-X-ENDLIST, and the muxer is closed (which answers
 // waiting blocking reloads).
 func (r *Rung) Stop() {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
 	r.mu.RLock()
 	m := r.muxer
 	hasAudio := r.audio != nil
@@ -272,6 +277,10 @@ func (r *Rung) Stop() {
 		ended[name] = pl
 	}
 	r.mu.Lock()
+	if r.muxer != m { // a Start replaced it meanwhile
+		r.mu.Unlock()
+		return
+	}
 	r.muxer = nil
 	if len(ended) > 0 {
 		r.ended = ended
@@ -282,6 +291,8 @@ func (r *Rung) Stop() {
 
 // Close closes the muxer and drops the ended playlists. It is idempotent.
 func (r *Rung) Close() {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
 	r.mu.Lock()
 	m := r.muxer
 	r.muxer, r.ended = nil, nil
