@@ -61,3 +61,29 @@ func TestServeRefusesAndComesBack(t *testing.T) {
 	require.Contains(t, pl, "#EXT-X-PART:")
 	require.NoError(t, pub.wait(t, 30*time.Second), pub.stderr.String())
 }
+
+func TestServeVideoOnlyAndUnsupportedCodec(t *testing.T) {
+	bin := peers.RequireTool(t, "ffmpeg")
+	s := testServer(t, "240p")
+
+	// An H.263 (FLV1) publisher is refused with a NetStream error.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-hide_banner", "-nostdin", "-loglevel", "error",
+		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15", "-t", "3", "-c:v", "flv1",
+		"-f", "flv", s.publishURL(testKey)).CombinedOutput()
+	require.Error(t, err, "an unsupported codec must be refused")
+	require.NoError(t, ctx.Err())
+	require.Contains(t, string(out), "Connection reset by peer", "ffmpeg does not print the onStatus it gets mid-stream")
+	require.Eventually(t, func() bool { return s.ingest.Stats().Refused == 1 && !s.Status().Live }, 10*time.Second, 20*time.Millisecond)
+
+	// A stream without audio plays, with no audio rendition.
+	file := peers.MakeTestFile(t, peers.TestSource{Width: 320, Height: 240, Duration: 4 * time.Second, NoAudio: true})
+	pub := startPublisher(t, file, s.publishURL(testKey))
+	mv := waitVariants(t, s, 1)
+	require.NotContains(t, mv, "EXT-X-MEDIA")
+	require.Contains(t, mv, "RESOLUTION=320x240")
+	st := s.Status()
+	require.Empty(t, st.Ingest.AudioCodec)
+	require.NoError(t, pub.wait(t, 30*time.Second), pub.stderr.String())
+}

@@ -72,7 +72,8 @@ type Stats struct {
 	Video, Audio *media.CodecParams
 	// Connections is the number of open RTMP connections.
 	Connections int
-	// Accepted and Refused count publish requests since Initialize.
+	// Accepted and Refused count publish requests since Initialize (a
+	// publisher refused for its codec counts in both).
 	Accepted, Refused uint64
 	// BytesIn counts media payload bytes received since Initialize.
 	BytesIn uint64
@@ -354,6 +355,7 @@ func (h *connHandler) onMedia(ts uint32, payload io.Reader, video bool) error {
 	h.mu.Unlock()
 	switch {
 	case errors.Is(err, ErrUnsupportedCodec):
+		h.srv.countRefused()
 		h.log.Warn("publisher refused: unsupported codec", "err", err)
 		h.status(h.streamID, rtmpmsg.NetStreamOnStatusCodePublishFailed, err.Error())
 		return err
