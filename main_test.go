@@ -132,6 +132,7 @@ func TestStreamToNginxRTMP(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, status, 4, "one status line per second:\n%s", stdout)
 	t.Logf("golive stream:\n%s", stdout)
+	ng.WaitUnpublished("nginxkey", 10*time.Second)
 	ng.Stop() // closes the recording
 	checkRecording(t, ng.RecordPath("nginxkey"), c)
 	checkRecording(t, rec, c) // the local recording holds the same stream

@@ -213,13 +213,30 @@ func (b *Broadcast) Err() error {
 }
 
 // SetBitrate changes the video bitrate of the running session and of the
-// next ones.
+// next ones. With adaptive bitrate it is the new ceiling: a current bitrate
+// above it comes down at once, a lower one climbs back as the link allows.
 func (b *Broadcast) SetBitrate(bps int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.Config.Bitrate = bps
-	if b.sess != nil {
+	switch {
+	case b.sess == nil:
+	case b.sess.abr != nil:
+		b.sess.abr.SetMax(bps)
+	default:
 		b.sess.venc.SetBitrate(bps)
+	}
+}
+
+// ReconnectNow makes every reconnecting destination try again at once
+// instead of waiting out its backoff.
+func (b *Broadcast) ReconnectNow() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.sess != nil {
+		for _, d := range b.sess.out.Destinations {
+			d.ReconnectNow()
+		}
 	}
 }
 

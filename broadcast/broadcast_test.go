@@ -52,7 +52,12 @@ func TestBroadcastLifecycle(t *testing.T) {
 		require.Equal(t, "live", st.Destinations[0].State)
 		require.Contains(t, st.Destinations[0].URL, "/live/****")
 		require.NotEmpty(t, st.BitrateHistory)
+		require.Equal(t, 300_000, st.TargetBitrate)
 		b.SetBitrate(200_000)
+		require.Equal(t, 200_000, b.Config.Bitrate)
+		require.Eventually(t, func() bool { return b.Stats().TargetBitrate == 200_000 }, 5*time.Second, 20*time.Millisecond)
+		b.ReconnectNow() // a no-op while connected
+		b.SetBitrate(300_000)
 		done := b.LiveDone()
 		b.StopLive()
 		<-done
@@ -131,6 +136,7 @@ func TestBroadcastCameraAndMic(t *testing.T) {
 	b.StopLive()
 	require.Equal(t, StateOffline, b.Stats().State)
 	require.LessOrEqual(t, st.Dropped, int64(2), "only audio ahead of the first keyframe may go: %+v", st)
+	ng.WaitUnpublished("cam", 10*time.Second)
 	ng.Stop()
 
 	info := peers.FFprobe(t, ng.RecordPath("cam"))

@@ -13,17 +13,20 @@ const historyLen = 60
 
 // Stats is a snapshot of a broadcast's health, refreshed once per second.
 type Stats struct {
-	State     State
-	Uptime    time.Duration // since Go Live; 0 when offline
-	Encoder   string        // encoder in use, e.g. "libx264"
-	Hardware  bool          // whether Encoder is a hardware encoder
-	Bitrate   int           // video+audio bits/s the encoders produced in the last second
-	FPS       float64       // frames encoded in the last second
-	TargetFPS int
-	Dropped   int64         // frames dropped by the network queues, all destinations
-	Skipped   int64         // frames capture skipped or the encoder did not take (not kept up)
-	Errors    int64         // per-frame errors counted since Initialize
-	Queue     time.Duration // the longest destination queue, in media time
+	State    State
+	Uptime   time.Duration // since Go Live; 0 when offline
+	Encoder  string        // encoder in use, e.g. "libx264"
+	Hardware bool          // whether Encoder is a hardware encoder
+	Bitrate  int           // video+audio bits/s the encoders produced in the last second
+	// TargetBitrate is the video bitrate the encoder aims at now: the
+	// user's setting, or less while adaptive bitrate has lowered it.
+	TargetBitrate int
+	FPS           float64 // frames encoded in the last second
+	TargetFPS     int
+	Dropped       int64         // frames dropped by the network queues, all destinations
+	Skipped       int64         // frames capture skipped or the encoder did not take (not kept up)
+	Errors        int64         // per-frame errors counted since Initialize
+	Queue         time.Duration // the longest destination queue, in media time
 	// BitrateHistory holds the last minute of Bitrate samples, oldest first.
 	BitrateHistory []int
 	Destinations   []DestinationStats
@@ -37,6 +40,10 @@ type DestinationStats struct {
 	Dropped int64
 	Queue   time.Duration
 	Err     string
+	// Attempts counts failed reconnection attempts since the connection
+	// was lost; NextAttempt is when the next one is due (zero if none).
+	Attempts    int
+	NextAttempt time.Time
 }
 
 // statsKeeper turns the stages' counters into per-second rates; sample runs
@@ -102,9 +109,13 @@ func (k *statsKeeper) snapshot(sess *session, connecting bool) Stats {
 	case sess != nil:
 		st.State = StateLive
 		st.Uptime = time.Since(sess.started)
-		st.Encoder, st.Hardware = sess.venc.Name(), sess.venc.Hardware()
+		es := sess.venc.Stats()
+		st.Encoder, st.Hardware, st.TargetBitrate = es.Encoder, es.Hardware, es.Bitrate
 		for i, ps := range sess.out.Stats() {
-			ds := DestinationStats{URL: sess.urls[i], State: ps.State.String(), Bitrate: ps.Bitrate, Dropped: int64(ps.DroppedVideo + ps.DroppedAudio), Queue: ps.QueueDelay}
+			ds := DestinationStats{
+				URL: sess.urls[i], State: ps.State.String(), Bitrate: ps.Bitrate, Dropped: int64(ps.DroppedVideo + ps.DroppedAudio),
+				Queue: ps.QueueDelay, Attempts: ps.Attempts, NextAttempt: ps.NextAttempt,
+			}
 			if ps.LastError != nil {
 				ds.Err = ps.LastError.Error()
 			}
