@@ -63,7 +63,10 @@ func newHealthPanel(ctl Controller) *healthPanel {
 }
 
 func (h *healthPanel) update(st Status) {
-	state := strings.ToUpper(st.State[:1]) + st.State[1:]
+	state := "Offline"
+	if st.State != "" {
+		state = strings.ToUpper(st.State[:1]) + st.State[1:]
+	}
 	h.state.SetText(state)
 	if st.State == "reconnecting" && st.CanReconnect {
 		h.reconnect.Show()

@@ -177,6 +177,13 @@ func TestGoLiveError(t *testing.T) {
 	require.Equal(t, "Go Live", u.goLive.Text)
 }
 
+func TestHealthZeroStatus(t *testing.T) {
+	h := newHealthPanel(newFake())
+	h.update(Status{})
+	require.Equal(t, "Offline", h.state.Text)
+	require.Equal(t, "offline", h.dests.Text)
+}
+
 func TestBitrateGraph(t *testing.T) {
 	g := newBitrateGraph()
 	w := test.NewTempWindow(t, g)
