@@ -6,7 +6,7 @@ GO         ?= go
 BIN        ?= bin/golive
 GOTESTFLAGS ?= -race -timeout 30m
 export CGO_ENABLED := 1
-export LANG ?= C.UTF-8
+export LANG := en_US.UTF-8
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -130,12 +130,23 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // statusLine formats the once-per-second status line of `golive stream`.
 func statusLine(st broadcast.Stats) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "state=%s bitrate=%dkbps fps=%.1f/%d dropped=%d skipped=%d queue=%dms",
-		st.State, st.Bitrate/1000, st.FPS, st.TargetFPS, st.Dropped, st.Skipped, st.Queue.Milliseconds())
-	if len(st.Destinations) > 1 {
-		for _, d := range st.Destinations {
-			fmt.Fprintf(&sb, " [%s %s %dkbps dropped=%d]", d.URL, d.State, d.Bitrate/1000, d.Dropped)
+	fmt.Fprintf(&sb, "state=%s bitrate=%dkbps target=%dkbps fps=%.1f/%d dropped=%d skipped=%d queue=%dms",
+		st.State, st.Bitrate/1000, st.TargetBitrate/1000, st.FPS, st.TargetFPS, st.Dropped, st.Skipped, st.Queue.Milliseconds())
+	for _, d := range st.Destinations {
+		if len(st.Destinations) == 1 && d.State != "reconnecting" {
+			break
 		}
+		fmt.Fprintf(&sb, " [%s %s %dkbps dropped=%d", d.URL, d.State, d.Bitrate/1000, d.Dropped)
+		if d.State == "reconnecting" {
+			fmt.Fprintf(&sb, " attempt=%d", d.Attempts+1)
+			if !d.NextAttempt.IsZero() {
+				fmt.Fprintf(&sb, " in=%ds", max(0, int(time.Until(d.NextAttempt).Round(time.Second).Seconds())))
+			}
+			if d.Err != "" {
+				fmt.Fprintf(&sb, " reason=%q", d.Err)
+			}
+		}
+		sb.WriteString("]")
 	}
 	return sb.String()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -208,4 +209,50 @@ func TestVersionAndDevices(t *testing.T) {
 	code, _, stderr := runCLI(t, "bogus")
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "unknown command")
+}
+
+// TestStreamSurvivesServerRestart stops nginx-rtmp for a few seconds in the
+// middle of `golive stream`: the status lines go to reconnecting and back to
+// live by themselves, and the stream ends normally.
+func TestStreamSurvivesServerRestart(t *testing.T) {
+	ng := peers.StartNginxRTMP(t, peers.NginxOptions{RecordAppend: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, golive, "stream", "--to", ng.URL("restart"), "--size", "320x240",
+		"--bitrate", "300k", "--duration", "16s")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var seen []string
+	waitFor := func(prefix string) {
+		t.Helper()
+		for l := range lines {
+			seen = append(seen, l)
+			if strings.HasPrefix(l, prefix) {
+				return
+			}
+		}
+		t.Fatalf("no %q line; got:\n%s\nstderr: %s", prefix, strings.Join(seen, "\n"), stderr.String())
+	}
+	waitFor("state=live")
+	ng.Stop()
+	waitFor("state=reconnecting")
+	ng.Start()
+	waitFor("state=live")
+	waitFor("done:")
+	for range lines {
+	}
+	require.NoError(t, cmd.Wait(), "stderr: %s", stderr.String())
+	require.Contains(t, strings.Join(seen, "\n"), "attempt=")
 }
