@@ -84,6 +84,7 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 			p.log.Error("ladder unavailable: serving the source rung only", "err", err)
 			lad = nil
 		} else {
+			p.encoder = lad.EncoderName() // probe hardware once per server, not per stream
 			for i, r := range plan {
 				params := lad.Params(i)
 				hr := p.rung(r.Name)

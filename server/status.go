@@ -67,8 +67,12 @@ func (s *Server) Status() Status {
 		st.LiveSeconds = time.Since(p.since).Seconds()
 		video, audio = p.video, p.audio
 	}
+	srcBR := p.rate.bitsPerSecond()
 	for _, ri := range p.current {
 		rs := ri.rung.Stats()
+		if ri.Source && p.live && srcBR > 0 {
+			ri.Bitrate = srcBR // measured (audio included)
+		}
 		st.Rungs = append(st.Rungs, RungStatus{Name: ri.Name, Width: ri.Width, Height: ri.Height,
 			FPS: ri.FPS, Bitrate: ri.Bitrate, Source: ri.Source, Live: rs.Live, Bytes: rs.Bytes})
 	}

@@ -61,6 +61,8 @@ type Ladder struct {
 	workers []*worker
 	params  []media.CodecParams
 
+	encoderName string
+
 	mu      sync.Mutex
 	dropped []string
 	stats   Stats
@@ -134,9 +136,10 @@ func (l *Ladder) Initialize() error {
 		fps = 30
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
+	name := l.Encoder
 	for i, r := range l.Rungs {
 		enc := &encoder.H264{
-			Encoder: l.Encoder, Width: r.Width, Height: r.Height, FPS: fps, Bitrate: r.Bitrate,
+			Encoder: name, Width: r.Width, Height: r.Height, FPS: fps, Bitrate: r.Bitrate,
 			// Keyframes come only where the source has them (forced), so a
 			// long GOP here keeps the encoder from adding its own.
 			KeyframeInterval: time.Minute,
@@ -148,6 +151,8 @@ func (l *Ladder) Initialize() error {
 			l.closeWorkers()
 			return fmt.Errorf("ladder %s: %w", r.Name, err)
 		}
+		name = enc.Name() // "auto" probes once; the other rungs use what opened
+		l.encoderName = name
 		w := &worker{
 			idx: i, rung: r, enc: enc,
 			scaler: &encoder.Scaler{Width: r.Width, Height: r.Height, Logger: l.Logger.With("rung", r.Name)},
@@ -179,6 +184,10 @@ func (l *Ladder) closeWorkers() {
 		w.scaler.Close()
 	}
 }
+
+// EncoderName returns the FFmpeg encoder the rungs use (what "auto"
+// resolved to), after Initialize.
+func (l *Ladder) EncoderName() string { return l.encoderName }
 
 // Params returns rung i's codec parameters (from its encoder).
 func (l *Ladder) Params(i int) media.CodecParams { return l.params[i] }
