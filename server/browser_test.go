@@ -165,15 +165,16 @@ type playerState struct {
 	Errors      []string `json:"errors"`
 }
 
-// watchInChromium opens url in headless Chromium and waits until the video
-// has played minPlay seconds; it returns the player's state and every
-// console error, exception and error log entry seen.
-func watchInChromium(t *testing.T, url string, minPlay float64) (playerState, []string) {
+// openInChromium opens url in headless Chromium and returns a function
+// that waits until the video has played minPlay seconds and returns the
+// player's state and every console error, exception and error log entry
+// seen until then.
+func openInChromium(t *testing.T, url string) func(minPlay float64) (playerState, []string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
 	c := dialCDP(ctx, t, startChromium(t))
-	defer c.conn.CloseNow()
+	t.Cleanup(func() { _ = c.conn.CloseNow() })
 
 	res, err := c.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"})
 	require.NoError(t, err)
@@ -231,7 +232,15 @@ func watchInChromium(t *testing.T, url string, minPlay float64) (playerState, []
 
 	_, err = c.call(ctx, s, "Page.navigate", map[string]any{"url": url})
 	require.NoError(t, err)
+	return func(minPlay float64) (playerState, []string) {
+		return waitPlaying(ctx, t, c, s, minPlay, &mu, &problems)
+	}
+}
 
+// waitPlaying polls the page's #player-state until the video played
+// minPlay seconds.
+func waitPlaying(ctx context.Context, t *testing.T, c *cdp, s string, minPlay float64, mu *sync.Mutex, problemsp *[]string) (playerState, []string) {
+	t.Helper()
 	var st playerState
 	var first = -1.0
 	deadline := time.Now().Add(45 * time.Second)
@@ -260,6 +269,6 @@ func watchInChromium(t *testing.T, url string, minPlay float64) (playerState, []
 	mu.Lock()
 	defer mu.Unlock()
 	require.True(t, first >= 0 && st.CurrentTime-first >= minPlay,
-		"video must play %.1f s in Chromium; state %+v; problems %v", minPlay, st, problems)
-	return st, append([]string(nil), problems...)
+		"video must play %.1f s in Chromium; state %+v; problems %v", minPlay, st, *problemsp)
+	return st, append([]string(nil), *problemsp...)
 }

@@ -61,7 +61,7 @@ func (s *Server) publishURL(key string) string {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	require.NoError(t, err)
@@ -163,6 +163,8 @@ func TestServeEndToEnd(t *testing.T) {
 	t.Cleanup(hub.Close)
 	s := testServer(t, "720p,480p,360p,240p", func(s *Server) { s.Chat = hub })
 	pub := startPublisher(t, src, s.publishURL(testKey))
+	// The browser starts now; the page begins playing once the stream is live.
+	watch := openInChromium(t, s.testURL("/"))
 
 	mv := waitVariants(t, s, 4)
 	got := resolutionRE.FindAllString(mv, -1)
@@ -188,7 +190,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if v, err := strconv.ParseFloat(os.Getenv("SERVER_TEST_PLAY"), 64); err == nil && v > 0 {
 		minPlay = v
 	}
-	ps, problems := watchInChromium(t, s.testURL("/"), minPlay)
+	ps, problems := watch(minPlay)
 	require.Empty(t, problems, "console errors in the player page")
 	require.True(t, ps.Live, "the page shows the stream live")
 	require.Equal(t, []int{240, 360, 480, 720}, ps.Levels, "quality levels (hls.js sorts them)")
@@ -198,6 +200,11 @@ func TestServeEndToEnd(t *testing.T) {
 
 	require.NoError(t, pub.wait(t, 40*time.Second), pub.stderr.String())
 	require.Eventually(t, func() bool { return !s.Status().Live }, 10*time.Second, 50*time.Millisecond)
+	time.Sleep(2 * time.Second) // the page's pending blocking reloads are answered meanwhile
+	_, problems = watch(0)
+	for _, p := range problems {
+		require.NotContains(t, p, "status of 500", "waiting playlist requests get the ended playlist, not an error")
+	}
 
 	// After the publisher left, every playlist ends cleanly and every
 	// variant decodes without errors from the kept segments.

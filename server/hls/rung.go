@@ -442,39 +442,69 @@ func (r *Rung) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	m, ended := r.muxer, r.ended
 	r.mu.RUnlock()
 	if m != nil {
-		tw := &trackingWriter{ResponseWriter: w}
+		tw := &trackingWriter{ResponseWriter: w, holdErrors: strings.HasSuffix(name, ".m3u8")}
 		m.Handle(tw, req)
-		if !tw.wrote {
+		switch {
+		case tw.held:
+			// gohlslib answers a waiting playlist request 500 when the
+			// muxer closes: answer with the ended playlist instead, once
+			// Stop has stored it.
+			r.stopMu.Lock()
+			r.mu.RLock()
+			ended = r.ended
+			r.mu.RUnlock()
+			r.stopMu.Unlock()
+			if body, ok := ended[name]; ok {
+				serveEnded(w, name, body)
+				return
+			}
+			http.Error(w, "stream ended", http.StatusServiceUnavailable)
+		case !tw.wrote:
 			http.NotFound(w, req)
 		}
 		return
 	}
 	if body, ok := ended[name]; ok {
-		if strings.HasSuffix(name, ".m3u8") {
-			w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-			w.Header().Set("Cache-Control", "no-cache")
-		} else {
-			w.Header().Set("Content-Type", "video/mp4")
-		}
-		_, _ = w.Write(body)
+		serveEnded(w, name, body)
 		return
 	}
 	http.NotFound(w, req)
 }
 
+// serveEnded answers with a file kept after the stream ended.
+func serveEnded(w http.ResponseWriter, name string, body []byte) {
+	if strings.HasSuffix(name, ".m3u8") {
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+		w.Header().Set("Cache-Control", "no-cache")
+	} else {
+		w.Header().Set("Content-Type", "video/mp4")
+	}
+	_, _ = w.Write(body)
+}
+
 // trackingWriter records whether the muxer answered at all (gohlslib
 // writes nothing for a file it does not know).
+// With holdErrors, a 500 is held back (not sent) and reported in held.
 type trackingWriter struct {
 	http.ResponseWriter
-	wrote bool
+	wrote      bool
+	holdErrors bool
+	held       bool
 }
 
 func (t *trackingWriter) WriteHeader(code int) {
+	if t.holdErrors && code == http.StatusInternalServerError && !t.wrote {
+		t.held = true
+		return
+	}
 	t.wrote = true
 	t.ResponseWriter.WriteHeader(code)
 }
 
 func (t *trackingWriter) Write(b []byte) (int, error) {
+	if t.held {
+		return len(b), nil
+	}
 	t.wrote = true
 	return t.ResponseWriter.Write(b)
 }
