@@ -169,7 +169,7 @@ type playerState struct {
 // that waits until the video has played minPlay seconds and returns the
 // player's state and every console error, exception and error log entry
 // seen until then.
-func openInChromium(t *testing.T, url string) func(minPlay float64) (playerState, []string) {
+func openInChromium(t *testing.T, url string) *chromeWatch {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
@@ -232,9 +232,21 @@ func openInChromium(t *testing.T, url string) func(minPlay float64) (playerState
 
 	_, err = c.call(ctx, s, "Page.navigate", map[string]any{"url": url})
 	require.NoError(t, err)
-	return func(minPlay float64) (playerState, []string) {
+	return &chromeWatch{wait: func(minPlay float64) (playerState, []string) {
 		return waitPlaying(ctx, t, c, s, minPlay, &mu, &problems)
-	}
+	}, problems: func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), problems...)
+	}}
+}
+
+// chromeWatch is a page open in Chromium.
+type chromeWatch struct {
+	// wait blocks until the video played minPlay seconds.
+	wait func(minPlay float64) (playerState, []string)
+	// problems returns the console errors seen so far.
+	problems func() []string
 }
 
 // waitPlaying polls the page's #player-state until the video played

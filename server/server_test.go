@@ -190,7 +190,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if v, err := strconv.ParseFloat(os.Getenv("SERVER_TEST_PLAY"), 64); err == nil && v > 0 {
 		minPlay = v
 	}
-	ps, problems := watch(minPlay)
+	ps, problems := watch.wait(minPlay)
 	require.Empty(t, problems, "console errors in the player page")
 	require.True(t, ps.Live, "the page shows the stream live")
 	require.Equal(t, []int{240, 360, 480, 720}, ps.Levels, "quality levels (hls.js sorts them)")
@@ -201,8 +201,7 @@ func TestServeEndToEnd(t *testing.T) {
 	require.NoError(t, pub.wait(t, 40*time.Second), pub.stderr.String())
 	require.Eventually(t, func() bool { return !s.Status().Live }, 10*time.Second, 50*time.Millisecond)
 	time.Sleep(2 * time.Second) // the page's pending blocking reloads are answered meanwhile
-	_, problems = watch(0)
-	for _, p := range problems {
+	for _, p := range watch.problems() {
 		require.NotContains(t, p, "status of 500", "waiting playlist requests get the ended playlist, not an error")
 	}
 
