@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golive/encoder"
@@ -62,6 +63,7 @@ type Ladder struct {
 	params  []media.CodecParams
 
 	encoderName string
+	gap         atomic.Bool // WriteVideo skipped a packet
 
 	mu      sync.Mutex
 	dropped []string
@@ -202,6 +204,7 @@ func (l *Ladder) WriteVideo(pkt *media.Packet) error {
 	select {
 	case l.in <- pkt:
 	default:
+		l.gap.Store(true) // the decoder restarts at the next keyframe
 		l.mu.Lock()
 		l.stats.Behind++
 		l.mu.Unlock()
@@ -236,6 +239,9 @@ func (l *Ladder) runDecoder(dec *encoder.H264Decoder) {
 		case <-l.ctx.Done():
 			return
 		case pkt = <-l.in:
+		}
+		if l.gap.Swap(false) {
+			waitKey = true // frames after a skipped packet would decode broken
 		}
 		if waitKey && !pkt.Keyframe {
 			continue
