@@ -61,17 +61,20 @@ type Settings struct {
 // Status is what the health panel, the Go Live button and the meter show.
 type Status struct {
 	// State is "offline", "connecting", "live" or "reconnecting".
-	State     string
-	Uptime    time.Duration
-	Encoder   string
-	Hardware  bool
-	Bitrate   int // bits/s
-	FPS       float64
-	TargetFPS int
-	Dropped   int64
-	Skipped   int64
-	CPU       float64 // percent of one core
-	Queue     time.Duration
+	State    string
+	Uptime   time.Duration
+	Encoder  string
+	Hardware bool
+	Bitrate  int // bits/s
+	// TargetBitrate is what the encoder aims at now (lower while adaptive
+	// bitrate backs off); 0 when unknown.
+	TargetBitrate int
+	FPS           float64
+	TargetFPS     int
+	Dropped       int64
+	Skipped       int64
+	CPU           float64 // percent of one core
+	Queue         time.Duration
 	// History is the last minute of bitrate samples, oldest first.
 	History      []int
 	Destinations []DestinationStatus
@@ -83,6 +86,9 @@ type Status struct {
 	Viewers   int
 	// CanReconnect tells whether "Reconnect now" does anything.
 	CanReconnect bool
+	// ReconnectIn is how long until the next reconnection attempt (the
+	// soonest over the destinations), 0 when none is due.
+	ReconnectIn time.Duration
 }
 
 // DestinationStatus is one destination's line in the health panel.
@@ -91,6 +97,8 @@ type DestinationStatus struct {
 	State   string
 	Bitrate int
 	Err     string
+	// Attempts counts failed reconnection attempts since the link was lost.
+	Attempts int
 }
 
 // Destination is one entry of the destinations list.

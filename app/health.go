@@ -67,6 +67,9 @@ func (h *healthPanel) update(st Status) {
 	if st.State != "" {
 		state = strings.ToUpper(st.State[:1]) + st.State[1:]
 	}
+	if st.State == "reconnecting" && st.ReconnectIn > 0 {
+		state = fmt.Sprintf("Reconnecting in %d s", int(st.ReconnectIn.Round(time.Second)/time.Second))
+	}
 	h.state.SetText(state)
 	if st.State == "reconnecting" && st.CanReconnect {
 		h.reconnect.Show()
@@ -74,7 +77,11 @@ func (h *healthPanel) update(st Status) {
 		h.reconnect.Hide()
 	}
 	h.uptime.SetText(st.Uptime.Truncate(time.Second).String())
-	h.bitrate.SetText(kbps(st.Bitrate))
+	if st.TargetBitrate > 0 {
+		h.bitrate.SetText(fmt.Sprintf("%s (target %s)", kbps(st.Bitrate), kbps(st.TargetBitrate)))
+	} else {
+		h.bitrate.SetText(kbps(st.Bitrate))
+	}
 	h.fps.SetText(fmt.Sprintf("%.1f / %d", st.FPS, st.TargetFPS))
 	h.dropped.SetText(fmt.Sprint(st.Dropped))
 	h.skipped.SetText(fmt.Sprint(st.Skipped))
@@ -93,6 +100,9 @@ func (h *healthPanel) update(st Status) {
 	var b strings.Builder
 	for _, d := range st.Destinations {
 		fmt.Fprintf(&b, "%s — %s, %s", d.URL, d.State, kbps(d.Bitrate))
+		if d.Attempts > 0 {
+			fmt.Fprintf(&b, ", %d failed attempts", d.Attempts)
+		}
 		if d.Err != "" {
 			fmt.Fprintf(&b, " (%s)", d.Err)
 		}

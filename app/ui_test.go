@@ -156,8 +156,14 @@ func TestGoLiveButtonStates(t *testing.T) {
 	require.False(t, u.health.reconnect.Visible())
 
 	// Reconnecting shows "Reconnect now".
-	f.set(func(s *Status) { s.State, s.CanReconnect = "reconnecting", true })
+	f.set(func(s *Status) {
+		s.State, s.CanReconnect, s.ReconnectIn, s.TargetBitrate = "reconnecting", true, 2600*time.Millisecond, 2_000_000
+		s.Destinations[0].State, s.Destinations[0].Attempts, s.Destinations[0].Err = "reconnecting", 2, "connection refused"
+	})
 	u.refresh()
+	require.Equal(t, "Reconnecting in 3 s", u.health.state.Text)
+	require.Equal(t, "3100 kbit/s (target 2000 kbit/s)", u.health.bitrate.Text)
+	require.Contains(t, u.health.dests.Text, "reconnecting, 3050 kbit/s, 2 failed attempts (connection refused)")
 	require.True(t, u.health.reconnect.Visible())
 	test.Tap(u.health.reconnect)
 	require.Contains(t, f.called(), "reconnect")

@@ -26,10 +26,26 @@ func (c Controller) Status() app.Status {
 		CPU: st.CPU, Queue: s.Queue, History: s.BitrateHistory, LastError: st.LastError,
 		AudioPeak: st.AudioPeak, Overlay: st.Overlay, Viewers: c.S.Viewers(), CanReconnect: c.S.CanReconnectNow(),
 	}
+	out.TargetBitrate = s.TargetBitrate
+	out.ReconnectIn = reconnectIn(s.Destinations, time.Now())
 	for _, d := range s.Destinations {
-		out.Destinations = append(out.Destinations, app.DestinationStatus{URL: d.URL, State: d.State, Bitrate: d.Bitrate, Err: d.Err})
+		out.Destinations = append(out.Destinations, app.DestinationStatus{URL: d.URL, State: d.State, Bitrate: d.Bitrate, Err: d.Err, Attempts: d.Attempts})
 	}
 	return out
+}
+
+// reconnectIn is the wait until the soonest due reconnection attempt.
+func reconnectIn(ds []broadcast.DestinationStats, now time.Time) time.Duration {
+	var next time.Duration
+	for _, d := range ds {
+		if d.NextAttempt.IsZero() {
+			continue
+		}
+		if in := max(d.NextAttempt.Sub(now), time.Millisecond); next == 0 || in < next {
+			next = in
+		}
+	}
+	return next
 }
 
 // GoLive implements app.Controller.

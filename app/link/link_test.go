@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"github.com/stretchr/testify/require"
 
+	"golive/broadcast"
 	"golive/server/ladder"
 )
 
@@ -112,4 +113,19 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	require.Equal(t, "offline", ctl.Status().State)
 	require.Equal(t, "Go Live", btn.Text)
 	require.Empty(t, ctl.Status().LastError)
+}
+
+func TestReconnectIn(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		ds   []broadcast.DestinationStats
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]broadcast.DestinationStats{{}}, 0},
+		{[]broadcast.DestinationStats{{NextAttempt: now.Add(5 * time.Second)}, {NextAttempt: now.Add(2 * time.Second)}, {}}, 2 * time.Second},
+		{[]broadcast.DestinationStats{{NextAttempt: now.Add(-time.Second)}}, time.Millisecond},
+	} {
+		require.Equal(t, tc.want, reconnectIn(tc.ds, now))
+	}
 }
