@@ -14,10 +14,16 @@ var ErrUnsafeMessage = errors.New("unsafe RTMP message")
 // handshakeSize is C0 + C1 + C2: bytes before the first chunk.
 const handshakeSize = 1 + 1536 + 1536
 
-// maxGuardChunkStreams bounds the chunk streams the guard tracks.
-const maxGuardChunkStreams = 64
+// maxGuardChunkStreams bounds the chunk streams the guard tracks (encoders
+// use fewer than ten).
+const maxGuardChunkStreams = 16
 
-// amf0Guard follows the chunk stream a peer sends, reassembling only AMF0
+// maxMessageSize bounds one RTMP message (a 4K keyframe is a few MB), so a
+// peer cannot make the server buffer 16 MB per chunk stream.
+const maxMessageSize = 8 << 20
+
+// amf0Guard follows the chunk stream a peer sends, bounding message sizes
+// and chunk streams, and reassembling only AMF0
 // command and data messages (types 20 and 18) to check them before go-rtmp
 // decodes them, and refusing AMF3 ones (types 17 and 15), which no
 // supported encoder sends. go-amf0 v0.1.0 allocates a strict array by its
@@ -138,6 +144,9 @@ func (g *amf0Guard) parseHeader() (bool, error) {
 	}
 	if !s.started {
 		// A new message on this chunk stream.
+		if s.length > maxMessageSize {
+			return false, fmt.Errorf("%w: message of %d bytes (limit %d)", ErrUnsafeMessage, s.length, maxMessageSize)
+		}
 		s.started, s.got = true, 0
 		s.body = nil
 		switch s.typ {

@@ -125,3 +125,40 @@ func FuzzAMF0Guard(f *testing.F) {
 		}
 	})
 }
+
+func TestServerBoundsMessagesAndConnections(t *testing.T) {
+	s, _ := startServer(t)
+	closedSoon := func(c net.Conn) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second)) // < IdleTimeout
+		_, err := io.Copy(io.Discard, c)
+		var ne net.Error
+		require.False(t, errors.As(err, &ne) && ne.Timeout(), "the server must close the connection at once: %v", err)
+	}
+	// A 9 MB video message is refused from its header.
+	c, err := net.Dial("tcp", s.ListenAddr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	rawHandshake(t, c)
+	_, err = c.Write([]byte{0x04, 0, 0, 0, 0x90, 0, 0, 9, 1, 0, 0, 0, 0x17, 1})
+	require.NoError(t, err)
+	closedSoon(c)
+
+	// Connections beyond MaxConnections are closed at once.
+	var conns []net.Conn
+	for range 32 {
+		c, err := net.Dial("tcp", s.ListenAddr().String())
+		require.NoError(t, err)
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	eventually(t, "32 connections open", func() bool { return s.Stats().Connections == 32 })
+	extra, err := net.Dial("tcp", s.ListenAddr().String())
+	require.NoError(t, err)
+	defer extra.Close()
+	closedSoon(extra)
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	eventually(t, "connections closed", func() bool { return s.Stats().Connections == 0 })
+}

@@ -41,6 +41,9 @@ type Server struct {
 	// MaxChunkSize is the largest RTMP chunk size a peer may set; a larger
 	// one closes its connection (default 1 MiB).
 	MaxChunkSize uint32
+	// MaxConnections bounds open RTMP connections; more are closed at once
+	// (default 32).
+	MaxConnections int
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,6 +103,9 @@ func (s *Server) Initialize() error {
 	}
 	if s.MaxChunkSize == 0 {
 		s.MaxChunkSize = 1 << 20
+	}
+	if s.MaxConnections <= 0 {
+		s.MaxConnections = 32
 	}
 	if s.Listener == nil {
 		addr := s.Addr
@@ -171,8 +177,12 @@ func (s *Server) onConnect(c net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 	h.log = s.Logger.With("remote", h.remote)
 	ic := &idleConn{Conn: c, timeout: s.IdleTimeout, guard: newAMF0Guard(), onClose: func() { s.forget(h) }}
 	s.mu.Lock()
-	if s.ctx.Err() != nil {
+	if s.ctx.Err() != nil || len(s.open) >= s.MaxConnections {
+		full := s.ctx.Err() == nil
 		s.mu.Unlock()
+		if full {
+			h.log.Warn("connection refused: too many open connections", "limit", s.MaxConnections)
+		}
 		_ = c.Close()
 	} else {
 		s.open[h] = c
@@ -184,7 +194,7 @@ func (s *Server) onConnect(c net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 		Handler: h,
 		ControlState: rtmp.StreamControlStateConfig{
 			MaxChunkSize:    s.MaxChunkSize,
-			MaxChunkStreams: 64,
+			MaxChunkStreams: maxGuardChunkStreams,
 		},
 		Logger: newLogrus(h.log),
 	}

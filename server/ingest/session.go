@@ -8,9 +8,12 @@ import (
 	"golive/media"
 )
 
-// maxPending bounds the packets a session buffers while it waits for both
-// sequence headers.
-const maxPending = 512
+// maxPending and maxPendingBytes bound what a session buffers while it
+// waits for both sequence headers.
+const (
+	maxPending      = 512
+	maxPendingBytes = 16 << 20
+)
 
 // noAudioAfter is how much video a session buffers waiting for an audio
 // sequence header before it starts the stream without audio.
@@ -27,8 +30,10 @@ type session struct {
 	video   *media.CodecParams // what StartStream was called with
 	audio   *media.CodecParams
 	pending []*media.Packet
-	md      Metadata
-	haveMD  bool
+	// pendingBytes is the size of the pending packets.
+	pendingBytes int
+	md           Metadata
+	haveMD       bool
 }
 
 // metadata records the publisher's onMetaData.
@@ -51,11 +56,12 @@ func (s *session) handle(r TagResult) error {
 			s.sink.WritePacket(r.Packet)
 			return nil
 		}
-		if len(s.pending) == maxPending {
-			copy(s.pending, s.pending[1:])
-			s.pending = s.pending[:maxPending-1]
+		for len(s.pending) > 0 && (len(s.pending) == maxPending || s.pendingBytes+len(r.Packet.Data) > maxPendingBytes) {
+			s.pendingBytes -= len(s.pending[0].Data)
+			s.pending = s.pending[1:]
 		}
 		s.pending = append(s.pending, r.Packet)
+		s.pendingBytes += len(r.Packet.Data)
 	}
 	if !s.started {
 		return s.tryStart()
@@ -105,7 +111,7 @@ func (s *session) tryStart() error {
 		}
 		s.sink.WritePacket(p)
 	}
-	s.pending = nil
+	s.pending, s.pendingBytes = nil, 0
 	return nil
 }
 
@@ -131,7 +137,7 @@ func (s *session) stop() {
 		s.sink.StopStream()
 		s.started = false
 	}
-	s.pending = nil
+	s.pending, s.pendingBytes = nil, 0
 }
 
 func describe(p *media.CodecParams) string {
