@@ -69,6 +69,9 @@ func (u *UI) SelectTab(title string) bool {
 	return false
 }
 
+// ShowAddDestination opens the add-destination dialog; GUI goroutine only.
+func (u *UI) ShowAddDestination() { u.dests.openForm(Destination{}) }
+
 // GoLiveButton returns the Go Live button (for tests and automation).
 func (u *UI) GoLiveButton() *widget.Button { return u.goLive }
 

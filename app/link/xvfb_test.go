@@ -85,7 +85,14 @@ func runChild() int {
 				sc := bufio.NewScanner(os.Stdin)
 				for sc.Scan() {
 					var ok bool
-					fyne.DoAndWait(func() { ok = r.UI.SelectTab(sc.Text()) })
+					fyne.DoAndWait(func() {
+						if sc.Text() == "Add" {
+							r.UI.ShowAddDestination()
+							ok = true
+							return
+						}
+						ok = r.UI.SelectTab(sc.Text())
+					})
 					time.Sleep(1500 * time.Millisecond) // let the GL loop paint it
 					fmt.Println("TAB", ok)
 				}
@@ -257,7 +264,7 @@ func TestXvfbScreenshot(t *testing.T) {
 	require.Greater(t, std, 100.0, "the preview area has almost no contrast")
 
 	// The other tabs, for whoever reads the artifacts.
-	for _, tab := range []string{"Destinations", "Chat", "Settings"} {
+	for _, tab := range []string{"Destinations", "Chat", "Settings", "Add"} {
 		fmt.Fprintln(in, tab)
 		select {
 		case l := <-lines:
