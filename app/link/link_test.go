@@ -17,7 +17,10 @@ import (
 	"fyne.io/fyne/v2/test"
 	"github.com/stretchr/testify/require"
 
+	"golive/app"
 	"golive/broadcast"
+	"golive/media"
+	"golive/server/ingest"
 	"golive/server/ladder"
 )
 
@@ -79,6 +82,17 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	// The preview runs while offline.
 	eventually(t, "a preview image", 20*time.Second, func() bool { return images.Load() > 0 })
 
+	// A second, custom destination: multistream to another RTMP server.
+	sink := &countSink{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	other := &ingest.Server{Listener: ln, StreamKey: "otherkey", Sink: sink, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	require.NoError(t, other.Initialize())
+	defer other.Close()
+	require.NoError(t, ctl.SaveDestination(app.Destination{Kind: "custom", Name: "Other", URL: "rtmp://" + ln.Addr().String() + "/live", Key: "otherkey", Enabled: true}))
+	r.UI.Reload()
+	require.Len(t, ctl.Destinations(), 2)
+
 	test.Tap(btn)
 	first := ctl.Status().State
 	require.Contains(t, []string{"connecting", "live"}, first)
@@ -104,10 +118,14 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 		}
 		return json.NewDecoder(resp.Body).Decode(&s) == nil && s.Live
 	})
+	eventually(t, "packets at the second destination", 20*time.Second, func() bool { return sink.packets.Load() > 10 })
 	st := ctl.Status()
 	require.NotEmpty(t, st.Encoder)
-	require.Len(t, st.Destinations, 1)
-	require.NotContains(t, st.Destinations[0].URL, r.Studio.StreamKey())
+	require.Len(t, st.Destinations, 2)
+	for _, d := range st.Destinations {
+		require.NotContains(t, d.URL, r.Studio.StreamKey())
+		require.NotContains(t, d.URL, "otherkey")
+	}
 
 	test.Tap(btn)
 	require.Equal(t, "offline", ctl.Status().State)
@@ -129,3 +147,10 @@ func TestReconnectIn(t *testing.T) {
 		require.Equal(t, tc.want, reconnectIn(tc.ds, now))
 	}
 }
+
+// countSink counts the packets an ingest receives.
+type countSink struct{ packets atomic.Int64 }
+
+func (s *countSink) StartStream(_, _ *media.CodecParams) error { return nil }
+func (s *countSink) WritePacket(*media.Packet)                 { s.packets.Add(1) }
+func (s *countSink) StopStream()                               {}
