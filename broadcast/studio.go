@@ -740,16 +740,35 @@ func (s *Studio) moderator(ctx context.Context) (*chat.Client, error) {
 		return nil, ErrNoModeration
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.mod != nil && s.mod.Err() == nil && s.mod.Events() != nil {
-		return s.mod, nil
+		c := s.mod
+		s.mu.Unlock()
+		return c, nil
 	}
+	s.mu.Unlock()
+	// Dial without the lock, so Status and the GUI never wait on it.
 	c := &chat.Client{URL: s.chatURL(), Token: s.key}
 	if err := c.Dial(ctx); err != nil {
 		return nil, fmt.Errorf("studio: moderator connection: %w", err)
 	}
+	s.mu.Lock()
+	if s.ctx.Err() != nil || (s.mod != nil && s.mod.Err() == nil && s.mod.Events() != nil) {
+		// Closed meanwhile, or another call won the race: use that one.
+		winner := s.mod
+		s.mu.Unlock()
+		_ = c.Close()
+		if winner == nil {
+			return nil, ErrNoModeration
+		}
+		return winner, nil
+	}
+	old := s.mod
 	s.mod = c
 	s.wg.Add(1)
+	s.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
 	go func() { // drain its events; the log comes from the hub directly
 		defer s.wg.Done()
 		for range c.Events() {
