@@ -163,6 +163,7 @@ type playerState struct {
 	Latency     *float64 `json:"latency"`
 	Levels      []int    `json:"levels"`
 	Errors      []string `json:"errors"`
+	Starts      int      `json:"starts"`
 }
 
 // openInChromium opens url in headless Chromium and returns a function
@@ -232,7 +233,12 @@ func openInChromium(t *testing.T, url string) *chromeWatch {
 
 	_, err = c.call(ctx, s, "Page.navigate", map[string]any{"url": url})
 	require.NoError(t, err)
-	return &chromeWatch{wait: func(minPlay float64) (playerState, []string) {
+	return &chromeWatch{state: func() playerState {
+		if st, err := readState(ctx, c, s); err == nil && st != nil {
+			return *st
+		}
+		return playerState{}
+	}, wait: func(minPlay float64) (playerState, []string) {
 		return waitPlaying(ctx, t, c, s, minPlay, &mu, &problems)
 	}, problems: func() []string {
 		mu.Lock()
@@ -243,6 +249,8 @@ func openInChromium(t *testing.T, url string) *chromeWatch {
 
 // chromeWatch is a page open in Chromium.
 type chromeWatch struct {
+	// state reads the player's state once.
+	state func() playerState
 	// wait blocks until the video played minPlay seconds.
 	wait func(minPlay float64) (playerState, []string)
 	// problems returns the console errors seen so far.
@@ -254,25 +262,22 @@ type chromeWatch struct {
 func waitPlaying(ctx context.Context, t *testing.T, c *cdp, s string, minPlay float64, mu *sync.Mutex, problemsp *[]string) (playerState, []string) {
 	t.Helper()
 	var st playerState
-	var first = -1.0
+	played, last := 0.0, -1.0 // seconds of playback seen; jumps (a new stream) are not counted
 	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := c.call(ctx, s, "Runtime.evaluate", map[string]any{
-			"expression":    "(document.getElementById('player-state')||{}).textContent || ''",
-			"returnByValue": true,
-		})
+		cur, err := readState(ctx, c, s)
 		require.NoError(t, err)
-		var ev struct {
-			Result struct {
-				Value string `json:"value"`
-			} `json:"result"`
-		}
-		require.NoError(t, json.Unmarshal(res, &ev))
-		if ev.Result.Value != "" && json.Unmarshal([]byte(ev.Result.Value), &st) == nil {
-			if st.CurrentTime > 0 && first < 0 {
-				first = st.CurrentTime
+		if cur != nil {
+			st = *cur
+			if last >= 0 {
+				if d := st.CurrentTime - last; d > 0 && d < 2 {
+					played += d
+				}
 			}
-			if first >= 0 && st.CurrentTime-first >= minPlay {
+			if st.CurrentTime > 0 {
+				last = st.CurrentTime
+			}
+			if last > 0 && played >= minPlay {
 				break
 			}
 		}
@@ -280,7 +285,32 @@ func waitPlaying(ctx context.Context, t *testing.T, c *cdp, s string, minPlay fl
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	require.True(t, first >= 0 && st.CurrentTime-first >= minPlay,
+	require.True(t, last > 0 && played >= minPlay,
 		"video must play %.1f s in Chromium; state %+v; problems %v", minPlay, st, *problemsp)
 	return st, append([]string(nil), *problemsp...)
+}
+
+// readState evaluates #player-state in the page; nil before the page
+// wrote it.
+func readState(ctx context.Context, c *cdp, session string) (*playerState, error) {
+	res, err := c.call(ctx, session, "Runtime.evaluate", map[string]any{
+		"expression":    "(document.getElementById('player-state')||{}).textContent || ''",
+		"returnByValue": true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ev struct {
+		Result struct {
+			Value string `json:"value"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(res, &ev); err != nil {
+		return nil, err
+	}
+	var st playerState
+	if ev.Result.Value == "" || json.Unmarshal([]byte(ev.Result.Value), &st) != nil {
+		return nil, nil
+	}
+	return &st, nil
 }

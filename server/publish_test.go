@@ -87,3 +87,28 @@ func TestServeVideoOnlyAndUnsupportedCodec(t *testing.T) {
 	require.Empty(t, st.Ingest.AudioCodec)
 	require.NoError(t, pub.wait(t, 30*time.Second), pub.stderr.String())
 }
+
+// TestPlayerFollowsThePublisher checks that a viewer's page starts again
+// by itself when the publisher comes back after stopping.
+func TestPlayerFollowsThePublisher(t *testing.T) {
+	file := peers.MakeTestFile(t, peers.TestSource{Width: 320, Height: 240, Duration: 8 * time.Second})
+	s := testServer(t, "240p")
+	watch := openInChromium(t, s.testURL("/"))
+
+	pub := startPublisher(t, file, s.publishURL(testKey))
+	st, _ := watch.wait(0.5)
+	require.True(t, st.Live)
+	require.NoError(t, pub.wait(t, 30*time.Second), pub.stderr.String())
+	require.Eventually(t, func() bool { return !s.Status().Live }, 10*time.Second, 20*time.Millisecond)
+
+	pub = startPublisher(t, file, s.publishURL(testKey))
+	require.Eventually(t, func() bool { return s.Status().Live }, 15*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return watch.state().Starts >= 2 }, 20*time.Second, 100*time.Millisecond,
+		"the page starts the stream again by itself")
+	st, problems := watch.wait(0.5) // the new stream plays
+	require.True(t, st.Live)
+	for _, p := range problems {
+		require.NotContains(t, p, "status of 500")
+	}
+	require.NoError(t, pub.wait(t, 30*time.Second), pub.stderr.String())
+}

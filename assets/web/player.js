@@ -21,6 +21,7 @@
   var attached = false;
   var ended = false;
   var errors = [];
+  var starts = 0;
 
   function setText(el, text) { if (el.textContent !== text) { el.textContent = text; } }
 
@@ -62,6 +63,7 @@
   function start() {
     destroy();
     ended = false;
+    starts++;
     if (window.Hls && window.Hls.isSupported()) {
       hls = new window.Hls({
         lowLatencyMode: true,
@@ -131,7 +133,8 @@
       latency: lat,
       level: hls ? hls.currentLevel : -1,
       levels: hls ? hls.levels.map(function (l) { return l.height; }) : [],
-      errors: errors
+      errors: errors,
+      starts: starts
     });
   }
 
