@@ -60,7 +60,6 @@ func TestHTTPRoutes(t *testing.T) {
 	g.Set(42)
 	s := testServer(t, "240p", func(s *Server) {
 		s.Collectors = []prometheus.Collector{g}
-		s.StatusExtra = func() map[string]any { return map[string]any{"chat_viewers": 7} }
 	})
 
 	code, body := get(t, s.testURL("/"))
@@ -75,7 +74,7 @@ func TestHTTPRoutes(t *testing.T) {
 		require.Equal(t, 200, code, p)
 	}
 	code, _ = get(t, s.testURL("/chat/ws"))
-	require.Equal(t, 404, code, "no chat handler mounted")
+	require.Equal(t, http.StatusUpgradeRequired, code, "the server's own chat hub wants a WebSocket")
 	code, _ = get(t, s.testURL("/hls/index.m3u8"))
 	require.Equal(t, 404, code, "never live: no playlist")
 	code, _ = get(t, s.testURL("/hls/720p/video1_stream.m3u8"))
@@ -88,7 +87,7 @@ func TestHTTPRoutes(t *testing.T) {
 	var st map[string]any
 	require.NoError(t, json.Unmarshal([]byte(body), &st))
 	require.Equal(t, false, st["live"])
-	require.Equal(t, float64(7), st["chat_viewers"])
+	require.Equal(t, map[string]any{"viewers": 0.0, "moderators": 0.0, "messages": 0.0, "reactions": 0.0}, st["chat"])
 	require.Contains(t, st, "rungs")
 	require.Contains(t, st, "dropped_rungs")
 	require.Contains(t, st, "uptime_seconds")
@@ -98,6 +97,7 @@ func TestHTTPRoutes(t *testing.T) {
 	require.Contains(t, body, "golive_live 0")
 	require.Contains(t, body, "golive_test_extra 42")
 	require.Contains(t, body, "go_goroutines")
+	require.Contains(t, body, "golive_chat_")
 
 	req, err := http.NewRequest(http.MethodOptions, s.testURL("/hls/index.m3u8"), nil)
 	require.NoError(t, err)

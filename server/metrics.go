@@ -75,6 +75,9 @@ func (s *Server) initMetrics() error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newServerCollector(s),
 	}
+	if c, ok := s.Chat.(interface{ Collector() prometheus.Collector }); ok {
+		cs = append(cs, c.Collector())
+	}
 	for _, c := range append(cs, s.Collectors...) {
 		if err := s.registry.Register(c); err != nil {
 			return fmt.Errorf("server: metrics: %w", err)

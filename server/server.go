@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"golive/chat"
 	"golive/server/hls"
 	"golive/server/ingest"
 	"golive/server/ladder"
@@ -51,13 +52,13 @@ type Server struct {
 	// LadderMaxLag is how many frames a rung may queue before the lowest
 	// rung is dropped (default 20).
 	LadderMaxLag int
-	// Chat, if set, is mounted at /chat/ws (e.g. a *chat.Hub).
+	// Chat is mounted at /chat/ws. If nil, the server runs its own
+	// chat.Hub, moderated with the stream key, and closes it on Close.
+	// When it also has Collector and Stats (as *chat.Hub has), its
+	// metrics join /metrics and its counts /api/status.
 	Chat http.Handler
 	// Collectors are registered on /metrics next to the server's own.
 	Collectors []prometheus.Collector
-	// StatusExtra, if set, adds keys to /api/status (e.g. chat viewer
-	// counts); its keys override the server's.
-	StatusExtra func() map[string]any
 	// Logger receives the server's logs (default slog.Default()).
 	Logger *slog.Logger
 
@@ -69,6 +70,7 @@ type Server struct {
 	started  time.Time
 	viewers  *viewerCounter
 	registry *prometheus.Registry
+	ownChat  *chat.Hub // the hub Initialize made when Chat was nil
 	closeMu  sync.Mutex
 	closed   bool
 }
@@ -124,6 +126,14 @@ func (s *Server) Initialize() (err error) {
 			s.Close()
 		}
 	}()
+	if s.Chat == nil {
+		s.ownChat = &chat.Hub{ModeratorToken: s.StreamKey, Logger: s.Logger.With("stage", "chat")}
+		if err := s.ownChat.Initialize(); err != nil {
+			s.ownChat = nil
+			return fmt.Errorf("server: %w", err)
+		}
+		s.Chat = s.ownChat
+	}
 	if err := s.initMetrics(); err != nil {
 		return err
 	}
@@ -188,6 +198,9 @@ func (s *Server) Close() {
 	}
 	if s.pipe != nil {
 		s.pipe.close() // answers blocked playlist requests
+	}
+	if s.ownChat != nil {
+		s.ownChat.Close() // its WebSockets are hijacked: Shutdown would not wait for them
 	}
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

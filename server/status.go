@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"golive/chat"
 	"golive/media"
 )
 
@@ -24,6 +25,17 @@ type Status struct {
 	// DroppedRungs names the rungs dropped because the machine could not
 	// keep up.
 	DroppedRungs []string `json:"dropped_rungs"`
+	// Chat gives the chat's counts (nil when the chat handler has none).
+	Chat *ChatStatus `json:"chat"`
+}
+
+// ChatStatus is the chat part of /api/status.
+type ChatStatus struct {
+	// Viewers are the named chat connections, moderators not counted.
+	Viewers    int    `json:"viewers"`
+	Moderators int    `json:"moderators"`
+	Messages   uint64 `json:"messages"`
+	Reactions  uint64 `json:"reactions"`
 }
 
 // IngestStatus describes the published stream.
@@ -91,23 +103,13 @@ func (s *Server) Status() Status {
 		}
 		st.Ingest = in
 	}
+	if c, ok := s.Chat.(interface{ Stats() chat.HubStats }); ok {
+		cs := c.Stats()
+		st.Chat = &ChatStatus{Viewers: cs.Viewers, Moderators: cs.Moderators, Messages: cs.Messages, Reactions: cs.Reactions}
+	}
 	return st
 }
 
 func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
-	st := s.Status()
-	if s.StatusExtra == nil {
-		writeJSON(w, st)
-		return
-	}
-	// Merge the extras over the server's own keys.
-	m := map[string]any{
-		"live": st.Live, "viewers": st.Viewers, "uptime_seconds": st.UptimeSeconds,
-		"live_seconds": st.LiveSeconds, "ingest": st.Ingest, "rungs": st.Rungs,
-		"dropped_rungs": st.DroppedRungs,
-	}
-	for k, v := range s.StatusExtra() {
-		m[k] = v
-	}
-	writeJSON(w, m)
+	writeJSON(w, s.Status())
 }
