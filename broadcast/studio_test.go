@@ -22,14 +22,14 @@ import (
 	"golive/media"
 )
 
-// memStore is a StudioStore in memory.
-type memStore struct {
+// studioMemStore is a StudioStore in memory.
+type studioMemStore struct {
 	mu sync.Mutex
 	m  map[string]string
 }
 
-func (s *memStore) String(k string) string { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] }
-func (s *memStore) SetString(k, v string) {
+func (s *studioMemStore) String(k string) string { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] }
+func (s *studioMemStore) SetString(k, v string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
@@ -38,8 +38,8 @@ func (s *memStore) SetString(k, v string) {
 	s.m[k] = v
 }
 
-// fakeEngine is a StudioEngine whose GoLive waits for the test.
-type fakeEngine struct {
+// studioFakeEngine is a StudioEngine whose GoLive waits for the test.
+type studioFakeEngine struct {
 	onFrame func(*media.VideoFrame)
 	release chan error // GoLive returns what is sent here
 
@@ -49,8 +49,8 @@ type fakeEngine struct {
 	err   error
 }
 
-func (e *fakeEngine) Initialize() error { return nil }
-func (e *fakeEngine) GoLive(ctx context.Context, d []string) error {
+func (e *studioFakeEngine) Initialize() error { return nil }
+func (e *studioFakeEngine) GoLive(ctx context.Context, d []string) error {
 	select {
 	case err := <-e.release:
 		if err != nil {
@@ -64,7 +64,7 @@ func (e *fakeEngine) GoLive(ctx context.Context, d []string) error {
 	e.dests, e.live = d, make(chan struct{})
 	return nil
 }
-func (e *fakeEngine) StopLive() {
+func (e *studioFakeEngine) StopLive() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.live != nil {
@@ -72,9 +72,13 @@ func (e *fakeEngine) StopLive() {
 		e.live = nil
 	}
 }
-func (e *fakeEngine) LiveDone() <-chan struct{} { e.mu.Lock(); defer e.mu.Unlock(); return e.live }
-func (e *fakeEngine) Err() error                { e.mu.Lock(); defer e.mu.Unlock(); return e.err }
-func (e *fakeEngine) Stats() Stats {
+func (e *studioFakeEngine) LiveDone() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.live
+}
+func (e *studioFakeEngine) Err() error { e.mu.Lock(); defer e.mu.Unlock(); return e.err }
+func (e *studioFakeEngine) Stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.live != nil {
@@ -82,10 +86,10 @@ func (e *fakeEngine) Stats() Stats {
 	}
 	return Stats{TargetFPS: 30}
 }
-func (e *fakeEngine) Close() { e.StopLive() }
+func (e *studioFakeEngine) Close() { e.StopLive() }
 
-// fakeServer serves the chat on HTTPAddr and pretends to take RTMP.
-type fakeServer struct {
+// studioFakeServer serves the chat on HTTPAddr and pretends to take RTMP.
+type studioFakeServer struct {
 	cfg    StudioServerConfig
 	busy   bool // Initialize fails with EADDRINUSE
 	rtmp   net.Listener
@@ -94,7 +98,7 @@ type fakeServer struct {
 	served chan struct{}
 }
 
-func (f *fakeServer) Initialize() error {
+func (f *studioFakeServer) Initialize() error {
 	if f.busy {
 		return fmt.Errorf("listen: %w", syscall.EADDRINUSE)
 	}
@@ -113,13 +117,13 @@ func (f *fakeServer) Initialize() error {
 	go func() { defer close(f.served); _ = f.srv.Serve(f.http) }()
 	return nil
 }
-func (f *fakeServer) Close()             { f.srv.Close(); <-f.served; f.rtmp.Close() }
-func (f *fakeServer) RTMPAddr() net.Addr { return f.rtmp.Addr() }
-func (f *fakeServer) HTTPAddr() net.Addr { return f.http.Addr() }
+func (f *studioFakeServer) Close()             { f.srv.Close(); <-f.served; f.rtmp.Close() }
+func (f *studioFakeServer) RTMPAddr() net.Addr { return f.rtmp.Addr() }
+func (f *studioFakeServer) HTTPAddr() net.Addr { return f.http.Addr() }
 
 type studioHarness struct {
 	*Studio
-	engine  *fakeEngine
+	engine  *studioFakeEngine
 	changes chan struct{}
 	logs    *bytes.Buffer
 }
@@ -128,11 +132,11 @@ type studioHarness struct {
 // bundled server whose first attempt finds its ports busy.
 func newStudio(t *testing.T, store StudioStore, server bool) *studioHarness {
 	t.Helper()
-	h := &studioHarness{engine: &fakeEngine{release: make(chan error, 1)}, changes: make(chan struct{}, 1), logs: &bytes.Buffer{}}
+	h := &studioHarness{engine: &studioFakeEngine{release: make(chan error, 1)}, changes: make(chan struct{}, 1), logs: &bytes.Buffer{}}
 	var logMu sync.Mutex
 	h.Studio = &Studio{
 		Store:      store,
-		Logger:     slog.New(slog.NewTextHandler(lockedWriter{&logMu, h.logs}, nil)),
+		Logger:     slog.New(slog.NewTextHandler(studioLockedWriter{&logMu, h.logs}, nil)),
 		RTMPAddr:   "127.0.0.1:0",
 		HTTPAddr:   "127.0.0.1:0",
 		LANAddress: "192.0.2.7",
@@ -151,7 +155,7 @@ func newStudio(t *testing.T, store StudioStore, server bool) *studioHarness {
 		attempts := 0
 		h.Studio.NewServer = func(cfg StudioServerConfig) (StudioServer, error) {
 			attempts++
-			return &fakeServer{cfg: cfg, busy: attempts == 1}, nil
+			return &studioFakeServer{cfg: cfg, busy: attempts == 1}, nil
 		}
 	}
 	require.NoError(t, h.Initialize())
@@ -159,12 +163,12 @@ func newStudio(t *testing.T, store StudioStore, server bool) *studioHarness {
 	return h
 }
 
-type lockedWriter struct {
+type studioLockedWriter struct {
 	mu *sync.Mutex
 	w  *bytes.Buffer
 }
 
-func (l lockedWriter) Write(p []byte) (int, error) {
+func (l studioLockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
@@ -185,7 +189,7 @@ func (h *studioHarness) waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestStudioDestinations(t *testing.T) {
-	store := &memStore{}
+	store := &studioMemStore{}
 	h := newStudio(t, store, true)
 	ds := h.Destinations()
 	require.Len(t, ds, 1)
@@ -254,7 +258,7 @@ func TestStudioDestinations(t *testing.T) {
 
 func TestStudioGoLiveStates(t *testing.T) {
 	h := newStudio(t, nil, true)
-	require.Equal(t, "http://192.0.2.7:"+portOf(h.server.HTTPAddr())+"/", h.ViewerURL())
+	require.Equal(t, "http://192.0.2.7:"+studioPortOf(h.server.HTTPAddr())+"/", h.ViewerURL())
 	require.Equal(t, StateOffline, h.Status().Stats.State)
 
 	require.NoError(t, h.GoLive())
@@ -263,7 +267,7 @@ func TestStudioGoLiveStates(t *testing.T) {
 	h.engine.release <- nil
 	h.waitFor(t, "live", func() bool { return h.Status().Stats.State == StateLive })
 	h.engine.mu.Lock()
-	require.Equal(t, []string{"rtmp://127.0.0.1:" + portOf(h.server.RTMPAddr()) + "/live/" + h.StreamKey()}, h.engine.dests)
+	require.Equal(t, []string{"rtmp://127.0.0.1:" + studioPortOf(h.server.RTMPAddr()) + "/live/" + h.StreamKey()}, h.engine.dests)
 	h.engine.mu.Unlock()
 	h.StopLive()
 	require.Equal(t, StateOffline, h.Status().Stats.State)
@@ -287,7 +291,7 @@ func TestStudioGoLiveStates(t *testing.T) {
 	require.ErrorIs(t, h.GoLive(), ErrNoDestination)
 }
 
-func portOf(a net.Addr) string { _, p, _ := net.SplitHostPort(a.String()); return p }
+func studioPortOf(a net.Addr) string { _, p, _ := net.SplitHostPort(a.String()); return p }
 
 func TestStudioChatAndOverlay(t *testing.T) {
 	h := newStudio(t, nil, true)
@@ -346,7 +350,7 @@ func TestStudioChatAndOverlay(t *testing.T) {
 
 func TestStudioPreviewImages(t *testing.T) {
 	images := make(chan image.Rectangle, 4)
-	h := &studioHarness{engine: &fakeEngine{release: make(chan error, 1)}}
+	h := &studioHarness{engine: &studioFakeEngine{release: make(chan error, 1)}}
 	h.Studio = &Studio{PreviewWidth: 320, PreviewHeight: 320,
 		NewEngine: func(cfg Config, onFrame func(*media.VideoFrame), _ *slog.Logger) StudioEngine {
 			h.engine.onFrame = onFrame
@@ -408,7 +412,7 @@ func TestProcTicks(t *testing.T) {
 }
 
 func TestStudioSettings(t *testing.T) {
-	store := &memStore{}
+	store := &studioMemStore{}
 	h := newStudio(t, store, false)
 	st := h.Settings()
 	require.Equal(t, StudioSettings{Source: "test", Audio: "test", Width: 1280, Height: 720, FPS: 30, Bitrate: 3_000_000,
@@ -425,16 +429,16 @@ func TestStudioSettings(t *testing.T) {
 	require.Equal(t, h.StreamKey(), h2.StreamKey())
 }
 
-// audioEngine is a fakeEngine that hands audio blocks to the studio.
-type audioEngine struct {
-	*fakeEngine
+// studioAudioEngine is a studioFakeEngine that hands audio blocks to the studio.
+type studioAudioEngine struct {
+	*studioFakeEngine
 	onAudio func(*media.AudioFrame)
 }
 
-func (e *audioEngine) SetOnAudio(f func(*media.AudioFrame)) { e.onAudio = f }
+func (e *studioAudioEngine) SetOnAudio(f func(*media.AudioFrame)) { e.onAudio = f }
 
 func TestStudioAudioLevel(t *testing.T) {
-	e := &audioEngine{fakeEngine: &fakeEngine{release: make(chan error, 1)}}
+	e := &studioAudioEngine{studioFakeEngine: &studioFakeEngine{release: make(chan error, 1)}}
 	s := &Studio{NewEngine: func(Config, func(*media.VideoFrame), *slog.Logger) StudioEngine { return e }}
 	require.NoError(t, s.Initialize())
 	defer s.Close()
@@ -444,9 +448,9 @@ func TestStudioAudioLevel(t *testing.T) {
 	require.InDelta(t, 0.25, s.Status().AudioPeak, 0.001)
 }
 
-// storedDestinations are stored lists as the store may hold them (also
+// studioStoredDestinations are stored lists as the store may hold them (also
 // the fuzz seeds).
-var storedDestinations = []struct {
+var studioStoredDestinations = []struct {
 	stored string
 	want   int
 }{
@@ -459,7 +463,7 @@ var storedDestinations = []struct {
 }
 
 func TestDecodeDestinations(t *testing.T) {
-	for _, tc := range storedDestinations {
+	for _, tc := range studioStoredDestinations {
 		require.Len(t, decodeDestinations(tc.stored), tc.want, tc.stored)
 	}
 }
@@ -468,7 +472,7 @@ func TestDecodeDestinations(t *testing.T) {
 // damaged store must never stop the studio, and never yield a bundled or
 // ID-less entry.
 func FuzzStudioStore(f *testing.F) {
-	for _, tc := range storedDestinations {
+	for _, tc := range studioStoredDestinations {
 		f.Add(tc.stored, `{"width":1280,"height":720}`)
 	}
 	f.Add(`[]`, `{"fps":"x"}`)
@@ -481,7 +485,7 @@ func FuzzStudioStore(f *testing.F) {
 			_ = d.MaskedKey()
 			_ = d.Validate()
 		}
-		s := &Studio{Store: &memStore{m: map[string]string{storeDestinations: dests, storeSettings: settings}},
+		s := &Studio{Store: &studioMemStore{m: map[string]string{storeDestinations: dests, storeSettings: settings}},
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		s.log = s.Logger
 		s.mem = map[string]string{}
@@ -492,13 +496,13 @@ func FuzzStudioStore(f *testing.F) {
 	})
 }
 
-// failingEngine fails Initialize for any source but the test pattern.
-type failingEngine struct {
-	*fakeEngine
+// studioFailingEngine fails Initialize for any source but the test pattern.
+type studioFailingEngine struct {
+	*studioFakeEngine
 	cfg Config
 }
 
-func (e *failingEngine) Initialize() error {
+func (e *studioFailingEngine) Initialize() error {
 	if e.cfg.Source != "test" {
 		return errors.New("camera:3: no such device")
 	}
@@ -506,11 +510,11 @@ func (e *failingEngine) Initialize() error {
 }
 
 func TestStudioCaptureFallback(t *testing.T) {
-	store := &memStore{m: map[string]string{storeSettings: `{"source":"camera:3","width":640,"height":360}`}}
+	store := &studioMemStore{m: map[string]string{storeSettings: `{"source":"camera:3","width":640,"height":360}`}}
 	var cfgs []Config
 	s := &Studio{Store: store, NewEngine: func(cfg Config, _ func(*media.VideoFrame), _ *slog.Logger) StudioEngine {
 		cfgs = append(cfgs, cfg)
-		return &failingEngine{fakeEngine: &fakeEngine{release: make(chan error, 1)}, cfg: cfg}
+		return &studioFailingEngine{studioFakeEngine: &studioFakeEngine{release: make(chan error, 1)}, cfg: cfg}
 	}}
 	require.NoError(t, s.Initialize())
 	defer s.Close()
