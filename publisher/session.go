@@ -21,6 +21,8 @@ import (
 	rtmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/handshake"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
+
+	"golive/internal/rtmpguard"
 )
 
 // Chunk stream IDs, as OBS and FFmpeg use them.
@@ -105,7 +107,7 @@ func controlConfig() *rtmp.StreamControlStateConfig {
 	return &rtmp.StreamControlStateConfig{
 		DefaultChunkSize:           rtmp.DefaultChunkSize,
 		MaxChunkSize:               rtmp.MaxChunkSize,
-		MaxChunkStreams:            16,
+		MaxChunkStreams:            rtmpguard.MaxChunkStreams,
 		DefaultAckWindowSize:       math.MaxInt32,
 		MaxAckWindowSize:           math.MaxInt32,
 		DefaultBandwidthWindowSize: math.MaxInt32,
@@ -182,7 +184,11 @@ func dialSession(ctx context.Context, cfg sessionConfig) (*session, error) {
 		sent = new(atomic.Int64)
 	}
 	s.connReadErr = new(atomic.Bool)
-	s.nc = countingConn{Conn: nc, n: sent, readErr: s.connReadErr}
+	// Everything the server sends passes a guard before go-rtmp decodes
+	// it: go-amf0 trusts the counts in AMF0 data, and one crafted reply
+	// would otherwise kill the whole process with an out-of-memory fatal
+	// error that no recover catches.
+	s.nc = countingConn{Conn: rtmpguard.NewConn(nc), n: sent, readErr: s.connReadErr}
 	if err := handshake.HandshakeWithServer(&s0Check{r: s.nc}, s.nc, &handshake.Config{SkipHandshakeVerification: true}); err != nil {
 		_ = nc.Close()
 		if errors.Is(err, ErrProtocol) {
@@ -421,7 +427,9 @@ func (s *session) readLoop() {
 			continue
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err) {
+			if errors.Is(err, rtmpguard.ErrUnsafeMessage) {
+				s.readErr = fmt.Errorf("%w: %w", ErrProtocol, err)
+			} else if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err) {
 				s.readErr = fmt.Errorf("server closed the connection: %w", err)
 			} else if errors.Is(err, os.ErrDeadlineExceeded) {
 				s.readErr = fmt.Errorf("read: %w", err)

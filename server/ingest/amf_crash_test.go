@@ -76,56 +76,6 @@ func TestCheckAMF0AcceptsEncoderBodies(t *testing.T) {
 	require.NoError(t, checkAMF0(b.Bytes()))
 }
 
-// FuzzCheckAMF0: whatever checkAMF0 accepts, go-amf0 decodes without
-// exhausting memory (a fatal error would fail the fuzzer).
-func FuzzCheckAMF0(f *testing.F) {
-	for _, c := range metadataCases {
-		f.Add(c.payload)
-	}
-	for _, m := range unsafeMessages {
-		f.Add(m.body)
-	}
-	f.Fuzz(func(t *testing.T, buf []byte) {
-		if checkAMF0(buf) != nil {
-			return
-		}
-		dec := amf0.NewDecoder(bytes.NewReader(buf))
-		for range 8 {
-			var v interface{}
-			if dec.Decode(&v) != nil {
-				return
-			}
-		}
-	})
-}
-
-// FuzzAMF0Guard feeds arbitrary bytes after the handshake through the
-// guard in arbitrary pieces: it must never panic, and once it fails it
-// keeps failing.
-func FuzzAMF0Guard(f *testing.F) {
-	for _, m := range unsafeMessages {
-		f.Add(append([]byte{0x03, 0, 0, 0, 0, 0, byte(len(m.body)), m.typ, 0, 0, 0, 0}, m.body...), uint8(3))
-	}
-	f.Add([]byte{0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0x10, 0}, uint8(1))
-	f.Fuzz(func(t *testing.T, stream []byte, piece uint8) {
-		g := newAMF0Guard()
-		g.skip = 0
-		step := int(piece%16) + 1
-		var failed error
-		for len(stream) > 0 {
-			n := min(step, len(stream))
-			err := g.feed(stream[:n])
-			stream = stream[n:]
-			if failed != nil {
-				require.Error(t, err)
-			}
-			if err != nil {
-				failed = err
-			}
-		}
-	})
-}
-
 func TestServerBoundsMessagesAndConnections(t *testing.T) {
 	s, _ := startServer(t)
 	closedSoon := func(c net.Conn) {

@@ -16,6 +16,7 @@ import (
 	"github.com/yutopp/go-rtmp"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
+	"golive/internal/rtmpguard"
 	"golive/media"
 )
 
@@ -175,7 +176,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) onConnect(c net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 	h := &connHandler{srv: s, remote: c.RemoteAddr().String()}
 	h.log = s.Logger.With("remote", h.remote)
-	ic := &idleConn{Conn: c, timeout: s.IdleTimeout, guard: newAMF0Guard(), onClose: func() { s.forget(h) }}
+	ic := &idleConn{Conn: c, timeout: s.IdleTimeout, guard: rtmpguard.New(), onClose: func() { s.forget(h) }}
 	s.mu.Lock()
 	if s.ctx.Err() != nil || len(s.open) >= s.MaxConnections {
 		full := s.ctx.Err() == nil
@@ -194,7 +195,7 @@ func (s *Server) onConnect(c net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 		Handler: h,
 		ControlState: rtmp.StreamControlStateConfig{
 			MaxChunkSize:    s.MaxChunkSize,
-			MaxChunkStreams: maxGuardChunkStreams,
+			MaxChunkStreams: rtmpguard.MaxChunkStreams,
 		},
 		Logger: newLogrus(h.log),
 	}
@@ -443,11 +444,11 @@ func (h *connHandler) status(streamID uint32, code rtmpmsg.NetStreamOnStatusCode
 
 // idleConn sets a read deadline before every read, so a silent peer costs
 // one connection for at most the idle timeout; passes what it reads through
-// an amf0Guard; and reports its close once.
+// an rtmpguard.Guard; and reports its close once.
 type idleConn struct {
 	net.Conn
 	timeout time.Duration
-	guard   *amf0Guard
+	guard   *rtmpguard.Guard
 	once    sync.Once
 	onClose func()
 }
@@ -456,7 +457,7 @@ func (c *idleConn) Read(p []byte) (int, error) {
 	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 	n, err := c.Conn.Read(p)
 	if n > 0 {
-		if gerr := c.guard.feed(p[:n]); gerr != nil {
+		if gerr := c.guard.Feed(p[:n]); gerr != nil {
 			return 0, gerr
 		}
 	}

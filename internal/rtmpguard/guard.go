@@ -1,4 +1,4 @@
-package ingest
+package rtmpguard
 
 import (
 	"encoding/binary"
@@ -6,30 +6,38 @@ import (
 	"fmt"
 )
 
-// ErrUnsafeMessage is returned by a guarded connection's Read when the
-// peer sends an AMF command or data message that go-amf0 would decode
-// unsafely (see checkAMF0), or a chunk stream that breaks the protocol.
+// ErrUnsafeMessage is returned by Guard.Feed and by a Conn's Read when the
+// peer sends an AMF0 command or data message that go-amf0 would decode
+// unsafely (see CheckAMF0), an AMF3 one, a message larger than
+// MaxMessageSize, more than MaxChunkStreams chunk streams, or a chunk
+// stream that breaks the protocol.
 var ErrUnsafeMessage = errors.New("unsafe RTMP message")
 
-// handshakeSize is C0 + C1 + C2: bytes before the first chunk.
-const handshakeSize = 1 + 1536 + 1536
+// HandshakeSize is the number of bytes a peer sends before its first
+// chunk: C0+C1+C2 from a client, S0+S1+S2 from a server (1+1536+1536 either
+// way, as go-rtmp's handshake package reads them).
+const HandshakeSize = 1 + 1536 + 1536
 
-// maxGuardChunkStreams bounds the chunk streams the guard tracks (encoders
-// use fewer than ten).
-const maxGuardChunkStreams = 16
+// MaxChunkStreams bounds the chunk streams a Guard tracks (encoders and
+// servers use fewer than ten); give go-rtmp the same limit
+// (StreamControlStateConfig.MaxChunkStreams).
+const MaxChunkStreams = 16
 
-// maxMessageSize bounds one RTMP message (a 4K keyframe is a few MB), so a
-// peer cannot make the server buffer 16 MB per chunk stream.
-const maxMessageSize = 8 << 20
+// MaxMessageSize bounds one RTMP message (a 4K keyframe is a few MB), so a
+// peer cannot make go-rtmp buffer 16 MB per chunk stream.
+const MaxMessageSize = 8 << 20
 
-// amf0Guard follows the chunk stream a peer sends, bounding message sizes
+// Guard follows the chunk stream a peer sends, bounding message sizes
 // and chunk streams, and reassembling only AMF0
 // command and data messages (types 20 and 18) to check them before go-rtmp
 // decodes them, and refusing AMF3 ones (types 17 and 15), which no
-// supported encoder sends. go-amf0 v0.1.0 allocates a strict array by its
-// announced count, so without this a 13-byte message exhausts memory and
-// kills the whole process, which no recover can catch.
-type amf0Guard struct {
+// encoder or server we talk to sends. go-amf0 v0.1.0 allocates a strict
+// array by its announced count, so without this a 13-byte message exhausts
+// memory and kills the whole process, which no recover can catch.
+//
+// A Guard is not safe for concurrent use: feed it from the goroutine that
+// reads the connection. Once Feed fails it keeps failing.
+type Guard struct {
 	skip      int // handshake bytes still to pass
 	chunkSize int
 	hdr       []byte // partial chunk header
@@ -46,12 +54,21 @@ type guardStream struct {
 	started     bool
 }
 
-func newAMF0Guard() *amf0Guard {
-	return &amf0Guard{skip: handshakeSize, chunkSize: 128, streams: map[uint32]*guardStream{}}
+// New returns a Guard for the bytes one peer sends from the start of the
+// connection: it passes the HandshakeSize handshake bytes, then follows the
+// chunks at RTMP's initial chunk size of 128 and the peer's Set Chunk Size
+// messages.
+func New() *Guard {
+	return &Guard{skip: HandshakeSize, chunkSize: 128, streams: map[uint32]*guardStream{}}
 }
 
-// feed inspects the next bytes the peer sent.
-func (g *amf0Guard) feed(p []byte) error {
+// Err returns the error Feed failed with, or nil.
+func (g *Guard) Err() error { return g.err }
+
+// Feed inspects the next bytes the peer sent, in order. It returns an error
+// wrapping ErrUnsafeMessage as soon as they cannot safely reach go-rtmp;
+// the caller must then drop them and close the connection.
+func (g *Guard) Feed(p []byte) error {
 	if g.err != nil {
 		return g.err
 	}
@@ -100,7 +117,7 @@ func (g *amf0Guard) feed(p []byte) error {
 }
 
 // parseHeader tries to parse g.hdr as a complete chunk header.
-func (g *amf0Guard) parseHeader() (bool, error) {
+func (g *Guard) parseHeader() (bool, error) {
 	h := g.hdr
 	fmtv := h[0] >> 6
 	csid := uint32(h[0] & 0x3F)
@@ -123,7 +140,7 @@ func (g *amf0Guard) parseHeader() (bool, error) {
 	}
 	s := g.streams[csid]
 	if s == nil {
-		if len(g.streams) >= maxGuardChunkStreams {
+		if len(g.streams) >= MaxChunkStreams {
 			return false, fmt.Errorf("%w: too many chunk streams", ErrUnsafeMessage)
 		}
 		s = &guardStream{}
@@ -144,8 +161,8 @@ func (g *amf0Guard) parseHeader() (bool, error) {
 	}
 	if !s.started {
 		// A new message on this chunk stream.
-		if s.length > maxMessageSize {
-			return false, fmt.Errorf("%w: message of %d bytes (limit %d)", ErrUnsafeMessage, s.length, maxMessageSize)
+		if s.length > MaxMessageSize {
+			return false, fmt.Errorf("%w: message of %d bytes (limit %d)", ErrUnsafeMessage, s.length, MaxMessageSize)
 		}
 		s.started, s.got = true, 0
 		s.body = nil
@@ -162,7 +179,7 @@ func (g *amf0Guard) parseHeader() (bool, error) {
 }
 
 // endChunk finishes a chunk; when its message is complete, checks it.
-func (g *amf0Guard) endChunk() error {
+func (g *Guard) endChunk() error {
 	s := g.cur
 	g.cur = nil
 	if s.got < s.length {
@@ -180,7 +197,7 @@ func (g *amf0Guard) endChunk() error {
 			}
 		}
 	case 18, 20:
-		if err := checkAMF0(body); err != nil {
+		if err := CheckAMF0(body); err != nil {
 			return fmt.Errorf("%w: AMF0 message type %d: %w", ErrUnsafeMessage, s.typ, err)
 		}
 	}
