@@ -24,14 +24,16 @@ type H264Decoder struct {
 	// Logger receives the stage's logs. Default slog.Default().
 	Logger *slog.Logger
 
-	mu     sync.Mutex
-	cc     *astiav.CodecContext
-	pkt    *astiav.Packet
-	frame  *astiav.Frame
-	conv   *Scaler // pixel-format conversion for non-4:2:0 streams
-	ptsMap map[int64]time.Duration
-	closed bool
-	log    *slog.Logger
+	mu      sync.Mutex
+	cc      *astiav.CodecContext
+	pkt     *astiav.Packet
+	frame   *astiav.Frame
+	conv    *Scaler  // pixel-format conversion for non-4:2:0 streams
+	convPic *Picture // DecodePictures' converted picture
+	lent    Picture  // the picture DecodePictures lends
+	ptsMap  map[int64]time.Duration
+	closed  bool
+	log     *slog.Logger
 }
 
 // Initialize opens the decoder with the stream's configuration record.
@@ -94,23 +96,89 @@ func (d *H264Decoder) Initialize() (err error) {
 func (d *H264Decoder) Decode(p *media.Packet) ([]*media.VideoFrame, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.send(p); err != nil {
+		return nil, err
+	}
+	return d.receive()
+}
+
+// DecodePictures is Decode without copying: it decodes one packet (nil
+// drains) and calls fn with each picture ready, in FFmpeg memory. The
+// picture is lent: valid only during the call, not to be kept or freed.
+// Pictures that are not 4:2:0 8-bit are converted first.
+func (d *H264Decoder) DecodePictures(p *media.Packet, fn func(*Picture)) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.send(p); err != nil {
+		return err
+	}
+	for {
+		err := d.cc.ReceiveFrame(d.frame)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("h264 decode: %w: avcodec_receive_frame: %w", ErrCodec, err)
+		}
+		pic, cerr := d.picture()
+		if cerr == nil {
+			fn(pic)
+		}
+		d.frame.Unref()
+		if cerr != nil {
+			return fmt.Errorf("h264 decode: %w", cerr)
+		}
+	}
+}
+
+// picture lends the decoded frame as a Picture (converted to YUV420P
+// into d.convPic when it is not 4:2:0 8-bit).
+func (d *H264Decoder) picture() (*Picture, error) {
+	pts := d.framePTS()
+	if isYuv420(d.frame.PixelFormat()) {
+		d.lent = Picture{PTS: pts, f: d.frame, borrowed: true}
+		return &d.lent, nil
+	}
+	if d.conv == nil {
+		d.log.Info("converting decoded frames to yuv420p", "pix_fmt", d.frame.PixelFormat().String())
+		d.conv = &Scaler{Logger: d.Logger}
+	}
+	w, h := d.frame.Width()&^1, d.frame.Height()&^1
+	if d.convPic == nil || d.convPic.Width() != w || d.convPic.Height() != h {
+		d.convPic.Free()
+		d.convPic = nil
+		pic, err := NewPicture(w, h)
+		if err != nil {
+			return nil, err
+		}
+		d.convPic = pic
+	}
+	if err := d.conv.scaleFrameInto(d.frame, d.convPic); err != nil {
+		return nil, err
+	}
+	d.lent = Picture{PTS: pts, f: d.convPic.f, borrowed: true}
+	return &d.lent, nil
+}
+
+// send hands one packet (nil: drain) to the decoder.
+func (d *H264Decoder) send(p *media.Packet) error {
 	switch {
 	case d.closed:
-		return nil, fmt.Errorf("h264 decode: %w", ErrClosed)
+		return fmt.Errorf("h264 decode: %w", ErrClosed)
 	case d.cc == nil:
-		return nil, fmt.Errorf("h264 decode: %w", ErrNotInitialized)
+		return fmt.Errorf("h264 decode: %w", ErrNotInitialized)
 	}
 	if p == nil {
 		if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
-			return nil, fmt.Errorf("h264 decode: %w: drain: %w", ErrCodec, err)
+			return fmt.Errorf("h264 decode: %w: drain: %w", ErrCodec, err)
 		}
-		return d.receive()
+		return nil
 	}
 	if len(p.Data) == 0 {
-		return nil, nil
+		return nil
 	}
 	if err := d.pkt.FromData(p.Data); err != nil {
-		return nil, fmt.Errorf("h264 decode: %w: %w", ErrCodec, err)
+		return fmt.Errorf("h264 decode: %w: %w", ErrCodec, err)
 	}
 	pts, dts := media.ToTicks(p.PTS, videoTimeBase), media.ToTicks(p.DTS, videoTimeBase)
 	d.pkt.SetPts(pts)
@@ -123,9 +191,9 @@ func (d *H264Decoder) Decode(p *media.Packet) ([]*media.VideoFrame, error) {
 	d.pkt.Unref()
 	if err != nil {
 		delete(d.ptsMap, pts)
-		return nil, fmt.Errorf("h264 decode: %w: avcodec_send_packet: %w", ErrCodec, err)
+		return fmt.Errorf("h264 decode: %w: avcodec_send_packet: %w", ErrCodec, err)
 	}
-	return d.receive()
+	return nil
 }
 
 // receive collects the decoded frames.
@@ -151,20 +219,7 @@ func (d *H264Decoder) receive() ([]*media.VideoFrame, error) {
 // convert copies the decoded frame out, converting its pixel format if
 // it is not 4:2:0 8-bit.
 func (d *H264Decoder) convert() (*media.VideoFrame, error) {
-	tick := d.frame.Pts()
-	pts, ok := d.ptsMap[tick]
-	if ok {
-		delete(d.ptsMap, tick)
-	} else {
-		pts = media.FromTicks(tick, videoTimeBase)
-	}
-	if len(d.ptsMap) > 256 { // packets that never produced a frame
-		for k := range d.ptsMap {
-			if k < tick {
-				delete(d.ptsMap, k)
-			}
-		}
-	}
+	pts := d.framePTS()
 	var vf *media.VideoFrame
 	switch pf := d.frame.PixelFormat(); pf {
 	case astiav.PixelFormatYuv420P, astiav.PixelFormatYuvj420P:
@@ -183,6 +238,26 @@ func (d *H264Decoder) convert() (*media.VideoFrame, error) {
 	return vf, nil
 }
 
+// framePTS maps the decoded frame's timestamp back to the packet's
+// time.Duration.
+func (d *H264Decoder) framePTS() time.Duration {
+	tick := d.frame.Pts()
+	pts, ok := d.ptsMap[tick]
+	if ok {
+		delete(d.ptsMap, tick)
+	} else {
+		pts = media.FromTicks(tick, videoTimeBase)
+	}
+	if len(d.ptsMap) > 256 { // packets that never produced a frame
+		for k := range d.ptsMap {
+			if k < tick {
+				delete(d.ptsMap, k)
+			}
+		}
+	}
+	return pts
+}
+
 // Close frees the decoder; it is idempotent.
 func (d *H264Decoder) Close() {
 	d.mu.Lock()
@@ -194,6 +269,8 @@ func (d *H264Decoder) Close() {
 	if d.conv != nil {
 		d.conv.Close()
 	}
+	d.convPic.Free()
+	d.convPic = nil
 	if d.frame != nil {
 		d.frame.Free()
 		d.frame = nil

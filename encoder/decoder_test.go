@@ -82,6 +82,21 @@ func TestH264DecoderExternalStreams(t *testing.T) {
 			require.NoError(t, err)
 			got = append(got, out...)
 			require.Len(t, got, tc.frames)
+
+			// DecodePictures lends the same (converted) pictures without copying.
+			z := &H264Decoder{Params: media.CodecParams{Codec: media.CodecH264, Config: config}, Threads: 2, Logger: quietLogger()}
+			require.NoError(t, z.Initialize())
+			defer z.Close()
+			var lent []*media.VideoFrame
+			keep := func(p *Picture) { lent = append(lent, p.VideoFrame()) }
+			for i, au := range aus {
+				data, err := media.NALUsToAVCC(au, true)
+				require.NoError(t, err)
+				ts := time.Duration(i) * time.Second / 30
+				require.NoError(t, z.DecodePictures(&media.Packet{Codec: media.CodecH264, Data: data, PTS: ts, DTS: ts}, keep))
+			}
+			require.NoError(t, z.DecodePictures(nil, keep))
+			require.Equal(t, got, lent)
 			for _, f := range got {
 				require.Equal(t, tc.w, f.Width)
 				require.Equal(t, tc.h, f.Height)
@@ -124,9 +139,11 @@ func TestH264DecoderErrors(t *testing.T) {
 	d := &H264Decoder{Logger: quietLogger()}
 	_, err := d.Decode(&media.Packet{Data: []byte{0, 0, 0, 1, 0x65}})
 	require.ErrorIs(t, err, ErrNotInitialized)
+	require.ErrorIs(t, d.DecodePictures(&media.Packet{Data: []byte{0, 0, 0, 1, 0x65}}, func(*Picture) {}), ErrNotInitialized)
 	d.Close()
 	_, err = d.Decode(&media.Packet{Data: []byte{0, 0, 0, 1, 0x65}})
 	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, d.DecodePictures(nil, func(*Picture) {}), ErrClosed)
 }
 
 // fuzzDecoderSeeds encodes a few frames of each h264Cases size and returns

@@ -54,6 +54,18 @@ static void golive_copy_plane_out(const AVFrame *f, int p, uint8_t *dst, int dst
 	}
 }
 
+// golive_copy_frame copies the yuv420p frame src (w×h, even) into dst,
+// which is yuv420p or (nv12 set) nv12 and at least as large.
+static void golive_copy_frame(AVFrame *dst, const AVFrame *src, int nv12, int w, int h) {
+	golive_copy_plane_in(dst, 0, src->data[0], src->linesize[0], w, h);
+	if (nv12) {
+		golive_copy_uv_in(dst, src->data[1], src->linesize[1], src->data[2], src->linesize[2], w / 2, h / 2);
+		return;
+	}
+	golive_copy_plane_in(dst, 1, src->data[1], src->linesize[1], w / 2, h / 2);
+	golive_copy_plane_in(dst, 2, src->data[2], src->linesize[2], w / 2, h / 2);
+}
+
 // golive_ctx_check reports whether c really is an AVCodecContext of the
 // given size (guards the pointer taken from go-astiav's struct).
 static int golive_ctx_check(const AVCodecContext *c, int width, int height, int codec_id) {
@@ -148,6 +160,19 @@ func copyVideoFrameIn(f *astiav.Frame, src *media.VideoFrame, nv12 bool) {
 	}
 	copyPlaneIn(f, 1, src.U, src.StrideU, cw, ch)
 	copyPlaneIn(f, 2, src.V, src.StrideV, cw, ch)
+}
+
+// copyFrame fills the allocated, writable frame dst (yuv420p or nv12)
+// from the yuv420p frame src of the same, even, size (checked by the caller).
+func copyFrame(dst, src *astiav.Frame, nv12 bool) {
+	C.golive_copy_frame(avFrame(dst), avFrame(src), boolInt(nv12), C.int(src.Width()), C.int(src.Height()))
+}
+
+func boolInt(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // copyVideoFrameOut copies the yuv420p frame f into a new packed

@@ -356,8 +356,51 @@ func (e *H264) Encode(f *media.VideoFrame, forceKey bool) ([]*media.Packet, erro
 		return nil, fmt.Errorf("h264 encode: %w: %w", ErrCodec, err)
 	}
 	copyVideoFrameIn(e.frame, f, e.set.PixFmt == astiav.PixelFormatNv12)
+	return e.encode(e.frame, f.PTS, forceKey)
+}
 
-	pts, tick := f.PTS, media.ToTicks(f.PTS, videoTimeBase)
+// EncodePicture is Encode without copying: a libx264 (YUV420P) encoder
+// reads the picture's planes in place; others get them copied into their
+// own frame first. It sets the picture's FFmpeg timestamp and picture
+// type; the caller keeps ownership and may refill the picture once
+// EncodePicture has returned.
+func (e *H264) EncodePicture(p *Picture, forceKey bool) ([]*media.Packet, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	start := time.Now()
+	defer e.addTime(start)
+	if err := e.usable(); err != nil {
+		e.skip()
+		return nil, fmt.Errorf("h264 encode: %w", err)
+	}
+	if err := p.usable(); err != nil {
+		e.skip()
+		return nil, fmt.Errorf("h264 encode: %w", err)
+	}
+	if w, h := p.f.Width(), p.f.Height(); w != e.Width || h != e.Height || !isYuv420(p.f.PixelFormat()) {
+		e.skip()
+		return nil, fmt.Errorf("h264 encode: %w: got %dx%d %s, want %dx%d yuv420p", ErrFrameSize, w, h, p.f.PixelFormat(), e.Width, e.Height)
+	}
+	if err := e.applyBitrate(); err != nil {
+		e.skip()
+		return nil, fmt.Errorf("h264 encode: %w", err)
+	}
+	send := p.f
+	if e.hwFrame != nil || e.set.PixFmt != astiav.PixelFormatYuv420P || p.borrowed {
+		if err := makeWritable(e.frame); err != nil {
+			e.skip()
+			return nil, fmt.Errorf("h264 encode: %w: %w", ErrCodec, err)
+		}
+		copyFrame(e.frame, p.f, e.set.PixFmt == astiav.PixelFormatNv12)
+		send = e.frame
+	}
+	return e.encode(send, p.PTS, forceKey)
+}
+
+// encode sends one software frame (e.frame or a caller's picture) with
+// the given time, uploading it first for a hardware-frames encoder.
+func (e *H264) encode(frame *astiav.Frame, pts time.Duration, forceKey bool) ([]*media.Packet, error) {
+	tick := media.ToTicks(pts, videoTimeBase)
 	retimed := false
 	if e.started && (tick <= e.lastTick || pts <= e.lastPTS) {
 		tick = e.lastTick + 1
@@ -366,15 +409,15 @@ func (e *H264) Encode(f *media.VideoFrame, forceKey bool) ([]*media.Packet, erro
 	}
 	e.started, e.lastTick, e.lastPTS = true, tick, pts
 	e.ptsMap[tick] = pts
-	e.frame.SetPts(tick)
+	frame.SetPts(tick)
 	if forceKey {
-		e.frame.SetPictureType(astiav.PictureTypeI)
+		frame.SetPictureType(astiav.PictureTypeI)
 	} else {
-		e.frame.SetPictureType(astiav.PictureTypeNone)
+		frame.SetPictureType(astiav.PictureTypeNone)
 	}
-	send := e.frame
+	send := frame
 	if e.hwFrame != nil {
-		if err := uploadHWFrame(e.cc, e.hwFrame, e.frame); err != nil {
+		if err := uploadHWFrame(e.cc, e.hwFrame, frame); err != nil {
 			delete(e.ptsMap, tick)
 			e.skip()
 			return nil, fmt.Errorf("h264 encode: %w: %w", ErrCodec, err)

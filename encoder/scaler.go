@@ -44,7 +44,10 @@ func (s *Scaler) Scale(src *media.VideoFrame) (*media.VideoFrame, error) {
 	if err := src.Validate(); err != nil {
 		return nil, fmt.Errorf("scale: %w", err)
 	}
-	if err := s.setup(src.Width, src.Height, astiav.PixelFormatYuv420P); err != nil {
+	if err := s.setup(src.Width, src.Height, astiav.PixelFormatYuv420P, s.Width, s.Height); err != nil {
+		return nil, fmt.Errorf("scale: %w", err)
+	}
+	if err := ensureFrame(&s.src, src.Width, src.Height); err != nil {
 		return nil, fmt.Errorf("scale: %w", err)
 	}
 	if err := makeWritable(s.src); err != nil {
@@ -59,6 +62,56 @@ func (s *Scaler) Scale(src *media.VideoFrame) (*media.VideoFrame, error) {
 	return out, nil
 }
 
+// ScaleInto scales src into dst at dst's size (the Width and Height
+// fields are not used) without copying planes through Go memory, and
+// sets dst.PTS to src.PTS. The caller owns dst; src is only read.
+func (s *Scaler) ScaleInto(src, dst *Picture) error {
+	if err := src.usable(); err != nil {
+		return fmt.Errorf("scale into: %w", err)
+	}
+	if err := dst.usable(); err != nil {
+		return fmt.Errorf("scale into: %w", err)
+	}
+	if dst.borrowed {
+		return fmt.Errorf("scale into: %w: destination is a lent picture", ErrBadConfig)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.scaleFrameIntoLocked(src.f, dst); err != nil {
+		return fmt.Errorf("scale into: %w", err)
+	}
+	dst.PTS = src.PTS
+	return nil
+}
+
+// scaleFrameInto converts an FFmpeg frame of any software pixel format
+// into dst (used by the decoder).
+func (s *Scaler) scaleFrameInto(f *astiav.Frame, dst *Picture) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.scaleFrameIntoLocked(f, dst)
+}
+
+func (s *Scaler) scaleFrameIntoLocked(f *astiav.Frame, dst *Picture) error {
+	if s.closed {
+		return ErrClosed
+	}
+	pf := f.PixelFormat()
+	if pf == astiav.PixelFormatYuvj420P {
+		pf = astiav.PixelFormatYuv420P // same layout; ranges are passed through as Scale does
+	}
+	if err := s.setup(f.Width(), f.Height(), pf, dst.f.Width(), dst.f.Height()); err != nil {
+		return err
+	}
+	if err := makeWritable(dst.f); err != nil {
+		return fmt.Errorf("%w: %w", ErrCodec, err)
+	}
+	if err := s.ssc.ScaleFrame(f, dst.f); err != nil {
+		return fmt.Errorf("%w: sws_scale_frame: %w", ErrCodec, err)
+	}
+	return nil
+}
+
 // convertFrame converts an FFmpeg frame of any software pixel format into
 // a YUV420P media.VideoFrame at the destination size (used by the decoder).
 func (s *Scaler) convertFrame(f *astiav.Frame) (*media.VideoFrame, error) {
@@ -67,15 +120,15 @@ func (s *Scaler) convertFrame(f *astiav.Frame) (*media.VideoFrame, error) {
 	if s.closed {
 		return nil, fmt.Errorf("convert: %w", ErrClosed)
 	}
-	if err := s.setup(f.Width(), f.Height(), f.PixelFormat()); err != nil {
+	if err := s.setup(f.Width(), f.Height(), f.PixelFormat(), s.Width, s.Height); err != nil {
 		return nil, fmt.Errorf("convert: %w", err)
 	}
 	return s.run(f)
 }
 
-// setup (re)builds the context for the given source.
-func (s *Scaler) setup(w, h int, pf astiav.PixelFormat) error {
-	dw, dh := s.Width, s.Height
+// setup (re)builds the context for the given source and destination
+// (a destination size of 0 keeps the source's).
+func (s *Scaler) setup(w, h int, pf astiav.PixelFormat, dw, dh int) error {
 	if dw == 0 {
 		dw = w
 	}
@@ -102,36 +155,40 @@ func (s *Scaler) setup(w, h int, pf astiav.PixelFormat) error {
 		return fmt.Errorf("%w: sws_getContext %dx%d %s → %dx%d: %w", ErrCodec, w, h, pf, dw, dh, err)
 	}
 	s.ssc = ssc
-	alloc := func(w, h int) (*astiav.Frame, error) {
-		f := astiav.AllocFrame()
-		if f == nil {
-			return nil, fmt.Errorf("%w: av_frame_alloc failed", ErrCodec)
-		}
-		f.SetWidth(w)
-		f.SetHeight(h)
-		f.SetPixelFormat(astiav.PixelFormatYuv420P)
-		if err := f.AllocBuffer(0); err != nil {
-			f.Free()
-			return nil, fmt.Errorf("%w: av_frame_get_buffer: %w", ErrCodec, err)
-		}
-		return f, nil
-	}
-	if s.dst, err = alloc(dw, dh); err != nil {
-		s.free()
-		return err
-	}
-	if pf == astiav.PixelFormatYuv420P {
-		if s.src, err = alloc(w, h); err != nil {
-			s.free()
-			return err
-		}
-	}
 	s.srcW, s.srcH, s.srcFmt, s.dstW, s.dstH = w, h, pf, dw, dh
+	return nil
+}
+
+// ensureFrame (re)allocates *f as a w×h YUV420P frame unless it already
+// is one.
+func ensureFrame(f **astiav.Frame, w, h int) error {
+	if *f != nil && (*f).Width() == w && (*f).Height() == h {
+		return nil
+	}
+	if *f != nil {
+		(*f).Free()
+		*f = nil
+	}
+	nf := astiav.AllocFrame()
+	if nf == nil {
+		return fmt.Errorf("%w: av_frame_alloc failed", ErrCodec)
+	}
+	nf.SetWidth(w)
+	nf.SetHeight(h)
+	nf.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := nf.AllocBuffer(0); err != nil {
+		nf.Free()
+		return fmt.Errorf("%w: av_frame_get_buffer: %w", ErrCodec, err)
+	}
+	*f = nf
 	return nil
 }
 
 // run scales src into s.dst and copies the result out.
 func (s *Scaler) run(src *astiav.Frame) (*media.VideoFrame, error) {
+	if err := ensureFrame(&s.dst, s.dstW, s.dstH); err != nil {
+		return nil, err
+	}
 	if err := makeWritable(s.dst); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
 	}
