@@ -102,14 +102,23 @@ type RungStats struct {
 
 // worker owns one rung's encoder; its scaler belongs to the decode
 // goroutine.
+//
+// The rung's pictures (FFmpeg memory, never copied into Go) circulate
+// between the two goroutines: the decode goroutine takes one from free
+// (or allocates one), scales into it and sends it on frames; the rung
+// goroutine encodes it and puts it back on free (or frees it when free is
+// full). Whoever holds a picture owns it; Close frees the ones left on
+// free once both goroutines are gone.
 type worker struct {
 	idx     int
 	rung    Rung
 	frames  chan rungFrame
+	free    chan *encoder.Picture
 	scaler  *encoder.Scaler
 	enc     *encoder.H264
 	stop    chan struct{}
 	stopped bool
+	allocs  int // pictures allocated (decode goroutine)
 
 	mu      sync.Mutex
 	frameN  int64
@@ -117,8 +126,43 @@ type worker struct {
 }
 
 type rungFrame struct {
-	f   *media.VideoFrame
+	pic *encoder.Picture
 	key bool
+}
+
+// poolSize is how many idle pictures a rung keeps for reuse.
+const poolSize = 16
+
+// take returns an idle picture of the rung's size (decode goroutine).
+func (w *worker) take() (*encoder.Picture, error) {
+	select {
+	case p := <-w.free:
+		return p, nil
+	default:
+		w.allocs++
+		return encoder.NewPicture(w.rung.Width, w.rung.Height)
+	}
+}
+
+// recycle puts a picture back for reuse, or frees it when the pool is full.
+func (w *worker) recycle(p *encoder.Picture) {
+	select {
+	case w.free <- p:
+	default:
+		p.Free()
+	}
+}
+
+// freePool frees the idle pictures; only once no goroutine uses the rung.
+func (w *worker) freePool() {
+	for {
+		select {
+		case p := <-w.free:
+			p.Free()
+		default:
+			return
+		}
+	}
 }
 
 // Initialize opens every rung's encoder (so Params is known at once) and
@@ -159,6 +203,7 @@ func (l *Ladder) Initialize() error {
 			idx: i, rung: r, enc: enc,
 			scaler: &encoder.Scaler{Width: r.Width, Height: r.Height, Logger: l.Logger.With("rung", r.Name)},
 			frames: make(chan rungFrame, 4*l.MaxLag),
+			free:   make(chan *encoder.Picture, poolSize),
 			stop:   make(chan struct{}),
 		}
 		l.workers = append(l.workers, w)
@@ -250,7 +295,17 @@ func (l *Ladder) runDecoder(dec *encoder.H264Decoder) {
 		if pkt.Keyframe {
 			keys[pkt.PTS] = true
 		}
-		frames, err := dec.Decode(pkt)
+		err := dec.DecodePictures(pkt, func(pic *encoder.Picture) {
+			key := keys[pic.PTS]
+			delete(keys, pic.PTS)
+			if len(keys) > 64 { // keyframes whose frames never came out
+				clear(keys)
+			}
+			l.mu.Lock()
+			l.stats.FramesDecoded++
+			l.mu.Unlock()
+			l.fanOut(pic, key, &lastDrop, &errLog)
+		})
 		if err != nil {
 			l.mu.Lock()
 			l.stats.DecodeErrors++
@@ -259,45 +314,51 @@ func (l *Ladder) runDecoder(dec *encoder.H264Decoder) {
 				errLog = time.Now()
 				l.Logger.Warn("ladder: decode error", "err", err)
 			}
-			continue
 		}
-		for _, f := range frames {
-			key := keys[f.PTS]
-			delete(keys, f.PTS)
-			if len(keys) > 64 { // keyframes whose frames never came out
-				clear(keys)
+	}
+}
+
+// fanOut scales one decoded picture in a cascade, tallest rung first (each
+// rung scaled from the one above it, so every scale reads a smaller
+// picture), then hands each rung its picture. The decoder's picture is
+// only lent; the rungs' pictures come from their pools.
+func (l *Ladder) fanOut(src *encoder.Picture, key bool, lastDrop, errLog *time.Time) {
+	var scaled [8]*encoder.Picture
+	out := scaled[:0]
+	cur := src
+	for _, w := range l.workers {
+		if w.stopped {
+			break // the rungs below a dropped one are dropped too
+		}
+		if len(w.frames) > l.MaxLag && time.Since(*lastDrop) > 3*time.Second {
+			*lastDrop = time.Now()
+			l.dropLowest()
+		}
+		if w.stopped {
+			break
+		}
+		pic, err := w.take()
+		if err == nil {
+			if err = w.scaler.ScaleInto(cur, pic); err != nil {
+				w.recycle(pic)
 			}
-			l.mu.Lock()
-			l.stats.FramesDecoded++
-			l.mu.Unlock()
-			// Scale in a cascade, tallest rung first: each rung is scaled
-			// from the one above it, so every scale reads a smaller picture.
-			cur := f
-			for _, w := range l.workers {
-				if w.stopped {
-					break // the rungs below a dropped one are dropped too
-				}
-				if len(w.frames) > l.MaxLag && time.Since(lastDrop) > 3*time.Second {
-					lastDrop = time.Now()
-					l.dropLowest()
-				}
-				if w.stopped {
-					break
-				}
-				scaled, err := w.scaler.Scale(cur)
-				if err != nil {
-					if time.Since(errLog) > time.Second {
-						errLog = time.Now()
-						l.Logger.Warn("ladder: scale error", "rung", w.rung.Name, "err", err)
-					}
-					break
-				}
-				cur = scaled
-				select {
-				case w.frames <- rungFrame{f: scaled, key: key}:
-				default: // cannot happen after a drop frees CPU; never block the decoder
-				}
+		}
+		if err != nil {
+			if time.Since(*errLog) > time.Second {
+				*errLog = time.Now()
+				l.Logger.Warn("ladder: scale error", "rung", w.rung.Name, "err", err)
 			}
+			break
+		}
+		cur = pic
+		out = append(out, pic)
+	}
+	for i, pic := range out {
+		w := l.workers[i]
+		select {
+		case w.frames <- rungFrame{pic: pic, key: key}:
+		default: // cannot happen after a drop frees CPU; never block the decoder
+			w.recycle(pic)
 		}
 	}
 }
@@ -329,9 +390,11 @@ func (l *Ladder) runWorker(w *worker) {
 	errLog := time.Time{}
 	for rf := range w.frames {
 		if l.ctx.Err() != nil {
-			continue // drain
+			rf.pic.Free() // drain
+			continue
 		}
-		pkts, err := w.enc.Encode(rf.f, rf.key)
+		pkts, err := w.enc.EncodePicture(rf.pic, rf.key)
+		w.recycle(rf.pic)
 		{
 			w.mu.Lock()
 			w.frameN++
@@ -379,4 +442,7 @@ func (l *Ladder) Close() {
 	}
 	l.cancel()
 	l.wg.Wait()
+	for _, w := range l.workers {
+		w.freePool()
+	}
 }

@@ -125,6 +125,40 @@ func TestLadderDropsLowestRungWhenBehind(t *testing.T) {
 	require.False(t, st.Rungs[0].Dropped)
 }
 
+// TestLadderReusesPictures feeds the ladder in lock-step: every rung
+// scales into the same recycled picture instead of allocating one per frame.
+func TestLadderReusesPictures(t *testing.T) {
+	file := peers.MakeTestFile(t, peers.TestSource{Width: 640, Height: 360, Duration: time.Second, NoAudio: true})
+	src, pkts := readFLV(t, file)
+	rungs := Plan(mustSpecs(t, "240p,160p"), src.Width, src.Height)
+	require.Len(t, rungs, 2)
+	var packets [2]int
+	var mu sync.Mutex
+	l := &Ladder{Source: *src, Rungs: rungs, Encoder: "libx264", Preset: "ultrafast", Logger: quiet(),
+		Output: func(i int, p *media.Packet) { mu.Lock(); packets[i]++; mu.Unlock() }}
+	require.NoError(t, l.Initialize())
+	const reorder = 3 // the source has B-frames: the decoder holds a few back
+	for i, p := range pkts {
+		require.NoError(t, l.WriteVideo(p))
+		require.Eventually(t, func() bool {
+			st := l.Stats()
+			return st.FramesDecoded >= int64(i+1-reorder) && st.Rungs[0].Frames == st.FramesDecoded && st.Rungs[1].Frames == st.FramesDecoded
+		}, 30*time.Second, time.Millisecond, "rungs keep up: %+v", l.Stats())
+	}
+	st := l.Stats()
+	l.Close()
+	l.Close()
+	require.GreaterOrEqual(t, st.FramesDecoded, int64(len(pkts)-reorder))
+	for i, w := range l.workers {
+		require.LessOrEqual(t, w.allocs, 2, "rung %s allocated a picture per frame", w.rung.Name)
+		require.Zero(t, len(w.free), "Close frees the pool")
+		require.EqualValues(t, st.FramesDecoded, st.Rungs[i].Packets, "rung %s: one packet per frame", w.rung.Name)
+		mu.Lock()
+		require.Positive(t, packets[i], "rung %s: output", w.rung.Name)
+		mu.Unlock()
+	}
+}
+
 func TestMain(m *testing.M) {
 	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	os.Exit(m.Run())
