@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gen2brain/malgo"
@@ -36,7 +37,8 @@ type Broadcast struct {
 	// MicBackends are the miniaudio backends a microphone source opens
 	// (nil: malgo's default list; capture.NullBackend needs no sound card).
 	MicBackends []malgo.Backend
-	// OnFrame, when set, sees every captured video frame (for the preview);
+	// OnFrame, when set, sees every captured video frame before it is
+	// encoded (for the preview, and to draw an overlay into it in place);
 	// it runs on the capture goroutine, so it must return at once and must
 	// not keep the frame.
 	OnFrame func(*media.VideoFrame)
@@ -49,6 +51,8 @@ type Broadcast struct {
 	ctl    [2]chan control // to the video and audio loops
 	errs   errorCounter
 	stats  *statsKeeper
+
+	onAudio atomic.Pointer[func(*media.AudioFrame)]
 
 	mu      sync.Mutex // guards sess, lastErr and connecting
 	sess    *session
@@ -167,6 +171,17 @@ func (b *Broadcast) watch(sess *session) {
 	case <-sess.stopped:
 	case <-b.ctx.Done():
 	}
+}
+
+// SetOnAudio sets a function that sees every captured audio block (for a
+// level meter), on the capture goroutine: it must return at once and must
+// not keep the block. Nil removes it. Safe to call at any time.
+func (b *Broadcast) SetOnAudio(f func(*media.AudioFrame)) {
+	if f == nil {
+		b.onAudio.Store(nil)
+		return
+	}
+	b.onAudio.Store(&f)
 }
 
 // StopLive stops publishing, flushing what is queued, and returns to offline;
@@ -299,6 +314,9 @@ func (b *Broadcast) audioLoop() {
 		case f, ok := <-b.audio.Samples():
 			if !ok {
 				return
+			}
+			if tap := b.onAudio.Load(); tap != nil {
+				(*tap)(f)
 			}
 			if sess == nil || sess.aenc == nil {
 				continue

@@ -131,12 +131,22 @@ func (s *session) err() error {
 	return fmt.Errorf("%w: %w", publisher.ErrNoDestination, errors.Join(errs...))
 }
 
-// close flushes and closes the destinations, then the encoders.
+// close drains the encoders into the destinations (the capture loops have
+// let go of the session by then), then flushes and closes the destinations
+// and the recorder, then the encoders.
 func (s *session) close() {
 	s.once.Do(func() {
 		close(s.stopped)
 		if s.abr != nil {
 			s.abr.Close()
+		}
+		if pkts, err := s.venc.Flush(); err == nil {
+			s.write(pkts)
+		}
+		if s.aenc != nil {
+			if pkts, err := s.aenc.Flush(); err == nil {
+				s.write(pkts)
+			}
 		}
 		s.out.Close()
 		if s.rec != nil {

@@ -153,6 +153,7 @@ type Studio struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	connWG  sync.WaitGroup // connect goroutines, which use engine
 
 	mu         sync.Mutex
 	mem        map[string]string // the store when Store is nil
@@ -564,13 +565,13 @@ func (s *Studio) GoLive() error {
 	s.lastErr = ""
 	s.mu.Unlock()
 	s.changed()
-	s.wg.Add(1)
+	s.connWG.Add(1)
 	go s.connect(ctx, cancel, urls)
 	return nil
 }
 
 func (s *Studio) connect(ctx context.Context, cancel context.CancelFunc, urls []string) {
-	defer s.wg.Done()
+	defer s.connWG.Done()
 	defer cancel()
 	masked := make([]string, len(urls))
 	for i, u := range urls {
@@ -840,6 +841,7 @@ func (s *Studio) Close() {
 		return
 	}
 	s.cancel()
+	s.connWG.Wait() // they use the engine until they see the cancel
 	if s.engine != nil {
 		s.engine.Close()
 		s.engine = nil
