@@ -201,8 +201,10 @@ func (p *pipeline) multivariant() []byte {
 	for _, ri := range p.current {
 		br := ri.Bitrate
 		if ri.Source {
+			// The publisher's declared rate (onMetaData videodatarate) is
+			// its ceiling; a measured rate above it wins.
 			if srcBR > 0 {
-				br = max(srcBR-audioBR, srcBR/2)
+				br = max(br, srcBR-audioBR, srcBR/2)
 			}
 			if br == 0 {
 				br = 4_000_000
