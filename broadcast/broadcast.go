@@ -48,7 +48,8 @@ type Broadcast struct {
 	wg     sync.WaitGroup
 	video  capture.VideoSource
 	audio  capture.AudioSource
-	ctl    [2]chan control // to the video and audio loops
+	ctl    [2]chan control  // to the video and audio loops
+	ended  [2]chan struct{} // closed when that loop has returned
 	errs   errorCounter
 	stats  *statsKeeper
 
@@ -96,6 +97,7 @@ func (b *Broadcast) Initialize() error {
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.ctl = [2]chan control{make(chan control), make(chan control)}
+	b.ended = [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	b.stats = newStatsKeeper(b.Config.FPS)
 	b.wg.Add(2)
 	go b.videoLoop()
@@ -154,6 +156,7 @@ func (b *Broadcast) handOver(sess *session) {
 		select {
 		case b.ctl[i] <- c:
 			<-c.ack
+		case <-b.ended[i]: // its source ended: it uses no session any more
 		case <-b.ctx.Done():
 			return
 		}
@@ -271,6 +274,7 @@ func (b *Broadcast) Close() {
 
 func (b *Broadcast) videoLoop() {
 	defer b.wg.Done()
+	defer close(b.ended[0])
 	var sess *session
 	needKey := false
 	for {
@@ -303,6 +307,7 @@ func (b *Broadcast) videoLoop() {
 
 func (b *Broadcast) audioLoop() {
 	defer b.wg.Done()
+	defer close(b.ended[1])
 	var sess *session
 	for {
 		select {
