@@ -1,10 +1,13 @@
 package bench
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,11 +47,7 @@ func TestStreamCPU(t *testing.T) {
 	if os.Getenv("GOLIVE_BENCH") == "1" {
 		secs, size = 30, "1280x720"
 	}
-	bin := filepath.Join(t.TempDir(), "golive")
-	build := exec.Command("go", "build", "-o", bin, "golive")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildGoLive(t)
 	ng := peers.StartNginxRTMP(t)
 
 	g := streamMeasure(t, bin, "stream", "--to", ng.URL("golive"), "--size", size, "--fps", "30",
@@ -66,4 +65,89 @@ func TestStreamCPU(t *testing.T) {
 	if g.cpu <= 0 || f.cpu <= 0 {
 		t.Fatalf("no CPU time measured: golive %v, ffmpeg %v", g.cpu, f.cpu)
 	}
+}
+
+// buildGoLive builds the golive binary into a temporary directory.
+func buildGoLive(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "golive")
+	build := exec.Command("go", "build", "-o", bin, "golive")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// rssKiB reads a process's resident set size from /proc.
+func rssKiB(pid int) (int, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+}
+
+// TestStreamMemory runs `golive stream` at 720p30 (test pattern + tone,
+// 3000k) to nginx-rtmp and samples its RSS every 10 s, logging the samples,
+// the first and last minute's averages and the peak, against DESIGN's
+// target (flat, <= 200 MB). It never asserts a figure. GOLIVE_BENCH=1 runs
+// the recorded 10 minutes; otherwise a 4 s smoke run at 320x180.
+func TestStreamMemory(t *testing.T) {
+	peers.RequireTool(t, "nginx")
+	dur, size, every := 4*time.Second, "320x180", time.Second
+	if os.Getenv("GOLIVE_BENCH") == "1" {
+		dur, size, every = 10*time.Minute, "1280x720", 10*time.Second
+	}
+	bin := buildGoLive(t)
+	ng := peers.StartNginxRTMP(t)
+	cmd := exec.Command(bin, "stream", "--to", ng.URL("mem"), "--size", size, "--fps", "30",
+		"--bitrate", "3000k", "--encoder", "libx264", "--duration", dur.String())
+	out := &encodeLogCapture{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var samples []int
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("golive stream: %v\n%s", err, out)
+			}
+			done = true
+		case <-tick.C:
+			if kib, err := rssKiB(cmd.Process.Pid); err == nil {
+				samples = append(samples, kib)
+			}
+		}
+	}
+	if len(samples) < 2 {
+		t.Fatalf("only %d RSS samples", len(samples))
+	}
+	n := max(1, len(samples)/10)
+	avg := func(xs []int) float64 {
+		sum := 0
+		for _, x := range xs {
+			sum += x
+		}
+		return float64(sum) / float64(len(xs)) / 1024
+	}
+	peak := 0
+	for _, x := range samples {
+		peak = max(peak, x)
+	}
+	t.Logf("golive stream %s@30 for %v, RSS every %v (KiB): %v", size, dur, every, samples)
+	t.Logf("  first tenth %.1f MiB, last tenth %.1f MiB, peak %.1f MiB (target: flat, <= 200 MB)",
+		avg(samples[:n]), avg(samples[len(samples)-n:]), float64(peak)/1024)
 }
