@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -87,16 +85,16 @@ func TestPublishVsFFmpeg(t *testing.T) {
 		fmt.Sprintf("testsrc2=size=%dx%d:rate=25,noise=alls=12:allf=t+u", cfg.liveW, cfg.liveH),
 		"-frames:v", strconv.Itoa(frames), "-pix_fmt", "yuv420p", "-f", "rawvideo", "-y", raw)
 	glLive := publishLiveGoLive(t, n, cfg, raw, frames)
-	link := newPublishThrottle(t, n.Addr(), cfg.link)
+	link := newPublishLink(t, n.Addr(), cfg.link)
 	nom := strconv.Itoa(cfg.nominal)
 	start := time.Now()
 	publishCmd(t, ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-f", "rawvideo", "-pix_fmt", "yuv420p",
 		"-s", fmt.Sprintf("%dx%d", cfg.liveW, cfg.liveH), "-r", "25", "-i", raw,
 		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "high", "-bf", "0",
-		"-b:v", nom, "-maxrate", nom, "-bufsize", nom, "-g", "50", "-f", "flv", "rtmp://"+link.addr()+"/live/fflive")
+		"-b:v", nom, "-maxrate", nom, "-bufsize", nom, "-g", "50", "-f", "flv", "rtmp://"+link.Addr()+"/live/fflive")
 	n.WaitUnpublished("fflive", 5*time.Minute)
 	ffLag := time.Since(start) - cfg.liveDur
-	t.Logf("  ffmpeg side: link carried %d kbit/s, %d bytes", link.carried()/1000, link.bytes.Load())
+	t.Logf("  ffmpeg side: link carried %d kbit/s, %d bytes", link.Carried()/1000, link.Bytes())
 	ffInfo := peers.FFprobe(t, n.RecordPath("fflive"))
 	ffv, _ := ffInfo.Video()
 	t.Logf("live %dx%d@25 %v at %d kbit/s through a %d kbit/s link:", cfg.liveW, cfg.liveH, cfg.liveDur, cfg.nominal/1000, cfg.link/1000)
@@ -166,8 +164,8 @@ func publishLiveGoLive(t *testing.T, n *peers.Nginx, cfg publishBenchConfig, raw
 	enc := &encoder.H264{Encoder: "libx264", Width: cfg.liveW, Height: cfg.liveH, FPS: 25, Bitrate: cfg.nominal, Logger: quiet}
 	require.NoError(t, enc.Initialize())
 	defer enc.Close()
-	link := newPublishThrottle(t, n.Addr(), cfg.link)
-	r := &publisher.RTMP{URL: "rtmp://" + link.addr() + "/live/gllive", Video: enc.Params(), SendBuffer: 16 << 10,
+	link := newPublishLink(t, n.Addr(), cfg.link)
+	r := &publisher.RTMP{URL: "rtmp://" + link.Addr() + "/live/gllive", Video: enc.Params(), SendBuffer: 16 << 10,
 		FlushTimeout: 5 * time.Minute, Logger: quiet}
 	require.NoError(t, r.Initialize())
 	minRate := atomic.Int64{}
@@ -204,7 +202,7 @@ func publishLiveGoLive(t *testing.T, n *peers.Nginx, cfg publishBenchConfig, raw
 	bc.Close()
 	r.Close()
 	defer func() {
-		t.Logf("  GoLive side: link carried %d kbit/s, %d bytes", link.carried()/1000, link.bytes.Load())
+		t.Logf("  GoLive side: link carried %d kbit/s, %d bytes", link.Carried()/1000, link.Bytes())
 	}()
 	n.WaitUnpublished("gllive", 5*time.Minute)
 	lag := time.Since(end)
@@ -214,94 +212,9 @@ func publishLiveGoLive(t *testing.T, n *peers.Nginx, cfg publishBenchConfig, raw
 	return publishLive{lag: lag, frames: v.Frames(), dropped: st.DroppedVideo, down: bs.Decreases, up: bs.Increases, minRate: int(minRate.Load())}
 }
 
-// publishThrottle is a TCP proxy limiting the client→server direction to
-// rate bits/s, with small socket buffers.
-type publishThrottle struct {
-	ln    net.Listener
-	rate  int
-	bytes atomic.Int64
-	first atomic.Int64 // unix ns of the first byte
-	last  atomic.Int64 // unix ns of the last byte
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newPublishThrottle(t *testing.T, upstream string, rate int) *publishThrottle {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &publishThrottle{ln: ln, rate: rate / 8}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*net.TCPConn).SetReadBuffer(32 << 10) // smaller windows stall on delayed ACKs
-			up, err := net.Dial("tcp", upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); c.Close() }()
-			go func() { defer p.wg.Done(); p.pump(up, c); up.Close() }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.mu.Lock()
-		for _, c := range p.conns {
-			_ = c.Close()
-		}
-		p.mu.Unlock()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *publishThrottle) addr() string { return p.ln.Addr().String() }
-
-// carried returns the bits/s the link carried while it was in use.
-func (p *publishThrottle) carried() int {
-	d := time.Duration(p.last.Load() - p.first.Load())
-	if d <= 0 {
-		return 0
-	}
-	return int(float64(p.bytes.Load()) * 8 / d.Seconds())
-}
-
-// pump copies at the rate: a token bucket on the total since the start,
-// so late wake-ups on a loaded machine do not slow the link down.
-func (p *publishThrottle) pump(dst io.Writer, src io.Reader) {
-	buf := make([]byte, max(1, p.rate/20)) // 50 ms slices: few wake-ups on a loaded machine
-	start := time.Now()
-	var sent int64
-	for {
-		m, err := src.Read(buf)
-		if m > 0 {
-			if _, werr := dst.Write(buf[:m]); werr != nil {
-				return
-			}
-			sent += int64(m)
-			now := time.Now().UnixNano()
-			p.first.CompareAndSwap(0, now)
-			p.last.Store(now)
-			p.bytes.Add(int64(m))
-		}
-		if err != nil {
-			return
-		}
-		due := start.Add(time.Duration(float64(sent) / float64(p.rate) * float64(time.Second)))
-		if d := time.Until(due); d > 5*time.Millisecond {
-			time.Sleep(d) // pacing the link; small debts are paid later
-		} else if d < -time.Second {
-			start = start.Add(-d - time.Second) // idle time is not credit beyond 1 s
-		}
-	}
+// newPublishLink is the throttled link of both live runs: rate bits/s,
+// 50 ms slices (few wake-ups on a loaded machine) and up to 1 s of idle
+// credit.
+func newPublishLink(t *testing.T, upstream string, rate int) *peers.Proxy {
+	return peers.StartProxy(t, upstream, peers.ProxyOptions{Rate: rate, Slice: 50 * time.Millisecond, MaxCredit: time.Second})
 }

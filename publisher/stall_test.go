@@ -1,9 +1,6 @@
 package publisher
 
 import (
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,86 +10,6 @@ import (
 	"golive/internal/peers"
 )
 
-// stallProxy forwards to upstream; Stall makes every current connection
-// stop reading from the client (the server "hangs" with the socket open).
-type stallProxy struct {
-	ln      net.Listener
-	mu      sync.Mutex
-	conns   []net.Conn
-	stalled chan struct{} // closed by Stall for the connections of the moment
-	done    chan struct{} // closed at cleanup
-	wg      sync.WaitGroup
-}
-
-func newStallProxy(t *testing.T, upstream string) *stallProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &stallProxy{ln: ln, stalled: make(chan struct{}), done: make(chan struct{})}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*net.TCPConn).SetReadBuffer(32 << 10) // smaller windows stall on zero-window probes
-			up, err := net.Dial("tcp", upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			stall := p.stalled
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); c.Close() }()
-			go func() {
-				defer p.wg.Done()
-				defer up.Close()
-				buf := make([]byte, 4096)
-				for {
-					select {
-					case <-stall:
-						<-p.done // hang with the socket open until cleanup
-						return
-					default:
-					}
-					n, err := c.Read(buf)
-					if n > 0 {
-						if _, err := up.Write(buf[:n]); err != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		close(p.done)
-		p.mu.Lock()
-		for _, c := range p.conns {
-			_ = c.Close()
-		}
-		p.mu.Unlock()
-		p.wg.Wait()
-	})
-	return p
-}
-
-// Stall stops the current connections from reading; new ones work.
-func (p *stallProxy) Stall() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	close(p.stalled)
-	p.stalled = make(chan struct{})
-}
-
 // TestStallThenReconnect: the server stops reading while live; the
 // publisher notices through WriteTimeout, goes to reconnecting with the
 // reason, and comes back on a fresh connection.
@@ -100,9 +17,9 @@ func TestStallThenReconnect(t *testing.T) {
 	c := makeClip(t, peers.TestSource{Width: 320, Height: 240, FPS: 25, Duration: 4 * time.Second, Bitrate: "800k"})
 	upstream, stop := startGoRTMPServer(t, func() rtmp.Handler { return &rtmp.DefaultHandler{} })
 	defer stop()
-	p := newStallProxy(t, upstream)
+	p := peers.StartProxy(t, upstream, peers.ProxyOptions{})
 	clock := newFakeClock()
-	r := newRTMP(t, "rtmp://"+p.ln.Addr().String()+"/live/stall", c)
+	r := newRTMP(t, "rtmp://"+p.Addr()+"/live/stall", c)
 	r.Clock = clock
 	r.WriteTimeout = time.Second
 	r.SendBuffer = 16 << 10

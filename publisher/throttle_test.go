@@ -2,9 +2,6 @@ package publisher
 
 import (
 	"crypto/rand"
-	"io"
-	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,95 +11,6 @@ import (
 	"golive/internal/peers"
 	"golive/media"
 )
-
-// throttle is a TCP proxy whose client→server direction is limited to
-// Rate bytes per second (0: unlimited), with small socket buffers so that
-// back-pressure reaches the client quickly.
-type throttle struct {
-	ln    net.Listener
-	rate  atomic.Int64
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newThrottle(t *testing.T, upstream string) *throttle {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &throttle{ln: ln}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*net.TCPConn).SetReadBuffer(32 << 10) // smaller windows stall on delayed ACKs
-			up, err := net.Dial("tcp", upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); c.Close() }()
-			go func() { defer p.wg.Done(); p.pump(up, c); up.Close() }()
-		}
-	}()
-	t.Cleanup(p.Close)
-	return p
-}
-
-// pump copies src to dst at the current rate: a token bucket on the
-// total since the last rate change, so late wake-ups on a loaded machine
-// do not slow the link down; idle time earns at most 100 ms of credit.
-func (p *throttle) pump(dst io.Writer, src io.Reader) {
-	buf := make([]byte, 64<<10)
-	start := time.Now()
-	var sent int64
-	lastRate := p.rate.Load()
-	for {
-		rate := p.rate.Load()
-		if rate != lastRate {
-			start, sent, lastRate = time.Now(), 0, rate
-		}
-		n := len(buf)
-		if rate > 0 {
-			n = int(max(1, rate/100))
-		}
-		m, err := src.Read(buf[:n])
-		if m > 0 {
-			if _, werr := dst.Write(buf[:m]); werr != nil {
-				return
-			}
-			sent += int64(m)
-		}
-		if err != nil {
-			return
-		}
-		if rate > 0 {
-			due := start.Add(time.Duration(float64(sent) / float64(rate) * float64(time.Second)))
-			if d := time.Until(due); d > 5*time.Millisecond {
-				time.Sleep(d) // pacing the link, not synchronising the test
-			} else if d < -100*time.Millisecond {
-				start = start.Add(-d - 100*time.Millisecond)
-			}
-		}
-	}
-}
-
-func (p *throttle) Close() {
-	_ = p.ln.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
 
 // syntheticVideo produces packets sized for the bitrate currently set, 25
 // per second, keyframe every second, like an encoder honouring
@@ -146,10 +54,9 @@ func (s *syntheticVideo) run(out interface{ WritePacket(*media.Packet) }, d time
 func TestBitrateControllerThrottledLink(t *testing.T) {
 	c := makeClip(t, peers.TestSource{Width: 160, Height: 120, Duration: 200 * time.Millisecond, NoAudio: true})
 	n := peers.StartNginxRTMP(t)
-	link := newThrottle(t, n.Addr())
-	link.rate.Store(600_000 / 8)
+	link := peers.StartProxy(t, n.Addr(), peers.ProxyOptions{Rate: 600_000})
 
-	r := newRTMP(t, "rtmp://"+link.ln.Addr().String()+"/live/abr", c)
+	r := newRTMP(t, "rtmp://"+link.Addr()+"/live/abr", c)
 	r.SendBuffer = 16 << 10
 	r.QueueDuration = 3 * time.Second
 	require.NoError(t, r.Initialize())
@@ -177,7 +84,7 @@ func TestBitrateControllerThrottledLink(t *testing.T) {
 	t.Logf("throttled: %+v, destination %+v", down, r.Stats())
 	require.GreaterOrEqual(t, down.Current, bc.Min)
 
-	link.rate.Store(0)
+	link.SetRate(0)
 	require.Eventually(t, func() bool { return bc.BitrateStats().Current == user }, 20*time.Second, 50*time.Millisecond,
 		"bitrate did not come back up: %+v %+v", bc.BitrateStats(), r.Stats())
 	up := bc.BitrateStats()

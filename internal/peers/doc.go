@@ -1,5 +1,6 @@
 // Package peers starts independent programs (nginx-rtmp, the ffmpeg and
-// ffprobe command lines) for tests that check GoLive against real peers.
+// ffprobe command lines) for tests that check GoLive against real peers,
+// and a TCP Proxy that throttles or stalls the link to one.
 //
 // It is a normal package so that the tests of many packages can share it;
 // nothing outside tests should import it. Every helper takes a testing.TB,
