@@ -323,7 +323,7 @@ func (b *Broadcast) audioLoop() {
 			if tap := b.onAudio.Load(); tap != nil {
 				(*tap)(f)
 			}
-			if sess == nil || sess.aenc == nil {
+			if sess == nil || sess.aenc == nil || !sess.videoOut.Load() {
 				continue
 			}
 			pkts, err := sess.aenc.Encode(f)

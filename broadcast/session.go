@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golive/encoder"
@@ -22,8 +23,12 @@ type session struct {
 	rec     *publisher.Recorder          // nil unless recording
 	abr     *publisher.BitrateController // nil when the bitrate is fixed
 	started time.Time
-	stopped chan struct{} // closed by close
-	once    sync.Once
+	// videoOut is set once the first video packet went out: audio waits for
+	// it, since a stream starts at a keyframe and earlier audio would only
+	// be dropped by the destinations' queues (and counted as dropped).
+	videoOut atomic.Bool
+	stopped  chan struct{} // closed by close
+	once     sync.Once
 }
 
 // openSession opens the encoders and connects to every destination in
@@ -113,6 +118,9 @@ func (s *session) worstDestination() publisher.RTMPStats {
 // write hands packets to every destination; it never blocks.
 func (s *session) write(pkts []*media.Packet) {
 	for _, p := range pkts {
+		if p.Codec.IsVideo() {
+			s.videoOut.Store(true)
+		}
 		s.out.WritePacket(p)
 		if s.rec != nil {
 			s.rec.WritePacket(p)
