@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -304,10 +306,14 @@ func TestLadderVsFFmpeg(t *testing.T) {
 	rounds := 1
 	if full {
 		rounds = 2
+		if n, err := strconv.Atoi(os.Getenv("GOLIVE_BENCH_ROUNDS")); err == nil && n > 0 {
+			rounds = n
+		}
 	}
 	// Each round runs the three in turn, so a change in the machine's load
 	// hits them alike; the best round of each is kept.
 	var best, peer, peerCascade ladderRunResult
+	var ratios, ratiosCascade []float64 // per round: the sides ran under the same load
 	for round := 0; round < rounds; round++ {
 		g := ladderGoLive(t, flv, rungs, false)
 		threads := ladderThreads(g.x264)
@@ -318,7 +324,10 @@ func TestLadderVsFFmpeg(t *testing.T) {
 		if g.frames != int64(len(flv.packets)) {
 			t.Fatalf("golive ladder decoded %d of %d frames", g.frames, len(flv.packets))
 		}
-		t.Logf("round %d: CPU golive %.2f s, ffmpeg %.2f s, ffmpeg cascade %.2f s", round+1, g.cpu.Seconds(), f.cpu.Seconds(), fc.cpu.Seconds())
+		ratios = append(ratios, g.cpu.Seconds()/f.cpu.Seconds())
+		ratiosCascade = append(ratiosCascade, g.cpu.Seconds()/fc.cpu.Seconds())
+		t.Logf("round %d: CPU golive %.2f s, ffmpeg %.2f s, ffmpeg cascade %.2f s; ratios %.3f, %.3f", round+1,
+			g.cpu.Seconds(), f.cpu.Seconds(), fc.cpu.Seconds(), ratios[round], ratiosCascade[round])
 		if round == 0 || g.cpu < best.cpu {
 			best = g
 		}
@@ -340,12 +349,23 @@ func TestLadderVsFFmpeg(t *testing.T) {
 	t.Logf("ffmpeg ladder, cascade: wall %.2f s (%.2fx real time), CPU %.2f s", peerCascade.wall.Seconds(), media.Seconds()/peerCascade.wall.Seconds(), peerCascade.cpu.Seconds())
 	t.Logf("CPU ratio golive/ffmpeg: %.3f (target <= 1.05)", best.cpu.Seconds()/peer.cpu.Seconds())
 	t.Logf("CPU ratio golive/ffmpeg cascade: %.3f", best.cpu.Seconds()/peerCascade.cpu.Seconds())
+	t.Logf("median of the %d rounds' ratios: golive/ffmpeg %.3f, golive/ffmpeg cascade %.3f", rounds, ladderMedian(ratios), ladderMedian(ratiosCascade))
 	if full {
 		rt := ladderGoLive(t, flv, rungs, true)
 		t.Logf("golive ladder paced in real time: wall %.2f s for %.2f s of media, CPU %.2f s (%.0f%% of one core), dropped rungs %v, max queue %d frames, %d of %d frames decoded, %d packets skipped",
 			rt.wall.Seconds(), media.Seconds(), rt.cpu.Seconds(), 100*rt.cpu.Seconds()/rt.wall.Seconds(), rt.dropped, rt.maxQueue,
 			rt.frames, len(flv.packets), rt.behind)
 	}
+}
+
+// ladderMedian returns the median of v (not empty).
+func ladderMedian(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 // ladderThreads reads the x264 thread count from GoLive's options lines,
