@@ -188,11 +188,19 @@ func FuzzH264Decode(f *testing.F) {
 		d := &H264Decoder{Params: media.CodecParams{Codec: media.CodecH264, Config: config}, Threads: 1, Logger: quietLogger()}
 		require.NoError(t, d.Initialize())
 		defer d.Close()
+		z := &H264Decoder{Params: media.CodecParams{Codec: media.CodecH264, Config: config}, Threads: 1, Logger: quietLogger()}
+		require.NoError(t, z.Initialize())
+		defer z.Close()
 		for _, p := range []*media.Packet{{Data: data, Keyframe: true}, {Data: data, PTS: time.Millisecond, DTS: time.Millisecond}, nil} {
 			frames, _ := d.Decode(p)
 			for _, fr := range frames {
 				require.NoError(t, fr.Validate())
 			}
+			// The ladder's path: pictures lent in FFmpeg memory.
+			_ = z.DecodePictures(p, func(pic *Picture) {
+				require.Positive(t, pic.Width())
+				require.NoError(t, pic.VideoFrame().Validate())
+			})
 		}
 	})
 }
