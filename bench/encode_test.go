@@ -11,8 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,7 +61,7 @@ func TestEncodeVsFFmpeg(t *testing.T) {
 	}
 	dir := t.TempDir()
 	raw := filepath.Join(dir, "src.yuv")
-	encodeRunCmd(t, ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+	runPrep(t, ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi",
 		"-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", cfg.w, cfg.h, cfg.fps),
 		"-frames:v", strconv.Itoa(cfg.distinct), "-pix_fmt", "yuv420p", "-f", "rawvideo", raw)
 	frames := encodeLoadFrames(t, raw, cfg.w, cfg.h, cfg.distinct)
@@ -147,12 +145,12 @@ var x264OptionsRE = regexp.MustCompile(`options: ([^"\n]*)`)
 // frames, from Initialize to Close, with wall and process CPU time.
 func encodeGoLive(t *testing.T, cfg encodeBenchConfig, frames []*media.VideoFrame) encodeRun {
 	t.Helper()
-	var logs encodeLogCapture
+	var logs syncBuffer
 	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	cpu0 := encodeCPU(t)
+	cpu0 := selfCPU(t)
 	start := time.Now()
 	e := &encoder.H264{Encoder: "libx264", Width: cfg.w, Height: cfg.h, FPS: cfg.fps, Bitrate: cfg.bitrate, Logger: quiet}
 	if err := e.Initialize(); err != nil {
@@ -181,7 +179,7 @@ func encodeGoLive(t *testing.T, cfg encodeBenchConfig, frames []*media.VideoFram
 	pkts += len(out)
 	e.Close()
 	wall := time.Since(start)
-	cpu := encodeCPU(t) - cpu0
+	cpu := selfCPU(t) - cpu0
 	if pkts != cfg.frames {
 		t.Fatalf("golive: %d packets for %d frames", pkts, cfg.frames)
 	}
@@ -216,45 +214,6 @@ func encodeFFmpeg(t *testing.T, ffmpeg string, args []string) encodeRun {
 		r.bytes = kb * 1024
 	}
 	return r
-}
-
-// encodeRunCmd runs a preparation command.
-func encodeRunCmd(t *testing.T, name string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-}
-
-// encodeCPU returns this process's user+system CPU time (all threads,
-// x264's included).
-func encodeCPU(t *testing.T) time.Duration {
-	t.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// encodeLogCapture collects log output from any goroutine.
-type encodeLogCapture struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *encodeLogCapture) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.Write(p)
-}
-
-func (c *encodeLogCapture) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.String()
 }
 
 // BenchmarkEncodeH264720p measures encoder.H264 per 720p frame (libx264

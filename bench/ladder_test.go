@@ -13,8 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,48 +81,12 @@ func ladderReadFLV(t testing.TB, path string) ladderFLV {
 func ladderSource(t testing.TB, dir string, seconds int) string {
 	t.Helper()
 	out := filepath.Join(dir, "src720p.flv")
-	ladderRun(t, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+	runPrep(t, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
 		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
 		"-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
 		"-t", fmt.Sprint(seconds), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
 		"-g", "30", "-b:v", "2500k", "-c:a", "aac", "-ac", "2", "-y", out)
 	return out
-}
-
-func ladderRun(t testing.TB, name string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-}
-
-// ladderCPU returns this process's user+system CPU time.
-func ladderCPU(t testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// ladderLog collects log output from any goroutine.
-type ladderLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *ladderLog) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.Write(p)
-}
-
-func (c *ladderLog) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.String()
 }
 
 var ladderOptionsRE = regexp.MustCompile(`options: ([ !#-~]*)`)
@@ -145,7 +107,7 @@ type ladderRunResult struct {
 // the ladder takes them.
 func ladderGoLive(t testing.TB, src ladderFLV, rungs []ladder.Rung, paced bool) ladderRunResult {
 	t.Helper()
-	var logs ladderLog
+	var logs syncBuffer
 	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -153,7 +115,7 @@ func ladderGoLive(t testing.TB, src ladderFLV, rungs []ladder.Rung, paced bool) 
 	if !paced {
 		maxLag = 1000 // never drops: the loop below keeps every queue under 16 frames
 	}
-	cpu0 := ladderCPU(t)
+	cpu0 := selfCPU(t)
 	start := time.Now()
 	l := &ladder.Ladder{Source: *src.video, Rungs: rungs, Encoder: "libx264", MaxLag: maxLag, Logger: quiet}
 	if err := l.Initialize(); err != nil {
@@ -205,7 +167,7 @@ func ladderGoLive(t testing.TB, src ladderFLV, rungs []ladder.Rung, paced bool) 
 	}
 	l.Close()
 	res.wall = time.Since(start)
-	res.cpu = ladderCPU(t) - cpu0
+	res.cpu = selfCPU(t) - cpu0
 	for _, m := range ladderOptionsRE.FindAllStringSubmatch(logs.String(), -1) {
 		res.x264 = append(res.x264, strings.Trim(m[1], "\" "))
 	}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -106,24 +105,18 @@ func TestPublishVsFFmpeg(t *testing.T) {
 
 type publishCost struct{ wall, cpu time.Duration }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // publishSendGoLive sends f's packets to nginx as fast as the link goes.
 func publishSendGoLive(t *testing.T, n *peers.Nginx, f peers.FLVFile) publishCost {
 	r := &publisher.RTMP{URL: n.URL("glsend"), Video: f.Video, Audio: f.Audio, QueueDuration: time.Hour,
 		FlushTimeout: 5 * time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	cpu0, start := selfCPU(), time.Now()
+	cpu0, start := selfCPU(t), time.Now()
 	require.NoError(t, r.Initialize())
 	for _, p := range f.Packets {
 		r.WritePacket(p)
 	}
 	r.Close()
 	n.WaitUnpublished("glsend", 5*time.Minute)
-	return publishCost{time.Since(start), selfCPU() - cpu0}
+	return publishCost{time.Since(start), selfCPU(t) - cpu0}
 }
 
 // publishRun runs ffmpeg and waits until nginx has the whole stream.
