@@ -53,15 +53,13 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 		p := s.aenc.Params()
 		ap = &p
 	}
-	logger.Info("encoding", "encoder", venc.Name(), "hardware", venc.Hardware(),
-		"size", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height), "fps", cfg.FPS, "bitrate", cfg.Bitrate)
 
 	for _, u := range cfg.Destinations {
 		masked := MaskURL(u)
 		s.urls = append(s.urls, masked)
 		s.out.Destinations = append(s.out.Destinations, &publisher.RTMP{
 			URL: u, Video: venc.Params(), Audio: ap, Reconnect: publisher.DefaultReconnect(),
-			Logger: logger.With("stage", "publisher", "url", masked),
+			Logger: logger, // it adds its stage and the masked URL
 		})
 	}
 	err := s.out.Initialize()
