@@ -62,7 +62,7 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 			Logger: logger, // it adds its stage and the masked URL
 		})
 	}
-	err := s.out.Initialize()
+	err := s.out.InitializeContext(ctx)
 	for i, e := range s.out.Errors() {
 		if e != nil && err == nil { // when none started, the error says it all
 			logger.Warn("destination refused the stream; going on with the others", "url", s.urls[i], "err", e)

@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -15,7 +16,8 @@ var ErrNoDestination = errors.New("no destination accepted the stream")
 // Multi fans one encoded stream out to several RTMP destinations. Each
 // destination keeps its own queue, reconnect loop and stats, and
 // WritePacket never blocks, so one slow or dead destination never stalls
-// the others.
+// the others. A destination that was down at Initialize joins later when
+// it has a Reconnect policy (see Initialize).
 type Multi struct {
 	// Destinations are configured but not yet initialized stages.
 	Destinations []*RTMP
@@ -26,29 +28,52 @@ type Multi struct {
 	once sync.Once
 }
 
-// Initialize starts every destination at once. Destinations that fail are
-// left out (see Errors); it fails only when none starts, with an error
-// wrapping ErrNoDestination and every destination's error.
-func (m *Multi) Initialize() error {
+// Initialize is InitializeContext(context.Background()).
+func (m *Multi) Initialize() error { return m.InitializeContext(context.Background()) }
+
+// InitializeContext starts every destination at once. It fails only when
+// none starts, with an error wrapping ErrNoDestination and every
+// destination's error, or when ctx is cancelled while connecting: then
+// every connection attempt stops at once, whatever started is closed, and
+// the error wraps ctx.Err().
+//
+// A destination that fails is reported by Errors. When at least one
+// destination started, a failed destination with a Reconnect policy whose
+// failure may be transient (anything but ErrRefused and ErrBadURL: the
+// server unreachable, a timeout, a protocol error) keeps trying in the
+// background with that policy, showing StateReconnecting in Stats, and
+// receives the stream from a keyframe once it connects. The others are
+// left out for the whole session.
+func (m *Multi) InitializeContext(ctx context.Context) error {
 	m.errs = make([]error, len(m.Destinations))
 	var wg sync.WaitGroup
 	for i, d := range m.Destinations {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m.errs[i] = d.Initialize()
+			m.errs[i] = d.InitializeContext(ctx)
 		}()
 	}
 	wg.Wait()
+	m.done = make(chan struct{})
+	if err := ctx.Err(); err != nil {
+		m.Close()
+		close(m.done)
+		return fmt.Errorf("multi: connecting: %w", err)
+	}
 	for i, d := range m.Destinations {
 		if m.errs[i] == nil {
 			m.live = append(m.live, d)
 		}
 	}
-	m.done = make(chan struct{})
 	if len(m.live) == 0 {
 		close(m.done)
 		return fmt.Errorf("%w: %w", ErrNoDestination, errors.Join(m.errs...))
+	}
+	for i, d := range m.Destinations {
+		if m.errs[i] != nil && d.retryInBackground() {
+			m.live = append(m.live, d)
+		}
 	}
 	go func() {
 		for _, d := range m.live {
@@ -60,10 +85,12 @@ func (m *Multi) Initialize() error {
 }
 
 // Errors returns each destination's Initialize error (nil for those that
-// started), in the order of Destinations.
+// started), in the order of Destinations. A destination retrying in the
+// background keeps its first error here; Stats tells where it stands.
 func (m *Multi) Errors() []error { return append([]error(nil), m.errs...) }
 
-// WritePacket queues pkt on every started destination; it never blocks.
+// WritePacket queues pkt on every started or retrying destination; it
+// never blocks.
 func (m *Multi) WritePacket(pkt *media.Packet) {
 	for _, d := range m.live {
 		d.WritePacket(pkt)
@@ -71,7 +98,8 @@ func (m *Multi) WritePacket(pkt *media.Packet) {
 }
 
 // Stats returns every destination's stats, in the order of Destinations
-// (a destination that did not start reports StateFailed).
+// (a destination left out reports StateFailed, one retrying in the
+// background StateReconnecting).
 func (m *Multi) Stats() []RTMPStats {
 	out := make([]RTMPStats, len(m.Destinations))
 	for i, d := range m.Destinations {
@@ -80,7 +108,7 @@ func (m *Multi) Stats() []RTMPStats {
 	return out
 }
 
-// Done is closed once every started destination has stopped.
+// Done is closed once every started or retrying destination has stopped.
 func (m *Multi) Done() <-chan struct{} { return m.done }
 
 // Close closes every destination in parallel (each flushes for at most

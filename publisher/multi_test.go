@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	rtmp "github.com/yutopp/go-rtmp"
 
 	"golive/internal/peers"
+	"golive/media"
 )
 
 // stallHandler accepts the publish, then stops reading at the first video
@@ -77,4 +79,114 @@ func TestMultiOneDeadDestination(t *testing.T) {
 	require.Equal(t, StateFailed, st[3].State, "the stalled destination must give up its connection")
 	require.ErrorIs(t, st[3].LastError, ErrConnectionLost)
 	<-m.Done()
+}
+
+// TestMultiLateDestinationJoins streams to two nginx servers, one of them
+// stopped at Initialize: Multi starts with the other, the stopped one
+// keeps trying with its backoff (on a fake clock) and shows it in Stats,
+// and once started it receives the stream from a keyframe. A refused
+// destination is not retried.
+func TestMultiLateDestinationJoins(t *testing.T) {
+	c := makeClip(t, peers.TestSource{Width: 160, Height: 120, FPS: 25, GOP: 12, Duration: 3 * time.Second})
+	up := peers.StartNginxRTMP(t)
+	down := peers.StartNginxRTMP(t)
+	down.Stop()
+
+	clock := newFakeClock()
+	m := &Multi{}
+	// The third destination is refused (unknown application): a wrong
+	// URL does not fix itself.
+	for _, u := range []string{up.URL("a"), down.URL("b"), up.AppURL("nosuchapp", "c")} {
+		r := newRTMP(t, u, c)
+		r.Clock = clock
+		// Little media kept while away, so that the late destination
+		// starts at a keyframe after dropped GOPs.
+		r.Reconnect = &ReconnectPolicy{Rand: func() float64 { return 0.5 }, Buffer: 500 * time.Millisecond}
+		m.Destinations = append(m.Destinations, r)
+	}
+	require.NoError(t, m.Initialize())
+	defer m.Close()
+	late := m.Destinations[1]
+	errs := m.Errors()
+	require.NoError(t, errs[0])
+	require.ErrorIs(t, errs[1], ErrUnreachable)
+	require.ErrorIs(t, errs[2], ErrRefused)
+	st := m.Stats()
+	require.Equal(t, StateLive, st[0].State)
+	require.Equal(t, StateReconnecting, st[1].State, "an unreachable destination keeps trying")
+	require.ErrorIs(t, st[1].LastError, ErrUnreachable)
+	require.Equal(t, StateFailed, st[2].State, "a refused destination is left out")
+
+	require.Eventually(t, func() bool { return clock.Waiters() == 1 }, 5*time.Second, time.Millisecond)
+	require.Equal(t, clock.Now().Add(2*time.Second), late.Stats().NextAttempt, "first wait is 2 s")
+	clock.Advance(2 * time.Second)
+	require.Eventually(t, func() bool { return late.Stats().Attempts == 1 && clock.Waiters() == 1 }, 10*time.Second, time.Millisecond)
+	require.ErrorIs(t, late.Stats().LastError, ErrUnreachable)
+	require.Equal(t, clock.Now().Add(3*time.Second), late.Stats().NextAttempt, "backoff ×1.5")
+
+	var before, after []*media.Packet
+	for _, p := range c.file.Packets {
+		if p.DTS < time.Second {
+			before = append(before, p)
+		} else {
+			after = append(after, p)
+		}
+	}
+	paced := func(pkts []*media.Packet) {
+		start := time.Now()
+		for _, p := range pkts {
+			if d := time.Until(start.Add(p.DTS - pkts[0].DTS)); d > 0 {
+				time.Sleep(d) // pacing like a live encoder, not synchronisation
+			}
+			m.WritePacket(p)
+		}
+	}
+	paced(before)
+	require.Equal(t, StateReconnecting, late.Stats().State)
+	require.LessOrEqual(t, late.Stats().QueueDelay, 500*time.Millisecond, "the away buffer is bounded")
+	down.Start()
+	clock.Advance(3 * time.Second)
+	require.Eventually(t, func() bool { return late.Stats().State == StateLive }, 10*time.Second, 10*time.Millisecond)
+	st = m.Stats()
+	require.Zero(t, st[1].Reconnects, "joining is not a reconnection")
+	require.Zero(t, st[1].Attempts)
+	require.True(t, st[1].NextAttempt.IsZero())
+	paced(after)
+	m.Close()
+	up.WaitUnpublished("a", 10*time.Second)
+	down.WaitUnpublished("b", 10*time.Second)
+	<-m.Done()
+
+	checkReceived(t, up.RecordPath("a"), c)
+	st = m.Stats()
+	t.Logf("late destination: %+v", st[1])
+	require.Equal(t, StateClosed, st[1].State)
+	require.Positive(t, st[1].DroppedVideo, "GOPs older than the away buffer were dropped")
+	info := peers.FFprobe(t, down.RecordPath("b"))
+	require.Empty(t, strings.TrimSpace(info.Stderr), "decode errors")
+	v, ok := info.Video()
+	require.True(t, ok, "no video from the late destination")
+	pk := peers.ProbePackets(t, down.RecordPath("b"))
+	var frames int
+	var firstVideo *peers.ProbePacket
+	for i, p := range pk {
+		if p.CodecType == "video" {
+			if firstVideo == nil {
+				firstVideo = &pk[i]
+			}
+			frames++
+		}
+	}
+	require.NotNil(t, firstVideo)
+	require.True(t, firstVideo.Keyframe, "the late destination's stream starts at a keyframe")
+	require.Equal(t, frames, v.Frames(), "every recorded frame decodes")
+	var afterFrames int
+	for _, p := range after {
+		if p.Codec.IsVideo() {
+			afterFrames++
+		}
+	}
+	t.Logf("late destination recorded %d video frames; %d were fed after it joined, %d in the clip", frames, afterFrames, c.frames)
+	require.GreaterOrEqual(t, frames, afterFrames, "everything fed after the join arrived")
+	require.Less(t, frames, c.frames, "media older than the away buffer was not sent")
 }

@@ -131,6 +131,10 @@ type RTMP struct {
 	recons   int
 	next     time.Time
 
+	// connectFailed is set by Initialize when everything but the
+	// connection itself was ready (see retryInBackground).
+	connectFailed bool
+
 	// Owned by the writer goroutine.
 	base    time.Duration
 	hasBase bool
@@ -139,9 +143,16 @@ type RTMP struct {
 
 // Initialize connects, publishes and waits for the server's
 // NetStream.Publish.Start. Errors wrap ErrBadURL, ErrUnreachable,
-// ErrRefused, ErrTimeout or ErrProtocol.
-func (r *RTMP) Initialize() error {
-	if err := r.init(); err != nil {
+// ErrRefused, ErrTimeout or ErrProtocol. It is
+// InitializeContext(context.Background()).
+func (r *RTMP) Initialize() error { return r.InitializeContext(context.Background()) }
+
+// InitializeContext is Initialize that ctx can abort: cancelling it stops
+// the dial, handshake or publish exchange at once, closes the socket and
+// returns an error wrapping ctx.Err(). ctx bounds only the connection
+// attempt, not the stage's life after it.
+func (r *RTMP) InitializeContext(ctx context.Context) error {
+	if err := r.init(ctx); err != nil {
 		r.mu.Lock()
 		r.state, r.err, r.lastErr = StateFailed, err, err
 		r.mu.Unlock()
@@ -150,7 +161,7 @@ func (r *RTMP) Initialize() error {
 	return nil
 }
 
-func (r *RTMP) init() error {
+func (r *RTMP) init(ctx context.Context) error {
 	if r.done != nil {
 		return fmt.Errorf("rtmp: Initialize called twice")
 	}
@@ -200,10 +211,14 @@ func (r *RTMP) init() error {
 	r.queue = NewQueue(r.QueueDuration)
 	r.setState(StateConnecting)
 
-	sess, err := r.connect()
+	sess, err := r.connect(ctx)
 	if err != nil {
 		r.cancel()
 		close(r.done)
+		if ctx.Err() != nil {
+			return fmt.Errorf("rtmp %s: connecting: %w", t.Redacted(), ctx.Err())
+		}
+		r.connectFailed = true
 		return err
 	}
 	r.setState(StateLive)
@@ -212,17 +227,18 @@ func (r *RTMP) init() error {
 	return nil
 }
 
-// connect dials a session and sends metadata and sequence headers.
-func (r *RTMP) connect() (*session, error) {
+// connect dials a session and sends metadata and sequence headers; ctx
+// aborts it.
+func (r *RTMP) connect(ctx context.Context) (*session, error) {
 	start := r.Clock.Now()
-	sess, err := dialSession(r.ctx, sessionConfig{
+	sess, err := dialSession(ctx, sessionConfig{
 		target: r.target, timeout: r.ConnectTimeout, writeTimeout: r.WriteTimeout,
 		tls: r.TLSConfig, log: r.log, sent: &r.sent, sendBuffer: r.SendBuffer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rtmp %s: %w", r.target.Redacted(), err)
 	}
-	if err := r.sendHeaders(sess); err != nil {
+	if err := r.sendHeaders(ctx, sess); err != nil {
 		sess.close()
 		return nil, fmt.Errorf("rtmp %s: send headers: %w", r.target.Redacted(), err)
 	}
@@ -232,15 +248,15 @@ func (r *RTMP) connect() (*session, error) {
 
 // sendHeaders sends @setDataFrame onMetaData and the AVC and AAC sequence
 // headers, at the timestamp the stream continues from.
-func (r *RTMP) sendHeaders(s *session) error {
-	if err := s.writeMetadata(r.ctx, onMetaData(r.Video, r.Audio)); err != nil {
+func (r *RTMP) sendHeaders(ctx context.Context, s *session) error {
+	if err := s.writeMetadata(ctx, onMetaData(r.Video, r.Audio)); err != nil {
 		return err
 	}
-	if err := s.writeMedia(r.ctx, true, r.lastTS, avcSequenceHeader(r.Video.Config)); err != nil {
+	if err := s.writeMedia(ctx, true, r.lastTS, avcSequenceHeader(r.Video.Config)); err != nil {
 		return err
 	}
 	if r.Audio != nil {
-		if err := s.writeMedia(r.ctx, false, r.lastTS, aacSequenceHeader(r.Audio)); err != nil {
+		if err := s.writeMedia(ctx, false, r.lastTS, aacSequenceHeader(r.Audio)); err != nil {
 			return err
 		}
 	}
@@ -369,7 +385,7 @@ func (r *RTMP) run(sess *session) {
 			r.mu.Unlock()
 			return
 		}
-		if sess = r.reconnect(err); sess == nil {
+		if sess = r.reconnect(err, false); sess == nil {
 			return
 		}
 	}
@@ -461,9 +477,49 @@ func (r *RTMP) finish(sess *session) {
 	r.log.Info("closed", "packets", r.packets.Load(), "bytes", r.sent.Load())
 }
 
+// retryInBackground makes a destination whose Initialize failed to
+// connect keep trying in the background with its ReconnectPolicy, as if a
+// live connection had been lost: WritePacket queues meanwhile (up to the
+// policy's Buffer, starting at a keyframe), Stats shows StateReconnecting,
+// and once connected it sends like a reconnected stage. It reports false,
+// leaving the stage failed, when there is no Reconnect policy, when the
+// failure was not a connection failure, or when retrying cannot help: the
+// server refused the stream (ErrRefused) or the URL is bad. It must be
+// called after Initialize failed and before Close.
+func (r *RTMP) retryInBackground() bool {
+	r.mu.Lock()
+	cause := r.err
+	r.mu.Unlock()
+	if r.Reconnect == nil || !r.connectFailed || cause == nil ||
+		errors.Is(cause, ErrRefused) || errors.Is(cause, ErrBadURL) {
+		return false
+	}
+	r.connectFailed = false
+	r.done = make(chan struct{})
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.mu.Lock()
+	r.err = nil
+	r.state, r.attempts = StateReconnecting, 0
+	r.queue.Mode = QueueAway
+	r.queue.Budget = r.policy.Buffer
+	r.mu.Unlock()
+	r.started.Store(true)
+	go func() {
+		sess := r.reconnect(cause, true)
+		if sess == nil {
+			close(r.done)
+			return
+		}
+		r.run(sess)
+	}()
+	return true
+}
+
 // reconnect waits and retries until a session is up again, Close is
-// called, or the policy gives up (nil).
-func (r *RTMP) reconnect(cause error) *session {
+// called, or the policy gives up (nil). joining says the stage never
+// connected (see retryInBackground): success then does not count as a
+// reconnection.
+func (r *RTMP) reconnect(cause error, joining bool) *session {
 	r.mu.Lock()
 	r.state, r.lastErr, r.attempts = StateReconnecting, cause, 0
 	r.queue.Mode = QueueAway
@@ -475,7 +531,7 @@ func (r *RTMP) reconnect(cause error) *session {
 		r.mu.Lock()
 		r.next = r.Clock.Now().Add(delay)
 		r.mu.Unlock()
-		r.log.Info("reconnecting", "attempt", attempt, "in", delay.Round(time.Millisecond), "reason", cause)
+		r.log.Info("reconnecting", "joining", joining, "attempt", attempt, "in", delay.Round(time.Millisecond), "reason", cause)
 		select {
 		case <-r.Clock.After(delay):
 		case <-r.now:
@@ -486,10 +542,13 @@ func (r *RTMP) reconnect(cause error) *session {
 			r.stopReconnecting(nil)
 			return nil
 		}
-		sess, err := r.connect()
+		sess, err := r.connect(r.ctx)
 		if err == nil {
 			r.mu.Lock()
-			r.state, r.recons, r.attempts, r.next = StateLive, r.recons+1, 0, time.Time{}
+			r.state, r.attempts, r.next = StateLive, 0, time.Time{}
+			if !joining {
+				r.recons++
+			}
 			r.mu.Unlock()
 			return sess
 		}
