@@ -7,12 +7,23 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
 
 // ErrNotConnected is returned by Client methods called before Dial or after Close.
 var ErrNotConnected = errors.New("chat client not connected")
+
+// ErrPingTimeout is wrapped by Client.Err when the server stopped answering pings
+// (it died or its network vanished without closing the connection).
+var ErrPingTimeout = errors.New("chat server did not answer a ping")
+
+// Defaults of the Client's keepalive fields.
+const (
+	defaultClientPingInterval = 20 * time.Second
+	defaultClientPingTimeout  = 10 * time.Second
+)
 
 // Client is a Go WebSocket client of the chat hub, used by the desktop app to
 // show chat and, with Token set, to moderate it. Set the fields, Dial, read
@@ -32,6 +43,12 @@ type Client struct {
 	ReadLimit int64
 	// EventBuffer is the capacity of the Events channel. Default 256.
 	EventBuffer int
+	// PingInterval is how often the client pings the server. Default 20 s.
+	PingInterval time.Duration
+	// PingTimeout is how long a ping may wait for its pong; when it runs out the
+	// connection is dropped, Events is closed and Err wraps ErrPingTimeout, so a
+	// dead server shows as an error rather than silence. Default 10 s.
+	PingTimeout time.Duration
 
 	mu      sync.Mutex
 	ws      *websocket.Conn
@@ -39,7 +56,8 @@ type Client struct {
 	events  chan ServerMessage
 	ctx     context.Context
 	cancel  context.CancelFunc
-	done    chan struct{}
+	done    chan struct{} // closed when the reader has ended
+	pinged  chan struct{} // closed when the pinger has ended
 	err     error
 }
 
@@ -63,6 +81,12 @@ func (c *Client) Dial(ctx context.Context) error {
 	}
 	if c.EventBuffer <= 0 {
 		c.EventBuffer = 256
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = defaultClientPingInterval
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = defaultClientPingTimeout
 	}
 	ws, _, err := websocket.Dial(ctx, u.String(), nil)
 	if err != nil {
@@ -97,8 +121,10 @@ func (c *Client) Dial(ctx context.Context) error {
 			c.events = make(chan ServerMessage, c.EventBuffer)
 			c.ctx, c.cancel = context.WithCancel(context.Background())
 			c.done = make(chan struct{})
+			c.pinged = make(chan struct{})
 			c.mu.Unlock()
 			go c.readLoop(c.ctx, ws, c.events, c.done)
+			go c.pingLoop(c.ctx, ws, c.pinged)
 			return nil
 		}
 	}
@@ -151,11 +177,12 @@ func (c *Client) SetName(ctx context.Context, name string) error {
 	return c.write(ctx, ClientMessage{Type: TypeHello, Name: name, HasName: true, ClientID: c.ID})
 }
 
-// Close closes the connection (StatusNormalClosure) and waits for the reader.
-// It is idempotent.
+// Close closes the connection (StatusNormalClosure) and waits for the reader
+// and the pinger. It is idempotent, and returns nil for a connection that had
+// already ended (Err tells why).
 func (c *Client) Close() error {
 	c.mu.Lock()
-	ws, cancel, done := c.ws, c.cancel, c.done
+	ws, cancel, done, pinged := c.ws, c.cancel, c.done, c.pinged
 	c.ws = nil
 	c.mu.Unlock()
 	if ws == nil {
@@ -164,10 +191,11 @@ func (c *Client) Close() error {
 	cancel()
 	err := ws.Close(websocket.StatusNormalClosure, "")
 	<-done
-	if err != nil && !errors.Is(err, net.ErrClosed) {
+	<-pinged
+	if err != nil && !errors.Is(err, net.ErrClosed) && c.Err() == nil {
 		return fmt.Errorf("chat close: %w", err)
 	}
-	return nil
+	return nil // a connection that had already ended: Err says why
 }
 
 // write encodes and sends one client frame.
@@ -192,7 +220,7 @@ func (c *Client) readLoop(ctx context.Context, ws *websocket.Conn, events chan S
 		_, data, err := ws.Read(context.Background())
 		if err != nil {
 			c.mu.Lock()
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && c.err == nil { // the pinger may have said why first
 				c.err = fmt.Errorf("chat connection ended: %w", err)
 			}
 			c.mu.Unlock()
@@ -207,6 +235,38 @@ func (c *Client) readLoop(ctx context.Context, ws *websocket.Conn, events chan S
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// pingLoop pings the server every PingInterval until ctx ends (Close) or the
+// connection dies. readLoop is the concurrent reader pings need. A ping without a
+// pong within PingTimeout records ErrPingTimeout and drops the connection, which
+// ends readLoop and closes Events.
+func (c *Client) pingLoop(ctx context.Context, ws *websocket.Conn, pinged chan struct{}) {
+	defer close(pinged)
+	ticker := time.NewTicker(c.PingInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, c.PingTimeout)
+		err := ws.Ping(pctx)
+		cancel()
+		if err == nil {
+			continue
+		}
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			c.mu.Lock()
+			if c.err == nil {
+				c.err = fmt.Errorf("chat connection ended: no pong within %s: %w", c.PingTimeout, ErrPingTimeout)
+			}
+			c.mu.Unlock()
+			_ = ws.CloseNow()
+		}
+		return // any other error: the connection is closing and readLoop reports why
 	}
 }
 

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 )
@@ -24,6 +25,8 @@ type clientConn struct {
 	send      chan outFrame
 	ctx       context.Context
 	cancel    context.CancelFunc
+	// helloed is set by the reader before it hands the first valid hello to the hub.
+	helloed atomic.Bool
 
 	// hub-owned
 	joined bool

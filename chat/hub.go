@@ -20,6 +20,12 @@
 //   - a ban by user id refuses every hello of that id; a ban of an address refuses
 //     hellos with a name (and reactions) from it but lets a read-only hello
 //     watch, so an OBS overlay on the same machine keeps working.
+//   - the hub pings every connection each PingInterval; a connection that does not
+//     answer within PingTimeout (a viewer whose network vanished) is dropped from
+//     the viewer count at once and closed with StatusPolicyViolation "ping timeout".
+//   - a connection that has not sent a valid hello within HelloTimeout of
+//     connecting (whatever other frames it sent) is closed with
+//     StatusPolicyViolation "hello timeout".
 package chat
 
 import (
@@ -55,6 +61,8 @@ const (
 	defaultSendQueue       = 64
 	defaultWriteTimeout    = 10 * time.Second
 	defaultHelloTimeout    = 15 * time.Second
+	defaultPingInterval    = 20 * time.Second
+	defaultPingTimeout     = 10 * time.Second
 	defaultViewersInterval = 500 * time.Millisecond
 	maxSeenUsers           = 100000
 )
@@ -98,8 +106,17 @@ type Hub struct {
 	SendQueue int
 	// WriteTimeout bounds one frame's write. Default 10 s.
 	WriteTimeout time.Duration
-	// HelloTimeout is how long a new connection has to send its first frame. Default 15 s.
+	// HelloTimeout is how long a new connection has, from the upgrade, to send a
+	// valid hello; other frames do not extend it. A connection without one by then
+	// is closed with StatusPolicyViolation "hello timeout". Default 15 s.
 	HelloTimeout time.Duration
+	// PingInterval is how often the hub pings each connection. Default 20 s.
+	PingInterval time.Duration
+	// PingTimeout is how long a ping may wait for its pong. A connection that does
+	// not answer in time (its network vanished without a FIN) is removed from the
+	// viewer count at once and closed with StatusPolicyViolation "ping timeout".
+	// Default 10 s.
+	PingTimeout time.Duration
 	// ViewersInterval is how often a changed viewer count is broadcast (joins and
 	// leaves are coalesced). Default 500 ms.
 	ViewersInterval time.Duration
@@ -172,12 +189,17 @@ type HubStats struct {
 	TooBig uint64
 	// SubscriberDrops counts events dropped because a Subscribe channel was full.
 	SubscriberDrops uint64
+	// PingTimeouts counts connections closed because a ping got no pong in time.
+	PingTimeouts uint64
+	// HelloTimeouts counts connections closed for sending no valid hello in time.
+	HelloTimeouts uint64
 }
 
 // hubCounters are the atomically updated counters behind HubStats.
 type hubCounters struct {
 	viewers, moderators, connections, messages, reactions, deleted, rateLimited, flooders,
-	droppedSlow, bans, bannedRejected, badRequests, tooBig, subscriberDrops atomic.Uint64
+	droppedSlow, bans, bannedRejected, badRequests, tooBig, subscriberDrops, pingTimeouts,
+	helloTimeouts atomic.Uint64
 }
 
 // subscriber is one in-process Subscribe channel.
@@ -219,6 +241,12 @@ func (h *Hub) Initialize() error {
 	}
 	if h.HelloTimeout <= 0 {
 		h.HelloTimeout = defaultHelloTimeout
+	}
+	if h.PingInterval <= 0 {
+		h.PingInterval = defaultPingInterval
+	}
+	if h.PingTimeout <= 0 {
+		h.PingTimeout = defaultPingTimeout
 	}
 	if h.ViewersInterval <= 0 {
 		h.ViewersInterval = defaultViewersInterval
@@ -289,6 +317,8 @@ func (h *Hub) Stats() HubStats {
 		BadRequests:     s.badRequests.Load(),
 		TooBig:          s.tooBig.Load(),
 		SubscriberDrops: s.subscriberDrops.Load(),
+		PingTimeouts:    s.pingTimeouts.Load(),
+		HelloTimeouts:   s.helloTimeouts.Load(),
 	}
 }
 
@@ -445,7 +475,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.ClientIP != nil {
 		ip = h.ClientIP(r)
 	}
-	ctx, cancel := context.WithCancel(h.ctx)
+	// c.ctx ends when c is dropped or ends, not when the hub closes: cancelling a
+	// write or ping in flight kills the connection without a close frame, and on
+	// shutdown the writer finishes its frame and then closes with StatusGoingAway.
+	ctx, cancel := context.WithCancel(context.Background())
 	c := &clientConn{ws: ws, ip: ip, moderator: moderator, send: make(chan outFrame, h.SendQueue), ctx: ctx, cancel: cancel}
 
 	writerDone := make(chan struct{})
@@ -453,20 +486,26 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer close(writerDone)
 		h.writeLoop(c)
 	}()
+	pingerDone := make(chan struct{})
+	go func() {
+		defer close(pingerDone)
+		h.watch(c)
+	}()
 	h.readLoop(c)
 	cancel()
 	<-writerDone
+	<-pingerDone
 	_ = ws.CloseNow()
 	_ = h.do(context.Background(), func() { h.leave(c) })
 }
 
 // writeLoop writes c's queued frames until the queue says close, a write fails,
-// or c is cancelled (dropped, or the hub is closing).
+// or c is cancelled (dropped) or the hub is closing.
 func (h *Hub) writeLoop(c *clientConn) {
 	for {
 		select {
 		case f := <-c.send:
-			if c.ctx.Err() != nil {
+			if c.ctx.Err() != nil || h.ctx.Err() != nil {
 				h.closeCancelled(c) // select picks at random: cancellation wins over queued frames
 				return
 			}
@@ -484,7 +523,57 @@ func (h *Hub) writeLoop(c *clientConn) {
 		case <-c.ctx.Done():
 			h.closeCancelled(c)
 			return
+		case <-h.ctx.Done():
+			h.closeCancelled(c)
+			return
 		}
+	}
+}
+
+// watch is c's watchdog until c ends. It closes c with StatusPolicyViolation
+// "hello timeout" if c has not sent a valid hello HelloTimeout after the upgrade
+// (other frames do not count), and pings c every PingInterval: pings need a
+// concurrent reader to see the pong, which readLoop is. A ping that gets no pong
+// within PingTimeout removes c from the hub at once and closes it with
+// StatusPolicyViolation "ping timeout". It runs beside writeLoop so a slow pong
+// never holds up c's queued frames.
+func (h *Hub) watch(c *clientConn) {
+	ticker := time.NewTicker(h.PingInterval)
+	defer ticker.Stop()
+	hello := time.NewTimer(h.HelloTimeout)
+	defer hello.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-h.ctx.Done():
+			return // the writer closes c
+		case <-hello.C:
+			if !c.helloed.Load() {
+				h.stats.helloTimeouts.Add(1)
+				h.log.Info("closed connection: no hello", "remote", c.ip, "timeout", h.HelloTimeout)
+				// Not joined (helloed is set before the hub sees a hello): only the writer to tell.
+				if !c.enqueue(outFrame{closeCode: websocket.StatusPolicyViolation, closeReason: "hello timeout"}) {
+					c.cancel()
+				}
+			}
+			continue
+		case <-ticker.C:
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, h.PingTimeout)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err == nil {
+			continue
+		}
+		// A connection closed by its peer or by the hub fails its ping too; only
+		// a ping that ran out of time while c was alive means a vanished peer.
+		if c.ctx.Err() == nil && h.ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			h.stats.pingTimeouts.Add(1)
+			h.log.Info("closed unresponsive connection: no pong", "remote", c.ip, "timeout", h.PingTimeout)
+			_ = h.do(c.ctx, func() { h.disconnect(c, "ping timeout") })
+		}
+		return
 	}
 }
 
@@ -508,12 +597,7 @@ func (h *Hub) readLoop(c *clientConn) {
 	strikes := 0
 	first, kicked := true, false
 	for {
-		ctx, cancel := context.Background(), context.CancelFunc(func() {})
-		if first {
-			ctx, cancel = context.WithTimeout(ctx, h.HelloTimeout)
-		}
-		typ, data, err := c.ws.Read(ctx)
-		cancel()
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			if errors.Is(err, websocket.ErrMessageTooBig) {
 				h.stats.tooBig.Add(1)
@@ -554,6 +638,10 @@ func (h *Hub) readLoop(c *clientConn) {
 		if derr != nil {
 			h.reply(c, derr)
 			continue
+		}
+		if m.Type == TypeHello {
+			// Set before the hand-over: while it is false the hub has not joined c.
+			c.helloed.Store(true) // the hub joins c or, if banned, closes it
 		}
 		if h.do(c.ctx, func() { h.handle(c, m) }) != nil {
 			return
@@ -767,6 +855,15 @@ func (h *Hub) kick(c *clientConn, why error, reason string) {
 	data, err := EncodeServerMessage(errorFrame(why))
 	if err != nil || !c.enqueue(outFrame{data: data}) ||
 		!c.enqueue(outFrame{closeCode: websocket.StatusPolicyViolation, closeReason: reason}) {
+		c.cancel()
+	}
+}
+
+// disconnect removes c from the hub and closes it with StatusPolicyViolation and
+// reason, after the frames already queued for it; at once if its queue is full.
+func (h *Hub) disconnect(c *clientConn, reason string) {
+	h.removeClient(c)
+	if !c.enqueue(outFrame{closeCode: websocket.StatusPolicyViolation, closeReason: reason}) {
 		c.cancel()
 	}
 }

@@ -36,6 +36,8 @@ func (h *Hub) Collector() prometheus.Collector {
 		d("bad_requests_total", "Frames answered with bad_request, too_long or forbidden.", c, func(s HubStats) float64 { return float64(s.BadRequests) }),
 		d("too_big_total", "Connections closed for a frame over the read limit.", c, func(s HubStats) float64 { return float64(s.TooBig) }),
 		d("subscriber_drops_total", "Events dropped for slow in-process subscribers.", c, func(s HubStats) float64 { return float64(s.SubscriberDrops) }),
+		d("ping_timeouts_total", "Connections closed because a ping got no pong in time.", c, func(s HubStats) float64 { return float64(s.PingTimeouts) }),
+		d("hello_timeouts_total", "Connections closed for sending no valid hello in time.", c, func(s HubStats) float64 { return float64(s.HelloTimeouts) }),
 	}}
 }
 
