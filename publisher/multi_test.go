@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	rtmp "github.com/yutopp/go-rtmp"
+	"go.uber.org/goleak"
 
 	"golive/internal/peers"
 	"golive/media"
@@ -189,4 +190,78 @@ func TestMultiLateDestinationJoins(t *testing.T) {
 	t.Logf("late destination recorded %d video frames; %d were fed after it joined, %d in the clip", frames, afterFrames, c.frames)
 	require.GreaterOrEqual(t, frames, afterFrames, "everything fed after the join arrived")
 	require.Less(t, frames, c.frames, "media older than the away buffer was not sent")
+}
+
+// TestMultiRetryingDestinationsClose: with a Reconnect policy, destinations
+// that were unreachable or timed out at Initialize keep trying; without
+// one they are left out. Close stops the retries and leaks nothing.
+func TestMultiRetryingDestinationsClose(t *testing.T) {
+	c := makeClip(t, peers.TestSource{Duration: 200 * time.Millisecond, NoAudio: true})
+	cases := []struct {
+		name      string
+		reconnect bool
+		want      RTMPState
+	}{
+		{"with reconnect", true, StateReconnecting},
+		{"without reconnect", false, StateFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			good, stopGood := startGoRTMPServer(t, func() rtmp.Handler { return &rtmp.DefaultHandler{} })
+			defer stopGood()
+			silent, stopSilent := badServer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+			defer stopSilent()
+			closed := func() string {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				defer ln.Close()
+				return ln.Addr().String()
+			}()
+			clock := newFakeClock()
+			m := &Multi{}
+			for _, a := range []string{good, closed, silent} {
+				r := newRTMP(t, "rtmp://"+a+"/live/key", c)
+				r.Clock = clock
+				r.ConnectTimeout = 300 * time.Millisecond
+				if tc.reconnect {
+					r.Reconnect = DefaultReconnect()
+				}
+				m.Destinations = append(m.Destinations, r)
+			}
+			require.NoError(t, m.Initialize())
+			errs := m.Errors()
+			require.ErrorIs(t, errs[1], ErrUnreachable)
+			require.ErrorIs(t, errs[2], ErrTimeout)
+			st := m.Stats()
+			require.Equal(t, StateLive, st[0].State)
+			require.Equal(t, tc.want, st[1].State)
+			require.Equal(t, tc.want, st[2].State)
+			feed(m, c.file.Packets, false, 0) // queued while away; ignored when left out
+			if tc.reconnect {
+				require.Eventually(t, func() bool { return clock.Waiters() == 2 }, 5*time.Second, time.Millisecond)
+				require.Positive(t, m.Stats()[1].QueueLen, "a retrying destination queues")
+			} else {
+				require.Zero(t, m.Stats()[1].QueueLen)
+			}
+			start := time.Now()
+			m.Close()
+			require.Less(t, time.Since(start), 5*time.Second)
+			select {
+			case <-m.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("Multi.Done not closed after Close")
+			}
+			st = m.Stats()
+			require.Equal(t, StateClosed, st[0].State)
+			if tc.reconnect {
+				require.Equal(t, StateClosed, st[1].State)
+				require.Equal(t, StateClosed, st[2].State)
+				require.NoError(t, m.Destinations[1].Err(), "closed while retrying is a plain close")
+			} else {
+				require.Equal(t, StateFailed, st[1].State)
+				require.ErrorIs(t, m.Destinations[1].Err(), ErrUnreachable)
+			}
+		})
+	}
 }
