@@ -65,7 +65,8 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 	err := s.out.InitializeContext(ctx)
 	for i, e := range s.out.Errors() {
 		if e != nil && err == nil { // when none started, the error says it all
-			logger.Warn("destination refused the stream; going on with the others", "url", s.urls[i], "err", e)
+			logger.Warn("destination failed to start; going on with the others (one that was only unreachable keeps retrying)",
+				"url", s.urls[i], "err", e)
 		}
 	}
 	if err == nil && ctx.Err() != nil {
