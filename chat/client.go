@@ -139,6 +139,8 @@ func (c *Client) Welcome() ServerMessage {
 
 // Events returns the frames received after the welcome. It is closed when the
 // connection ends; Err then tells why.
+// Keep draining it: while it is full the reader stops, and so do the
+// keepalive's pongs (both ways), so after PingTimeout the connection is dropped.
 func (c *Client) Events() <-chan ServerMessage {
 	c.mu.Lock()
 	defer c.mu.Unlock()
