@@ -100,23 +100,8 @@ type Camera struct {
 // Initialize opens the camera (failing with ErrNoCamera when it cannot)
 // and starts the source's goroutines.
 func (c *Camera) Initialize() error {
-	if c.Width == 0 && c.Height == 0 {
-		c.Width, c.Height = 1280, 720
-	}
-	if c.Width <= 0 || c.Height <= 0 || c.Width%2 != 0 || c.Height%2 != 0 || c.Width > 8192 || c.Height > 8192 {
-		return fmt.Errorf("camera: %w: size %dx%d (want even, up to 8192)", ErrBadConfig, c.Width, c.Height)
-	}
-	if c.FPS == 0 {
-		c.FPS = 30
-	}
-	if c.FPS < 1 || c.FPS > 240 {
-		return fmt.Errorf("camera: %w: fps %d", ErrBadConfig, c.FPS)
-	}
-	if c.Clock == nil {
-		c.Clock = NewClock()
-	}
-	if c.Ticker == nil {
-		c.Ticker = NewTicker
+	if err := videoDefaults("camera", &c.Width, &c.Height, &c.FPS, &c.Clock, &c.Ticker); err != nil {
+		return err
 	}
 	if c.StallTimeout <= 0 {
 		c.StallTimeout = 2 * time.Second

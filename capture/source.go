@@ -2,6 +2,7 @@ package capture
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"golive/media"
@@ -95,4 +96,29 @@ type SourceStats struct {
 	LastPTS time.Duration
 	// Device names the device in use ("test pattern", a camera label...).
 	Device string
+}
+
+// videoDefaults fills a video source's zero settings (1280x720, 30 fps,
+// the real clock and ticker) and checks the rest: even sizes up to 8192,
+// 1 to 240 fps. name prefixes the error.
+func videoDefaults(name string, w, h, fps *int, clock *Clock, ticker *func(time.Duration) Ticker) error {
+	if *w == 0 && *h == 0 {
+		*w, *h = 1280, 720
+	}
+	if *w <= 0 || *h <= 0 || *w%2 != 0 || *h%2 != 0 || *w > 8192 || *h > 8192 {
+		return fmt.Errorf("%s: %w: size %dx%d (want even, up to 8192)", name, ErrBadConfig, *w, *h)
+	}
+	if *fps == 0 {
+		*fps = 30
+	}
+	if *fps < 1 || *fps > 240 {
+		return fmt.Errorf("%s: %w: fps %d (want 1..240)", name, ErrBadConfig, *fps)
+	}
+	if *clock == nil {
+		*clock = NewClock()
+	}
+	if *ticker == nil {
+		*ticker = NewTicker
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -54,23 +53,8 @@ type TestPattern struct {
 // Initialize checks the configuration, draws the background and starts
 // the source's goroutine.
 func (p *TestPattern) Initialize() error {
-	if p.Width == 0 && p.Height == 0 {
-		p.Width, p.Height = 1280, 720
-	}
-	if p.Width <= 0 || p.Height <= 0 || p.Width%2 != 0 || p.Height%2 != 0 || p.Width > 8192 || p.Height > 8192 {
-		return fmt.Errorf("test pattern: %w: size %dx%d (want even, up to 8192)", ErrBadConfig, p.Width, p.Height)
-	}
-	if p.FPS == 0 {
-		p.FPS = 30
-	}
-	if p.FPS < 1 || p.FPS > 240 {
-		return fmt.Errorf("test pattern: %w: fps %d (want 1..240)", ErrBadConfig, p.FPS)
-	}
-	if p.Clock == nil {
-		p.Clock = NewClock()
-	}
-	if p.Ticker == nil {
-		p.Ticker = NewTicker
+	if err := videoDefaults("test pattern", &p.Width, &p.Height, &p.FPS, &p.Clock, &p.Ticker); err != nil {
+		return err
 	}
 	if p.Epoch.IsZero() {
 		p.Epoch = epochOf(p.Clock)
