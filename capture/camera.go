@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
-	"sync"
 	"time"
 
 	"golive/media"
@@ -84,17 +83,15 @@ type Camera struct {
 	// Logger receives the source's log; default slog.Default().
 	Logger *slog.Logger
 
-	mode   CameraMode
-	label  string
-	slate  *slate
-	grid   grid
-	out    chan *media.VideoFrame
-	stats  counters
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
-	first  CameraDevice
+	mode  CameraMode
+	label string
+	slate *slate
+	grid  grid
+	out   chan *media.VideoFrame
+	stats counters
+	ctx   context.Context
+	lifecycle
+	first CameraDevice
 }
 
 // Initialize opens the camera (failing with ErrNoCamera when it cannot)
@@ -153,13 +150,7 @@ func (c *Camera) Frames() <-chan *media.VideoFrame { return c.out }
 // Close stops the source, closes the device and waits for the source's
 // goroutines; it is idempotent.
 func (c *Camera) Close() {
-	c.once.Do(func() {
-		if c.cancel != nil {
-			c.cancel()
-			c.wg.Wait()
-		}
-		c.stats.setState(StateClosed)
-	})
+	c.lifecycle.close(&c.stats)
 }
 
 // Stats returns a snapshot of the source's counters.

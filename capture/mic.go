@@ -104,9 +104,7 @@ type Microphone struct {
 	levels atomic.Pointer[[]Level]
 	name   string
 	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	lifecycle
 	dev    MicDevice
 	inDrop atomic.Uint64 // deliveries dropped before the owner saw them
 	inLost atomic.Int64  // samples per channel in those deliveries, not yet filled
@@ -218,13 +216,7 @@ func (m *Microphone) Samples() <-chan *media.AudioFrame { return m.out }
 // Close stops the source and the device and waits for the goroutine; it
 // is idempotent.
 func (m *Microphone) Close() {
-	m.once.Do(func() {
-		if m.cancel != nil {
-			m.cancel()
-			m.wg.Wait()
-		}
-		m.stats.setState(StateClosed)
-	})
+	m.lifecycle.close(&m.stats)
 }
 
 // Stats returns a snapshot of the source's counters.

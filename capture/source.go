@@ -1,8 +1,10 @@
 package capture
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"golive/media"
@@ -121,4 +123,24 @@ func videoDefaults(name string, w, h, fps *int, clock *Clock, ticker *func(time.
 		*ticker = NewTicker
 	}
 	return nil
+}
+
+// lifecycle is what every source's goroutines hang on: a cancel, the
+// goroutines to wait for, and one Close.
+type lifecycle struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// close cancels the source, waits for its goroutines and marks it closed;
+// it does so once, whatever the number of calls.
+func (l *lifecycle) close(stats *counters) {
+	l.once.Do(func() {
+		if l.cancel != nil {
+			l.cancel()
+			l.wg.Wait()
+		}
+		stats.setState(StateClosed)
+	})
 }

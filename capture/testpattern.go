@@ -3,7 +3,6 @@ package capture
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"golive/media"
@@ -40,14 +39,12 @@ type TestPattern struct {
 	// Logger receives the source's log; default slog.Default().
 	Logger *slog.Logger
 
-	bg     *media.VideoFrame // bars and stamp background, drawn once
-	grid   grid
-	out    chan *media.VideoFrame
-	stats  counters
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	bg    *media.VideoFrame // bars and stamp background, drawn once
+	grid  grid
+	out   chan *media.VideoFrame
+	stats counters
+	ctx   context.Context
+	lifecycle
 }
 
 // Initialize checks the configuration, draws the background and starts
@@ -83,13 +80,7 @@ func (p *TestPattern) Frames() <-chan *media.VideoFrame { return p.out }
 
 // Close stops the source and waits for its goroutine; it is idempotent.
 func (p *TestPattern) Close() {
-	p.once.Do(func() {
-		if p.cancel != nil {
-			p.cancel()
-			p.wg.Wait()
-		}
-		p.stats.setState(StateClosed)
-	})
+	p.lifecycle.close(&p.stats)
 }
 
 // Stats returns a snapshot of the source's counters.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sync"
 	"time"
 
 	"golive/media"
@@ -47,14 +46,12 @@ type Tone struct {
 	// Logger receives the source's log; default slog.Default().
 	Logger *slog.Logger
 
-	spb    int // samples per block
-	grid   grid
-	out    chan *media.AudioFrame
-	stats  counters
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	spb   int // samples per block
+	grid  grid
+	out   chan *media.AudioFrame
+	stats counters
+	ctx   context.Context
+	lifecycle
 }
 
 // Initialize checks the configuration and starts the source's goroutine.
@@ -120,13 +117,7 @@ func (t *Tone) Samples() <-chan *media.AudioFrame { return t.out }
 
 // Close stops the source and waits for its goroutine; it is idempotent.
 func (t *Tone) Close() {
-	t.once.Do(func() {
-		if t.cancel != nil {
-			t.cancel()
-			t.wg.Wait()
-		}
-		t.stats.setState(StateClosed)
-	})
+	t.lifecycle.close(&t.stats)
 }
 
 // Stats returns a snapshot of the source's counters.
