@@ -77,7 +77,7 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 		return nil, err
 	}
 	if cfg.Record != "" {
-		rec := &publisher.Recorder{Path: cfg.Record, Video: venc.Params(), Audio: ap, Logger: logger.With("stage", "recorder")}
+		rec := &publisher.Recorder{Path: cfg.Record, Video: venc.Params(), Audio: ap, Logger: logger} // it adds its stage and path
 		if err := rec.Initialize(); err != nil {
 			s.close()
 			return nil, fmt.Errorf("record: %w", err)
@@ -87,7 +87,7 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 	if !cfg.FixedBitrate {
 		abr := &publisher.BitrateController{
 			Stats: s.worstDestination, SetBitrate: venc.SetBitrate, Max: cfg.Bitrate,
-			OtherBitrate: cfg.AudioBitrate, Logger: logger.With("stage", "bitrate"),
+			OtherBitrate: cfg.AudioBitrate, Logger: logger, // it adds its stage
 		}
 		if err := abr.Initialize(); err != nil {
 			s.close()
