@@ -12,6 +12,7 @@ import (
 
 	"golive/broadcast"
 	"golive/encoder"
+	"golive/media"
 )
 
 // stringList is a flag that may be given several times.
@@ -62,10 +63,10 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	if cfg.FPS, err = broadcast.ParseFPS(fps); err != nil {
 		return cfg, 0, false, err
 	}
-	if cfg.Bitrate, err = broadcast.ParseBitrate(bitrate); err != nil {
+	if cfg.Bitrate, err = media.ParseBitrate(bitrate); err != nil {
 		return cfg, 0, false, err
 	}
-	if cfg.AudioBitrate, err = broadcast.ParseBitrate(abitrate); err != nil {
+	if cfg.AudioBitrate, err = media.ParseBitrate(abitrate); err != nil {
 		return cfg, 0, false, err
 	}
 	dur, err := time.ParseDuration(durStr)
