@@ -46,6 +46,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	fs.BoolVar(&verbose, "verbose", false, "log every stage, FFmpeg included, to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "usage: golive stream --to URL [flags]")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return cfg, 0, false, err
