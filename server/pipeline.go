@@ -70,6 +70,13 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	if err != nil {
 		return err
 	}
+	plan := ladder.Plan(p.specs, video.Width, video.Height)
+	planned := make([]*hls.Variant, len(plan))
+	for i, r := range plan {
+		if planned[i], err = p.variant(r.Name); err != nil {
+			return err
+		}
+	}
 	if err := top.Start(video, audio); err != nil {
 		return err
 	}
@@ -78,7 +85,7 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 		Bitrate: br, Source: true, variant: top}}
 	var lower []*hls.Variant
 	var lad *ladder.Ladder
-	if plan := ladder.Plan(p.specs, video.Width, video.Height); len(plan) > 0 {
+	if len(plan) > 0 {
 		lad = &ladder.Ladder{Source: *video, Rungs: plan, Encoder: p.encoder,
 			Preset: p.preset, MaxLag: p.maxLag, Logger: p.log.With("stage", "ladder")}
 		lad.Output = func(i int, pkt *media.Packet) { _ = lower[i].WriteVideo(pkt) }
@@ -88,18 +95,14 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 			lad = nil
 		} else {
 			p.encoder = lad.EncoderName() // probe hardware once per server, not per stream
+			lower = planned
 			for i, r := range plan {
 				params := lad.Params(i)
-				v, err := p.variant(r.Name)
-				if err == nil {
-					err = v.Start(&params, nil)
-				}
-				if err != nil {
+				if err := lower[i].Start(&params, nil); err != nil {
 					p.log.Error("rung unavailable", "rung", r.Name, "err", err)
 				}
-				lower = append(lower, v)
 				infos = append(infos, rungInfo{Name: r.Name, Width: r.Width, Height: r.Height,
-					FPS: video.FPS, Bitrate: r.Bitrate, variant: v})
+					FPS: video.FPS, Bitrate: r.Bitrate, variant: lower[i]})
 			}
 		}
 	}

@@ -142,6 +142,9 @@ func (v *Variant) Start(video, audio *media.CodecParams) error {
 	v.mu.Lock()
 	old := v.out
 	v.out = o
+	if old != nil {
+		old.state = stateEnded // a stream never stopped keeps nothing
+	}
 	v.mu.Unlock()
 	if old != nil {
 		old.close()
