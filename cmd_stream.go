@@ -12,6 +12,7 @@ import (
 
 	"golive/broadcast"
 	"golive/encoder"
+	"golive/media"
 )
 
 // stringList is a flag that may be given several times.
@@ -45,6 +46,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	fs.BoolVar(&verbose, "verbose", false, "log every stage, FFmpeg included, to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "usage: golive stream --to URL [flags]")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return cfg, 0, false, err
@@ -62,10 +64,10 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	if cfg.FPS, err = broadcast.ParseFPS(fps); err != nil {
 		return cfg, 0, false, err
 	}
-	if cfg.Bitrate, err = broadcast.ParseBitrate(bitrate); err != nil {
+	if cfg.Bitrate, err = media.ParseBitrate(bitrate); err != nil {
 		return cfg, 0, false, err
 	}
-	if cfg.AudioBitrate, err = broadcast.ParseBitrate(abitrate); err != nil {
+	if cfg.AudioBitrate, err = media.ParseBitrate(abitrate); err != nil {
 		return cfg, 0, false, err
 	}
 	dur, err := time.ParseDuration(durStr)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"golive/capture"
+	"golive/media"
 )
 
 // Config is what a broadcast sends and where; the zero value of each field
@@ -83,10 +84,10 @@ func (c Config) Validate() error {
 	if _, err := ParseFPS(fmt.Sprint(c.FPS)); err != nil {
 		return err
 	}
-	if _, err := ParseBitrate(fmt.Sprint(c.Bitrate)); err != nil {
+	if _, err := media.ParseBitrate(fmt.Sprint(c.Bitrate)); err != nil {
 		return err
 	}
-	if _, err := ParseBitrate(fmt.Sprint(c.AudioBitrate)); err != nil {
+	if _, err := media.ParseBitrate(fmt.Sprint(c.AudioBitrate)); err != nil {
 		return err
 	}
 	return nil

@@ -1,18 +1,21 @@
 package broadcast
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 
+	"golive/media"
 	"golive/publisher"
 )
 
-// ErrBadOption is returned by the option parsers when a size, frame rate,
-// bitrate or destination URL cannot be used.
-var ErrBadOption = errors.New("bad option")
+// ErrBadOption is media.ErrBadOption, returned by the option parsers when
+// a size, frame rate, bitrate or destination URL cannot be used.
+//
+// Deprecated: use media.ErrBadOption; kept until the desktop controller
+// leaves this package.
+var ErrBadOption = media.ErrBadOption
 
 // ParseSize parses a frame size such as "1280x720". Both sides must be even
 // (YUV420P) and between 16 and 7680.
@@ -41,29 +44,6 @@ func ParseFPS(s string) (int, error) {
 		return 0, fmt.Errorf("%w: fps %q: want a whole number from 1 to 120", ErrBadOption, s)
 	}
 	return fps, nil
-}
-
-// ParseBitrate parses a bitrate in bits per second: "3000k", "3M", "2500000"
-// or "128kbps". The result must lie between 8 kbit/s and 200 Mbit/s.
-func ParseBitrate(s string) (int, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "bps"), "b")
-	mult := 1.0
-	switch {
-	case strings.HasSuffix(t, "k"):
-		mult, t = 1e3, strings.TrimSuffix(t, "k")
-	case strings.HasSuffix(t, "m"):
-		mult, t = 1e6, strings.TrimSuffix(t, "m")
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v != v {
-		return 0, fmt.Errorf("%w: bitrate %q: want e.g. 3000k, 3M or 3000000", ErrBadOption, s)
-	}
-	bps := v * mult
-	if bps < 8e3 || bps > 200e6 {
-		return 0, fmt.Errorf("%w: bitrate %q: must be between 8k and 200M", ErrBadOption, s)
-	}
-	return int(bps), nil
 }
 
 // ParseDestination checks an RTMP publish URL (see publisher.ParseURL):

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golive/capture"
+	"golive/media"
 	"golive/publisher"
 )
 
@@ -51,13 +52,12 @@ type DestinationStats struct {
 type statsKeeper struct {
 	targetFPS int
 
-	mu        sync.Mutex
-	last      time.Time
-	lastSess  *session
-	lastBytes int64
-	lastFrame int64
-	cur       Stats
-	history   []int
+	mu       sync.Mutex
+	lastSess *session
+	bytes    media.RateMeter // the encoders' output
+	frames   media.RateMeter // video frames encoded
+	cur      Stats
+	history  []int
 }
 
 func newStatsKeeper(fps int) *statsKeeper { return &statsKeeper{targetFPS: fps} }
@@ -74,14 +74,13 @@ func (k *statsKeeper) sample(now time.Time, sess *session, video capture.VideoSo
 		if sess.aenc != nil {
 			bytes += sess.aenc.Stats().Bytes
 		}
-		if k.lastSess == sess && !k.last.IsZero() {
-			dt := now.Sub(k.last).Seconds()
-			if dt > 0 {
-				st.Bitrate = int(float64(bytes-k.lastBytes) * 8 / dt)
-				st.FPS = float64(frames-k.lastFrame) / dt
-			}
+		if k.lastSess != sess {
+			k.bytes.Reset()
+			k.frames.Reset()
+			k.lastSess = sess
 		}
-		k.lastBytes, k.lastFrame, k.lastSess = bytes, frames, sess
+		st.Bitrate = k.bytes.Bitrate(now, bytes)
+		st.FPS = k.frames.Observe(now, frames)
 		st.Skipped += es.Skipped
 		k.history = append(k.history, st.Bitrate)
 		if len(k.history) > historyLen {
@@ -91,7 +90,6 @@ func (k *statsKeeper) sample(now time.Time, sess *session, video capture.VideoSo
 		k.lastSess = nil
 		k.history = k.history[:0]
 	}
-	k.last = now
 	k.cur = st
 }
 
