@@ -155,8 +155,8 @@ func (o *output) discover() {
 // for content) and returns false when the muxer closed first or the
 // client left.
 func (o *output) route(req *http.Request, name string) (*http.Request, bool) {
-	if name != VideoPlaylist && name != AudioPlaylist {
-		return req, true
+	if name != VideoPlaylist && (name != AudioPlaylist || o.audio == nil) {
+		return req, true // not ours to route: the muxer answers (or 404s) at once
 	}
 	select {
 	case <-o.found:

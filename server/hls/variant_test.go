@@ -194,6 +194,7 @@ func TestVariantEndedPlaylist(t *testing.T) {
 	// A new stream replaces the ended one at the same URLs.
 	require.NoError(t, v.Start(testVideoParams(t, 0), nil))
 	require.True(t, v.Stats().Live)
+	require.Equal(t, http.StatusNotFound, get(v, "/hls/720p/"+AudioPlaylist).Code, "no audio: 404 at once, no wait")
 	require.Equal(t, http.StatusNotFound, get(v, "/hls/720p/"+live.Map.URI).Code, "the ended stream's files are gone")
 }
 
