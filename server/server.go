@@ -120,7 +120,7 @@ func (s *Server) Initialize() (err error) {
 	s.pipe = &pipeline{
 		specs: s.Ladder, segment: s.Segment, part: s.Part, encoder: s.Encoder,
 		preset: s.Preset, maxLag: s.LadderMaxLag,
-		log: s.Logger.With("stage", "pipeline"), rungs: map[string]*hls.Rung{},
+		log: s.Logger.With("stage", "pipeline"), variants: map[string]*hls.Variant{},
 		rate: bitrateMeter{meter: media.RateMeter{Window: ingestRateWindow}},
 	}
 	defer func() {
