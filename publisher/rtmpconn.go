@@ -110,12 +110,8 @@ func controlConfig() *rtmp.StreamControlStateConfig {
 // write schedules one message; it returns once the previous message on
 // the same chunk stream has gone to the socket.
 func (c *rtmpConn) write(ctx context.Context, csid int, streamID, ts uint32, msg rtmpmsg.Message) error {
-	select {
-	case <-c.cs.Done():
-		return c.lostErr()
-	case <-c.readDone:
-		return c.lostErr()
-	default:
+	if err := c.lostErr(); err != nil {
+		return err
 	}
 	if c.cfg.writeTimeout > 0 {
 		// A socket deadline is on the wall clock by nature.

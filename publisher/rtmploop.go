@@ -28,12 +28,15 @@ func (r *RTMP) run(initCtx context.Context) {
 		close(r.done)
 	}()
 
-	conn, err := r.connectFirst(initCtx)
+	conn, err := r.connect(initCtx)
 	switch {
 	case err == nil:
 		r.setLive(false)
-	case r.joinsLate(initCtx, err):
-		r.goAway(err)
+	case initCtx.Err() != nil:
+		r.fail(fmt.Errorf("rtmp %s: connecting: %w", r.target.Redacted(), initCtx.Err()))
+		return
+	case r.joinLate && r.Reconnect != nil && !errors.Is(err, ErrRefused):
+		r.goAway(err) // in a Multi, a failure that may pass is retried
 	default:
 		r.fail(err)
 		return
@@ -64,27 +67,6 @@ func (r *RTMP) run(initCtx context.Context) {
 		}
 		r.goAway(err)
 	}
-}
-
-// connectFirst is the first connection attempt, which both the caller of
-// InitializeContext (initCtx) and Close abort.
-func (r *RTMP) connectFirst(initCtx context.Context) (*rtmpConn, error) {
-	ctx, cancel := context.WithCancel(initCtx)
-	defer cancel()
-	defer context.AfterFunc(r.ctx, cancel)()
-	conn, err := r.connect(ctx)
-	if err != nil && initCtx.Err() != nil {
-		return nil, fmt.Errorf("rtmp %s: connecting: %w", r.target.Redacted(), initCtx.Err())
-	}
-	return conn, err
-}
-
-// joinsLate reports whether a failed first connection is retried: in a
-// Multi with a Reconnect policy, when the failure may pass (the server
-// did not refuse the stream) and nobody cancelled.
-func (r *RTMP) joinsLate(initCtx context.Context, err error) bool {
-	return r.joinLate && r.Reconnect != nil && initCtx.Err() == nil && r.ctx.Err() == nil &&
-		!errors.Is(err, ErrRefused)
 }
 
 // connect dials a connection and sends metadata and sequence headers; ctx
