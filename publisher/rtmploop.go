@@ -108,38 +108,38 @@ func (r *RTMP) sendHeaders(ctx context.Context, c *rtmpConn) error {
 // pump sends queued packets until the connection fails (its error) or
 // Close stopped the stage and the queue is flushed (nil).
 func (r *RTMP) pump(ctx context.Context, conn *rtmpConn) error {
-	stop := r.ctx.Done()
-	var flushEnd <-chan time.Time // set once stopped
 	for {
-		for {
-			p, ok := r.pop()
-			if !ok {
-				break
-			}
+		for p, ok := r.pop(); ok; p, ok = r.pop() {
 			if err := r.send(ctx, conn, p); err != nil {
 				return err
 			}
-			if flushEnd != nil {
-				select {
-				case <-flushEnd:
-					return nil
-				default:
-				}
-			}
-		}
-		if flushEnd != nil {
-			return nil // flushed
 		}
 		select {
 		case <-r.wake:
-		case <-stop:
-			stop, flushEnd = nil, r.Clock.After(r.FlushTimeout)
+		case <-r.ctx.Done():
+			return r.flush(ctx, conn)
 		case <-conn.readDone:
 			return conn.lostErr()
 		case <-conn.cs.Done():
 			return conn.lostErr()
 		}
 	}
+}
+
+// flush sends what is still queued, for at most FlushTimeout.
+func (r *RTMP) flush(ctx context.Context, conn *rtmpConn) error {
+	end := r.Clock.After(r.FlushTimeout)
+	for p, ok := r.pop(); ok; p, ok = r.pop() {
+		select {
+		case <-end:
+			return nil
+		default:
+		}
+		if err := r.send(ctx, conn, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pop takes the next packet from the queue. After a reconnection the
