@@ -133,7 +133,7 @@ func TestBroadcastCameraAndMic(t *testing.T) {
 	select {
 	case <-time.After(dur):
 	case <-b.LiveDone():
-		t.Fatalf("session ended: %v", b.Err())
+		t.Fatalf("onAir ended: %v", b.Err())
 	}
 	st := b.Stats()
 	b.StopLive()

@@ -73,7 +73,7 @@ type RTMP struct {
 	started   atomic.Bool   // the stage runs and WritePacket queues
 	sent      atomic.Int64
 	packets   atomic.Int64
-	meter     rateMeter
+	meter     media.RateMeter // bytes sent
 
 	mu       sync.Mutex // guards the fields below
 	queue    *Queue
@@ -207,7 +207,7 @@ func (r *RTMP) Stats() RTMPStats {
 		PacketsSent: r.packets.Load(),
 	}
 	if r.Clock != nil {
-		st.Bitrate = r.meter.rate(r.Clock.Now(), total)
+		st.Bitrate = r.meter.Bitrate(r.Clock.Now(), total)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
