@@ -120,12 +120,12 @@ type RungStats struct {
 // full). Whoever holds a picture owns it; Close frees the ones left on
 // free once both goroutines are gone.
 type worker struct {
-	idx     int
-	rung    Rung
-	frames  chan rungFrame
-	free    chan *encoder.Picture
-	scaler  *encoder.Scaler
-	enc     *encoder.H264
+	idx      int
+	rung     Rung
+	frames   chan rungFrame
+	free     chan *encoder.Picture
+	scaler   *encoder.Scaler
+	enc      *encoder.H264
 	stop     chan struct{}
 	stopped  bool
 	allocs   int         // pictures allocated (decode goroutine)
