@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,21 +22,6 @@ import (
 	"golive/server/ladder"
 	"golive/studio"
 )
-
-type memStore struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (s *memStore) String(k string) string { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] }
-func (s *memStore) SetString(k, v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]string{}
-	}
-	s.m[k] = v
-}
 
 // eventually polls cond on the test goroutine until it holds.
 func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
@@ -62,7 +46,7 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
-	r, err := Start(&studio.Studio{Store: &memStore{}, RTMPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0",
+	r, err := Start(&studio.Studio{RTMPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0",
 		NewServer: studio.BundledServer([]ladder.Spec{}, t.TempDir()), OnImage: func(img *image.RGBA) {
 			if img.Bounds().Dx() > 100 {
 				images.Add(1)
@@ -72,6 +56,7 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	ctl := r.Studio
+	require.Equal(t, ctl.StreamKey(), a.Preferences().String("golive.server.key"), "settings live in the app's preferences")
 	dests := ctl.Destinations()
 	require.Len(t, dests, 1)
 	require.True(t, dests[0].Kind == studio.DestBundled && dests[0].Enabled)
