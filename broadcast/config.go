@@ -34,8 +34,8 @@ type Config struct {
 	FixedBitrate bool
 }
 
-// withDefaults returns c with every zero field set to its default.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
 	if c.Source == "" {
 		c.Source = "test"
 	}
@@ -63,7 +63,7 @@ func (c Config) withDefaults() Config {
 // Validate checks the configuration a user gave, with the same rules as the
 // command-line parsers.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	if len(c.Destinations) == 0 {
 		return fmt.Errorf("%w: no destination (want --to rtmp://HOST/APP/KEY)", ErrBadOption)
 	}
