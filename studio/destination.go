@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"golive/broadcast"
+	"golive/media"
 )
 
 // The kinds of Destination.
@@ -85,10 +86,10 @@ func (d Destination) MaskedKey() string {
 // Validate checks the entry can be published to.
 func (d Destination) Validate() error {
 	if strings.TrimSpace(d.Key) == "" {
-		return fmt.Errorf("%w: destination %q has no stream key", broadcast.ErrBadOption, d.Name)
+		return fmt.Errorf("%w: destination %q has no stream key", media.ErrBadOption, d.Name)
 	}
 	if strings.ContainsAny(d.Key, "/?# \t") {
-		return fmt.Errorf("%w: destination %q: stream key must not contain '/', '?', '#' or spaces", broadcast.ErrBadOption, d.Name)
+		return fmt.Errorf("%w: destination %q: stream key must not contain '/', '?', '#' or spaces", media.ErrBadOption, d.Name)
 	}
 	if _, err := broadcast.ParseDestination(d.PublishURL()); err != nil {
 		return err
@@ -166,7 +167,7 @@ func (s *Studio) SaveDestination(d Destination) error {
 		}
 		if !found {
 			s.mu.Unlock()
-			return fmt.Errorf("%w: no destination %q", broadcast.ErrBadOption, d.ID)
+			return fmt.Errorf("%w: no destination %q", media.ErrBadOption, d.ID)
 		}
 	}
 	s.persistLocked()
@@ -206,7 +207,7 @@ func (s *Studio) SetEnabled(id string, on bool) error {
 	s.persistLocked()
 	s.mu.Unlock()
 	if !found {
-		return fmt.Errorf("%w: no destination %q", broadcast.ErrBadOption, id)
+		return fmt.Errorf("%w: no destination %q", media.ErrBadOption, id)
 	}
 	s.changed()
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"golive/broadcast"
+	"golive/media"
 )
 
 func TestDestinations(t *testing.T) {
@@ -36,7 +37,7 @@ func TestDestinations(t *testing.T) {
 	for _, tc := range cases {
 		err := h.SaveDestination(tc.d)
 		if tc.err {
-			require.ErrorIs(t, err, broadcast.ErrBadOption, tc.name)
+			require.ErrorIs(t, err, media.ErrBadOption, tc.name)
 		} else {
 			require.NoError(t, err, tc.name)
 		}
@@ -55,7 +56,7 @@ func TestDestinations(t *testing.T) {
 	require.NoError(t, h.SaveDestination(yt))
 	require.NoError(t, h.SetEnabled(DestBundled, false))
 	h.RemoveDestination(ds[3].ID)
-	require.ErrorIs(t, h.SetEnabled("nope", true), broadcast.ErrBadOption)
+	require.ErrorIs(t, h.SetEnabled("nope", true), media.ErrBadOption)
 	require.Len(t, h.publishURLs(), 1, "only YouTube is ticked now")
 
 	// Keys never reach the log.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"golive/broadcast"
+	"golive/media"
 )
 
 // Store persists the studio's settings; the app backs it with Fyne
@@ -133,7 +134,7 @@ func (s *Studio) SetSettings(st Settings) error {
 // validateSettings applies the command line's rules to st.
 func validateSettings(st Settings) error {
 	if st.Width < 0 || st.Height < 0 || st.FPS < 0 || st.Bitrate < 0 || st.AudioBitrate < 0 {
-		return fmt.Errorf("%w: negative size, rate or bitrate", broadcast.ErrBadOption)
+		return fmt.Errorf("%w: negative size, rate or bitrate", media.ErrBadOption)
 	}
 	cfg := st.config()
 	cfg.Destinations = []string{"rtmp://x/app/key"}

@@ -1,11 +1,10 @@
 package studio
 
 import (
+	"golive/media"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"golive/broadcast"
 )
 
 func TestSettings(t *testing.T) {
@@ -18,7 +17,7 @@ func TestSettings(t *testing.T) {
 	require.NoError(t, h.SetSettings(st))
 	bad := st
 	bad.Width = 853
-	require.ErrorIs(t, h.SetSettings(bad), broadcast.ErrBadOption)
+	require.ErrorIs(t, h.SetSettings(bad), media.ErrBadOption)
 	h.Close()
 	h2 := newStudio(t, store, false)
 	require.Equal(t, st, h2.Settings())
