@@ -356,11 +356,13 @@ ensure() {
   fi
   [ "$MODE" != system ] || die "GOLIVE_FFMPEG=system, but pkg-config finds ${sys:-no FFmpeg}, not FFmpeg 8 (libavcodec $WANT_AVCODEC_MAJOR) with every library go-astiav links ($FF_LIBS)"
   nvenc_plan
-  if cache_ok; then return 0; fi
+  if cache_ok; then say "using FFmpeg $FFMPEG_VERSION from $PREFIX"; return 0; fi
   lock
-  if cache_ok; then return 0; fi                             # built while we waited
+  if cache_ok; then say "using FFmpeg $FFMPEG_VERSION from $PREFIX"; return 0; fi   # built while we waited
   if [ -d "$PREFIX" ]; then
-    say "$PREFIX is incomplete or configured differently; rebuilding it"
+    # Nothing may link against it any more, even if the rebuild fails.
+    say "$PREFIX is incomplete or configured differently; removing it and rebuilding"
+    rm -rf "$PREFIX"
   fi
   [ "$MODE" = build ] && [ -n "$sys" ] && sys="GOLIVE_FFMPEG=build ($sys on the system)"
   say "${sys:-found no FFmpeg}; building $FFMPEG_VERSION into $PREFIX (log: $LOG)"
