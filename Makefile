@@ -3,7 +3,8 @@
 
 SHELL      := /bin/bash
 GO         ?= go
-BIN        ?= bin/golive
+HOST_OS    := $(or $(filter darwin windows,$(shell uname -s | tr A-Z a-z | sed 's/^mingw.*\|^msys.*/windows/')),linux)
+BIN        ?= bin/golive$(if $(filter windows,$(HOST_OS)),.exe)
 GOTESTFLAGS ?= -race -timeout 30m
 export CGO_ENABLED := 1
 export LANG := en_US.UTF-8
@@ -108,10 +109,9 @@ bench: deps
 # package builds the desktop package of this OS with fyne's packager from FyneApp.toml into $(DIST)/:
 # Linux GoLive.tar.xz (binary, icon, .desktop entry, and a Makefile: `sudo make install` in the
 # unpacked folder), macOS GoLive.app, Windows GoLive.exe (icon and metadata embedded).
-PACKAGE_OS := $(or $(filter darwin windows,$(shell uname -s | tr A-Z a-z | sed 's/^mingw.*\|^msys.*/windows/')),linux)
 package: deps $(FYNE)
 	@rm -rf GoLive.tar.xz GoLive.app GoLive.exe && mkdir -p $(DIST)
-	$(FYNE) package --os $(PACKAGE_OS) --release --src . --icon assets/icon.png
+	$(FYNE) package --os $(HOST_OS) --release --src . --icon assets/icon.png
 	@for f in GoLive.tar.xz GoLive.app GoLive.exe; do [ ! -e $$f ] || { rm -rf $(DIST)/$$f; mv $$f $(DIST)/; echo "package: $(DIST)/$$f"; }; done
 	@[ ! -f $(DIST)/GoLive.tar.xz ] || tar -tvJf $(DIST)/GoLive.tar.xz
 
