@@ -106,12 +106,16 @@ fuzz: deps
 bench: deps
 	$(GO) test ./bench/ -run '^$$' -bench . -benchtime 1x -v
 
-# package builds the desktop package of this OS with fyne's packager from FyneApp.toml into $(DIST)/:
+# package builds the desktop package of this OS with fyne's packager (fyne.io/tools, whose v1.7.2
+# goes with fyne v2.7) from FyneApp.toml into $(DIST)/:
 # Linux GoLive.tar.xz (binary, icon, .desktop entry, and a Makefile: `sudo make install` in the
 # unpacked folder), macOS GoLive.app, Windows GoLive.exe (icon and metadata embedded).
 package: deps $(FYNE)
 	@rm -rf GoLive.tar.xz GoLive.app GoLive.exe && mkdir -p $(DIST)
-	$(FYNE) package --os $(HOST_OS) --release --src . --icon assets/icon.png
+	@# fyne package bumps Build in FyneApp.toml after every run; the repo keeps the committed one.
+	@echo "fyne package --os $(HOST_OS) --release --src . --icon assets/icon.png"; cp FyneApp.toml $(DIST)/.FyneApp.toml; \
+	$(FYNE) package --os $(HOST_OS) --release --src . --icon assets/icon.png; rc=$$?; \
+	mv -f $(DIST)/.FyneApp.toml FyneApp.toml; exit $$rc
 	@for f in GoLive.tar.xz GoLive.app GoLive.exe; do [ ! -e $$f ] || { rm -rf $(DIST)/$$f; mv $$f $(DIST)/; echo "package: $(DIST)/$$f"; }; done
 	@[ ! -f $(DIST)/GoLive.tar.xz ] || tar -tvJf $(DIST)/GoLive.tar.xz
 
