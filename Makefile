@@ -42,8 +42,10 @@ PKG_CONFIG_LIBS := $(FFMPEG_PCS) gl x11 xrandr xcursor xinerama xi xxf86vm
 TOOLS := gcc pkg-config ffmpeg ffprobe nginx chromium Xvfb import
 NGINX_RTMP := /usr/lib/nginx/modules/ngx_rtmp_module.so
 
-# make package: fyne's packager, built once per version beside the FFmpeg cache.
-FYNE_TOOLS_VERSION := v1.7.2
+# make package: fyne's packager, built once per version beside the FFmpeg cache. v1.7.4 writes the
+# same metadata code for a fyne v2.7 app as v1.7.2 (built for v2.7) does, and unlike v1.7.2 its
+# package's `make install` finds the icon.
+FYNE_TOOLS_VERSION := v1.7.4
 FYNE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/golive/tools/fyne-$(FYNE_TOOLS_VERSION)/fyne
 DIST := dist
 
@@ -106,8 +108,7 @@ fuzz: deps
 bench: deps
 	$(GO) test ./bench/ -run '^$$' -bench . -benchtime 1x -v
 
-# package builds the desktop package of this OS with fyne's packager (fyne.io/tools, whose v1.7.2
-# goes with fyne v2.7) from FyneApp.toml into $(DIST)/:
+# package builds the desktop package of this OS with fyne's packager from FyneApp.toml into $(DIST)/:
 # Linux GoLive.tar.xz (binary, icon, .desktop entry, and a Makefile: `sudo make install` in the
 # unpacked folder), macOS GoLive.app, Windows GoLive.exe (icon and metadata embedded).
 package: deps $(FYNE)
