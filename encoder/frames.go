@@ -1,12 +1,13 @@
 package encoder
 
 // FFmpeg video frames: allocation, and copies between Go memory
-// (media.VideoFrame) and frames through go-astiav's FrameData. Go memory
-// is only passed as call arguments: no Go pointer is stored in C memory.
+// (media.VideoFrame) and frames: in by rows straight into FFmpeg's planes,
+// out through go-astiav's FrameData. No Go pointer is stored in C memory.
 
 import (
 	"fmt"
 	"image"
+	"unsafe"
 
 	"github.com/asticode/go-astiav"
 
@@ -31,43 +32,53 @@ func allocVideoFrame(w, h int, pf astiav.PixelFormat) (*astiav.Frame, error) {
 }
 
 // fillFrame copies src into f, an allocated YUV420P frame of src's size
-// (checked by the caller), making f writable first.
+// (checked by the caller), making f writable first. The rows go from Go
+// memory straight into FFmpeg's planes: go-astiav's FrameData.FromImage
+// would stage every plane in a C copy first (C.CBytes), which doubles the
+// cost of the capture → encoder path.
 func fillFrame(f *astiav.Frame, src *media.VideoFrame) error {
 	if err := f.MakeWritable(); err != nil {
 		return fmt.Errorf("%w: av_frame_make_writable: %w", ErrCodec, err)
 	}
 	cw, ch := src.ChromaSize()
-	v := src.V
-	if src.StrideV != src.StrideU { // FrameData takes one chroma stride
-		v = restride(src.V, src.StrideV, src.StrideU, cw, ch)
-	}
-	img := &image.YCbCr{
-		Y:       planeBytes(src.Y, src.StrideY, src.Width, src.Height),
-		Cb:      planeBytes(src.U, src.StrideU, cw, ch),
-		Cr:      planeBytes(v, src.StrideU, cw, ch),
-		YStride: src.StrideY, CStride: src.StrideU,
-		SubsampleRatio: image.YCbCrSubsampleRatio420,
-		Rect:           image.Rect(0, 0, src.Width, src.Height),
-	}
-	if err := f.Data().FromImage(img); err != nil {
-		return fmt.Errorf("%w: filling frame: %w", ErrCodec, err)
+	dst, ls := framePlanes(f, [3]int{src.Height, ch, ch})
+	for i, p := range []struct {
+		src          []byte
+		stride, w, h int
+	}{{src.Y, src.StrideY, src.Width, src.Height}, {src.U, src.StrideU, cw, ch}, {src.V, src.StrideV, cw, ch}} {
+		if dst[i] == nil || ls[i] < p.w {
+			return fmt.Errorf("%w: frame plane %d missing or narrower than %d", ErrCodec, i, p.w)
+		}
+		if ls[i] == p.stride { // same layout: one copy of the whole plane
+			n := p.stride*(p.h-1) + p.w
+			copy(dst[i][:n], p.src[:n])
+			continue
+		}
+		for y := range p.h {
+			copy(dst[i][y*ls[i]:y*ls[i]+p.w], p.src[y*p.stride:y*p.stride+p.w])
+		}
 	}
 	return nil
 }
 
-// planeBytes trims a plane to the bytes its w×h rows at stride span, so
-// that no more than the picture is copied.
-func planeBytes(p []byte, stride, w, h int) []byte {
-	return p[:stride*(h-1)+w]
-}
-
-// restride copies a w×h plane at stride from into a new plane at stride to.
-func restride(p []byte, from, to, w, h int) []byte {
-	out := make([]byte, to*(h-1)+w)
-	for y := range h {
-		copy(out[y*to:y*to+w], p[y*from:y*from+w])
+// framePlanes returns the first three planes of the video frame f, as Go
+// slices over FFmpeg's memory of rows[i] lines each, and their line
+// sizes. go-astiav gives the AVFrame (UnsafePointer) and the line sizes
+// but not the data pointers; AVFrame's public layout begins with them
+// (uint8_t *data[AV_NUM_DATA_POINTERS]). The slices are valid while f
+// keeps its buffers; nothing is stored in C memory.
+func framePlanes(f *astiav.Frame, rows [3]int) ([3][]byte, [3]int) {
+	data := (*[astiav.NumDataPointers]*byte)(f.UnsafePointer())
+	all := f.Linesize()
+	var planes [3][]byte
+	var ls [3]int
+	for i := range planes {
+		ls[i] = all[i]
+		if data[i] != nil && ls[i] > 0 {
+			planes[i] = unsafe.Slice(data[i], ls[i]*rows[i])
+		}
 	}
-	return out
+	return planes, ls
 }
 
 // videoFrameOut copies the 4:2:0 8-bit frame f into a new, tightly packed
