@@ -7,14 +7,16 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
-// resampler converts interleaved s16 PCM into planar float at the output
-// rate and channel count (libswresample) and buffers the result in an
+// resampler converts interleaved s16 PCM into the output sample format
+// (planar float for AAC, packed s16 for Opus) at the output rate and
+// channel count (libswresample) and buffers the result in an
 // audio FIFO until the encoder takes whole frames. The input format may
 // change between pushes: the old converter is drained into the FIFO
 // first, so no converted sample is lost. One owner goroutine; close frees
 // everything.
 type resampler struct {
 	outRate, outCh int
+	outFmt         astiav.SampleFormat
 	// inRate and inCh are the current input format, 0 before setInput.
 	inRate, inCh int
 
@@ -24,16 +26,16 @@ type resampler struct {
 	in, out *astiav.Frame // reused with Unref
 }
 
-// newResampler allocates a resampler to outRate Hz and outCh channels
-// (planar float); call setInput before push, and close when done.
-func newResampler(outRate, outCh int) (r *resampler, err error) {
-	r = &resampler{outRate: outRate, outCh: outCh}
+// newResampler allocates a resampler to outRate Hz, outCh channels and
+// sample format outFmt; call setInput before push, and close when done.
+func newResampler(outRate, outCh int, outFmt astiav.SampleFormat) (r *resampler, err error) {
+	r = &resampler{outRate: outRate, outCh: outCh, outFmt: outFmt}
 	defer func() {
 		if err != nil {
 			r.close()
 		}
 	}()
-	if r.fifo = astiav.AllocAudioFifo(astiav.SampleFormatFltp, outCh, 4096); r.fifo == nil {
+	if r.fifo = astiav.AllocAudioFifo(outFmt, outCh, 4096); r.fifo == nil {
 		return nil, fmt.Errorf("%w: av_audio_fifo_alloc failed", ErrCodec)
 	}
 	if r.in = astiav.AllocFrame(); r.in == nil {
@@ -98,7 +100,7 @@ func (r *resampler) drain() error {
 // output frame, and appends the output to the FIFO.
 func (r *resampler) convert(in *astiav.Frame) error {
 	r.out.Unref()
-	r.out.SetSampleFormat(astiav.SampleFormatFltp)
+	r.out.SetSampleFormat(r.outFmt)
 	r.out.SetChannelLayout(defaultChannelLayout(r.outCh))
 	r.out.SetSampleRate(r.outRate)
 	if err := r.swr.ConvertFrame(in, r.out); err != nil {
@@ -116,7 +118,7 @@ func (r *resampler) convert(in *astiav.Frame) error {
 // buffered returns the number of samples per channel in the FIFO.
 func (r *resampler) buffered() int { return r.fifo.Size() }
 
-// read moves up to n samples into f, an allocated, writable planar frame
+// read moves up to n samples into f, an allocated, writable frame
 // of at least n samples, setting its sample count to what was moved.
 func (r *resampler) read(f *astiav.Frame, n int) (int, error) {
 	f.SetNbSamples(n)
