@@ -178,6 +178,7 @@ type webrtcState struct {
 	FramesDecoded int      `json:"framesDecoded"`
 	AudioPackets  int      `json:"audioPackets"`
 	AudioSamples  int      `json:"audioSamples"`
+	AudioConceal  int      `json:"audioConcealed"`
 	AudioEnergy   float64  `json:"audioEnergy"`
 	Latency       *float64 `json:"latency"`
 }

@@ -32,7 +32,7 @@ func (s *Server) initWebRTC() error {
 		return fmt.Errorf("server: %w", err)
 	}
 	s.rtc = tr
-	s.whep = &webrtc.WHEP{Transport: tr, MaxViewers: s.WebRTCMaxViewers, NewTranscoder: newOpusTranscoder,
+	s.whep = &webrtc.WHEP{Transport: tr, MaxViewers: s.WebRTCMaxViewers,
 		Logger: s.Logger.With("stage", "whep")}
 	if err := s.whep.Initialize(); err != nil {
 		s.whep = nil

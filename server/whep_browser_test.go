@@ -30,6 +30,12 @@ func TestWHEPInChromium(t *testing.T) {
 		return st.WebRTC != nil && st.WebRTC.FramesDecoded >= first.WebRTC.FramesDecoded+30
 	}, 10*time.Second, 100*time.Millisecond, "frames keep decoding: %+v", watch.state())
 	require.Len(t, s.Status().WebRTC.Viewers, 1)
+	// An audio track plays: Opus packets arrive and are decoded into a
+	// second of samples that are not concealment.
+	require.Eventually(t, func() bool {
+		st := watch.state()
+		return st.WebRTC != nil && st.WebRTC.AudioPackets > 50 && st.WebRTC.AudioSamples-st.WebRTC.AudioConceal > 48000
+	}, 10*time.Second, 100*time.Millisecond, "audio over WebRTC: %+v", watch.state().WebRTC)
 
 	// The quality menu works over WebRTC: a new session on the 240p rung.
 	require.NoError(t, watch.eval(`(function(){var q=document.getElementById('quality');`+

@@ -10,13 +10,18 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/stretchr/testify/require"
 
+	"golive/encoder"
 	"golive/internal/peers"
+	"golive/media"
 )
 
 // whepClient connects a pion WHEP viewer to the server.
-func whepClient(t *testing.T, s *Server, query string) *peers.WHEPClient {
+func whepClient(t *testing.T, s *Server, query string, opts ...func(*peers.WHEPClient)) *peers.WHEPClient {
 	t.Helper()
 	c := &peers.WHEPClient{URL: s.testURL("/whep" + query)}
+	for _, o := range opts {
+		o(c)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	require.NoError(t, c.Connect(ctx))
@@ -55,13 +60,17 @@ func TestWHEPPlayback(t *testing.T) {
 	require.Eventually(t, func() bool { return s.Status().Live }, 15*time.Second, 20*time.Millisecond)
 	waitVariants(t, s, 3)
 
-	top := whepClient(t, s, "")
+	top := whepClient(t, s, "", func(c *peers.WHEPClient) { c.KeepAudio = true })
 	st := waitFrames(t, top, 60)
 	require.True(t, st.FirstFrameKey, "the first frame a viewer gets is a keyframe: %+v", st)
-	require.Zero(t, st.SeqGaps, "one continuous RTP sequence across rung switches")
+	require.Eventually(t, func() bool { return top.Stats().SeqGaps == 0 }, 5*time.Second, 50*time.Millisecond,
+		"one continuous RTP sequence across rung switches (NACKs fill what the loopback dropped): %+v", top.Stats())
 	require.Eventually(t, func() bool { st = top.Stats(); return st.Width == 1280 }, 10*time.Second, 50*time.Millisecond,
 		"the default rung is the source, passed through: %+v", st)
 	t.Logf("source viewer: first frame after %v, sizes %v", st.FirstFrame, st.Sizes)
+	require.Eventually(t, func() bool { return top.Stats().AudioPackets >= 75 }, 10*time.Second, 50*time.Millisecond,
+		"Opus audio, transcoded from the stream's AAC: %+v", top.Stats())
+	requireTone(t, top.Audio(), 1000)
 
 	low := whepClient(t, s, "?rung=240p")
 	st = waitFrames(t, low, 30)
@@ -75,7 +84,8 @@ func TestWHEPPlayback(t *testing.T) {
 	require.NoError(t, top.SendPLI())
 	require.Eventually(t, func() bool { return top.Stats().Width == 854 }, 10*time.Second, 50*time.Millisecond,
 		"loss moves the viewer to 480p: %+v", top.Stats())
-	require.Zero(t, top.Stats().SeqGaps)
+	require.Eventually(t, func() bool { return top.Stats().SeqGaps == 0 }, 5*time.Second, 50*time.Millisecond,
+		"no gap after the step down: %+v", top.Stats())
 
 	status := s.Status()
 	require.NotNil(t, status.WebRTC)
@@ -108,4 +118,30 @@ func TestWHEPPlayback(t *testing.T) {
 	low.Vanish()
 	require.Equal(t, http.StatusOK, top.Close())
 	require.Eventually(t, func() bool { return len(s.Status().WebRTC.Viewers) == 1 }, 20*time.Second, 100*time.Millisecond)
+}
+
+// requireTone decodes Opus payloads (FFmpeg's decoder) and requires the
+// test source's tone at freq Hz in the middle second.
+func requireTone(t *testing.T, payloads [][]byte, freq int) {
+	t.Helper()
+	d := &encoder.AudioDecoder{Params: media.CodecParams{Codec: media.CodecOpus, Channels: 2}}
+	require.NoError(t, d.Initialize())
+	defer d.Close()
+	var pcm []int16
+	for i, p := range payloads {
+		frames, err := d.Decode(&media.Packet{Codec: media.CodecOpus, Data: p, PTS: time.Duration(i) * 20 * time.Millisecond})
+		require.NoError(t, err)
+		for _, f := range frames {
+			pcm = append(pcm, f.Samples...)
+		}
+	}
+	require.Greater(t, len(pcm), 2*48000*3/2, "1.5 s of stereo audio")
+	mid := pcm[2*12000 : 2*60000] // 0.25 s to 1.25 s
+	crossings := 0
+	for i := 2; i < len(mid); i += 2 {
+		if mid[i-2] < 0 && mid[i] >= 0 {
+			crossings++
+		}
+	}
+	require.InDelta(t, freq, crossings, float64(freq)/50, "a %d Hz tone over 1 s", freq)
 }

@@ -135,7 +135,7 @@
     var pc = this.pc;
     if (!pc || this.done) { return Promise.resolve(null); }
     return pc.getStats().then(function (report) {
-      var out = { framesDecoded: 0, audioPackets: 0, audioSamples: 0, audioEnergy: 0, latency: null, rtt: null };
+      var out = { framesDecoded: 0, audioPackets: 0, audioSamples: 0, audioConcealed: 0, audioEnergy: 0, latency: null, rtt: null };
       var jb = null, dec = null;
       report.forEach(function (s) {
         if (s.type === 'inbound-rtp' && s.kind === 'video') {
@@ -149,6 +149,7 @@
           out.audioPackets = s.packetsReceived || 0;
           out.audioSamples = s.totalSamplesReceived || 0;
           out.audioEnergy = s.totalAudioEnergy || 0;
+          out.audioConcealed = s.concealedSamples || 0;
         } else if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) {
           out.rtt = s.currentRoundTripTime;
         }

@@ -34,6 +34,8 @@ type WHEPClient struct {
 	NoAudio bool
 	// Bearer, if set, is sent as Authorization: Bearer.
 	Bearer string
+	// KeepAudio keeps the Opus payloads received (see Audio).
+	KeepAudio bool
 
 	pc       *webrtc.PeerConnection
 	conn     net.PacketConn
@@ -44,10 +46,10 @@ type WHEPClient struct {
 
 	mu        sync.Mutex
 	stats     WHEPStats
-	lastSeq   uint16
-	haveSeq   bool
+	seq       seqTracker
 	frameKey  bool
 	videoSSRC uint32
+	audio     [][]byte
 	changed   chan struct{} // closed and replaced on every video frame
 }
 
@@ -63,7 +65,8 @@ type WHEPStats struct {
 	// size in the order they came.
 	Width, Height int
 	Sizes         []string
-	// SeqGaps counts video packets missing in RTP sequence order.
+	// SeqGaps counts video packets missing from the RTP sequence (those
+	// a retransmission filled are not missing).
 	SeqGaps int
 	// AudioPackets counts Opus packets.
 	AudioPackets int
@@ -133,6 +136,9 @@ func (c *WHEPClient) Connect(ctx context.Context) error {
 			} else {
 				c.mu.Lock()
 				c.stats.AudioPackets++
+				if c.KeepAudio {
+					c.audio = append(c.audio, append([]byte(nil), p.Payload...))
+				}
 				c.mu.Unlock()
 			}
 		}
@@ -225,12 +231,7 @@ func (c *WHEPClient) video(p *rtp.Packet) {
 	st := &c.stats
 	st.VideoPackets++
 	st.VideoBytes += len(p.Payload)
-	if c.haveSeq {
-		if gap := p.SequenceNumber - c.lastSeq - 1; gap != 0 && gap < 0x8000 {
-			st.SeqGaps += int(gap)
-		}
-	}
-	c.lastSeq, c.haveSeq = p.SequenceNumber, true
+	st.SeqGaps = c.seq.add(p.SequenceNumber)
 	for _, nalu := range nalus(p.Payload) {
 		switch h264.NALUType(nalu[0] & 0x1f) {
 		case h264.NALUTypeIDR:
@@ -320,6 +321,13 @@ func (c *WHEPClient) WaitFrames(ctx context.Context, n int) (WHEPStats, error) {
 	}
 }
 
+// Audio returns the Opus payloads received so far (with KeepAudio).
+func (c *WHEPClient) Audio() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.audio...)
+}
+
 // Answer returns the server's SDP answer.
 func (c *WHEPClient) Answer() string { return c.answer }
 
@@ -371,3 +379,44 @@ func (c *WHEPClient) Vanish() {
 		_ = c.pc.Close()
 	}
 }
+
+// seqTracker counts the RTP sequence numbers missing between the first and
+// the highest received, a late (retransmitted) packet filling its hole.
+type seqTracker struct {
+	started    bool
+	first, max uint64 // extended sequence numbers
+	unique     uint64
+	seen       [1 << 16 / 64]uint64 // bit per sequence number in the last 65536
+}
+
+// add notes one packet and returns how many are missing.
+func (s *seqTracker) add(seq uint16) int {
+	if !s.started {
+		s.started, s.first, s.max = true, uint64(seq)+1<<16, uint64(seq)+1<<16
+		s.mark(seq)
+		s.unique = 1
+		return 0
+	}
+	ext := s.max&^0xffff | uint64(seq)
+	switch {
+	case ext > s.max+0x8000:
+		ext -= 1 << 16
+	case ext+0x8000 < s.max:
+		ext += 1 << 16
+	}
+	if ext+0xffff < s.max || ext < s.first {
+		return int(s.max - s.first + 1 - s.unique) // too old to tell
+	}
+	for s.max < ext { // new ground: forget what those bits meant 65536 ago
+		s.max++
+		s.seen[uint16(s.max)/64] &^= 1 << (uint16(s.max) % 64)
+	}
+	if !s.isMarked(seq) {
+		s.mark(seq)
+		s.unique++
+	}
+	return int(s.max - s.first + 1 - s.unique)
+}
+
+func (s *seqTracker) mark(seq uint16)          { s.seen[seq/64] |= 1 << (seq % 64) }
+func (s *seqTracker) isMarked(seq uint16) bool { return s.seen[seq/64]&(1<<(seq%64)) != 0 }

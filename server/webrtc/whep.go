@@ -40,9 +40,9 @@ type WHEP struct {
 	Transport *Transport
 	// MaxViewers caps the viewers (default 100); beyond, 503.
 	MaxViewers int
-	// NewTranscoder makes a stream's audio transcoder to Opus; nil (or an
-	// error) sends no audio.
-	NewTranscoder func(audio media.CodecParams) (AudioTranscoder, error)
+	// NewTranscoder makes a stream's audio transcoder to Opus (default
+	// NewOpusTranscoder); when it fails the viewers get video only.
+	NewTranscoder func(audio media.CodecParams, log *slog.Logger) (AudioTranscoder, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives the stage's logs (default slog.Default()).
@@ -83,6 +83,9 @@ func (w *WHEP) Initialize() error {
 	}
 	if w.Logger == nil {
 		w.Logger = slog.Default()
+	}
+	if w.NewTranscoder == nil {
+		w.NewTranscoder = NewOpusTranscoder
 	}
 	w.viewers = map[string]*viewer{}
 	w.endpoint = &Endpoint{Path: w.Path, Transport: w.Transport, MaxSessions: w.MaxViewers,
@@ -209,8 +212,8 @@ func (w *WHEP) StartStream(rungs []Rung, audio *media.CodecParams) error {
 		st.feeds = append(st.feeds, &rungFeed{Rung: r, index: i, pk: pk})
 	}
 	w.stopAudio()
-	if audio != nil && w.NewTranscoder != nil {
-		tc, err := w.NewTranscoder(*audio)
+	if audio != nil {
+		tc, err := w.NewTranscoder(*audio, w.Logger)
 		if err != nil {
 			w.Logger.Warn("whep: no audio for WebRTC viewers", "err", err)
 		} else {
