@@ -183,6 +183,19 @@
   }
 
   video.addEventListener('ended', function () { ended = true; setLive(live); });
+  // Leaving the page ends the WebRTC session at once (a DELETE that
+  // outlives the page) rather than by the server's ICE timeout.
+  window.addEventListener('pagehide', function () { if (whep) { whep.stop(); whep = null; } });
+
+  // firstFrameMs is when the first picture showed, in ms since the page
+  // opened (performance.now()).
+  var firstFrameMs = null;
+  function markFirstFrame() { if (firstFrameMs === null) { firstFrameMs = performance.now(); } }
+  if (video.requestVideoFrameCallback) {
+    video.requestVideoFrameCallback(markFirstFrame);
+  } else {
+    video.addEventListener('loadeddata', markFirstFrame, { once: true });
+  }
 
   function poll() {
     var xhr = new XMLHttpRequest();
@@ -231,6 +244,7 @@
       mode: mode,
       pref: pref,
       fallback: fallback,
+      firstFrameMs: firstFrameMs,
       currentTime: video.currentTime,
       paused: video.paused,
       latency: lat,

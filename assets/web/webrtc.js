@@ -31,6 +31,7 @@
     this.done = false;
     this.playing = false;
     this.timers = [];
+    this.marks = { start: performance.now() }; // when each step happened (performance.now())
   }
 
   Session.prototype.fail = function (reason) {
@@ -65,6 +66,7 @@
     pc.onconnectionstatechange = function () {
       if (pc.connectionState === 'failed') { self.fail('connection failed'); }
       if (pc.connectionState === 'connected') {
+        self.marks.connected = performance.now();
         self.later(PICTURE_TIMEOUT, function () { if (!self.playing) { self.fail('no picture'); } });
       }
     };
@@ -77,6 +79,7 @@
     }).then(function (offer) {
       // The offer goes at once, without waiting for candidates: the server
       // learns the browser's address from its connectivity checks.
+      self.marks.offer = performance.now();
       return fetch('/whep' + (self.rung ? '?rung=' + encodeURIComponent(self.rung) : ''), {
         method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer.sdp
       });
@@ -85,6 +88,7 @@
         return resp.text().then(function (t) { throw new Error('WHEP ' + resp.status + ': ' + t.trim()); });
       }
       self.location = resp.headers.get('Location') || '';
+      self.marks.answer = performance.now();
       return resp.text();
     }).then(function (answer) {
       if (self.done) { return; }
@@ -101,6 +105,7 @@
     function first() {
       if (self.done || self.playing) { return; }
       self.playing = true;
+      self.marks.picture = performance.now();
       if (self.handlers.playing) { self.handlers.playing(); }
     }
     if (v.requestVideoFrameCallback) {
@@ -133,9 +138,10 @@
   // latency the browser adds (jitter buffer, decode, half the round trip).
   Session.prototype.stats = function () {
     var pc = this.pc;
+    var marks = this.marks;
     if (!pc || this.done) { return Promise.resolve(null); }
     return pc.getStats().then(function (report) {
-      var out = { framesDecoded: 0, audioPackets: 0, audioSamples: 0, audioConcealed: 0, audioEnergy: 0, latency: null, rtt: null };
+      var out = { marks: marks, framesDecoded: 0, audioPackets: 0, audioSamples: 0, audioConcealed: 0, audioEnergy: 0, latency: null, rtt: null };
       var jb = null, dec = null;
       report.forEach(function (s) {
         if (s.type === 'inbound-rtp' && s.kind === 'video') {
