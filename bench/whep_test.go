@@ -107,6 +107,54 @@ func (s *whepServer) publish(t *testing.T, bin, size, bitrate string, d time.Dur
 	}, 30*time.Second, 100*time.Millisecond, "the stream went live: %s", out)
 }
 
+// framesSent returns the video frames the server sent its WebRTC viewers
+// so far, from /api/status.
+func (s *whepServer) framesSent(t *testing.T) int {
+	t.Helper()
+	b, err := httpGet("http://" + s.http + "/api/status")
+	require.NoError(t, err)
+	var st struct {
+		WebRTC struct {
+			Viewers []struct {
+				Frames int `json:"frames"`
+			} `json:"viewers"`
+		} `json:"webrtc"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(b), &st))
+	n := 0
+	for _, v := range st.WebRTC.Viewers {
+		n += v.Frames
+	}
+	return n
+}
+
+// publishNoisy publishes, with the ffmpeg command line in real time, a
+// test picture under moving noise (which x264 cannot squeeze: the stream
+// really takes its bitrate) and a tone, for d.
+func (s *whepServer) publishNoisy(t *testing.T, size, bitrate string, d time.Duration) {
+	t.Helper()
+	bin := peers.RequireTool(t, "ffmpeg")
+	cmd := exec.Command(bin, "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+		"-t", fmt.Sprint(int(d.Seconds())), "-vf", "noise=alls=40:allf=t+u",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-bf", "0", "-g", "60", "-pix_fmt", "yuv420p",
+		"-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate,
+		"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-f", "flv", s.publishURL)
+	out := &peers.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	require.Eventually(t, func() bool {
+		b, err := httpGet("http://" + s.http + "/api/status")
+		return err == nil && strings.Contains(b, `"live": true`)
+	}, 30*time.Second, 100*time.Millisecond, "the stream went live: %s", out)
+}
+
 // cpu returns the server process's user+system CPU time so far.
 func (s *whepServer) cpu(t *testing.T) time.Duration {
 	t.Helper()
@@ -274,7 +322,9 @@ func TestWHEPFirstFrame(t *testing.T) {
 
 // TestWebRTC100Viewers measures the CPU `golive serve` spends with 100
 // WebRTC viewers (pion clients in this process, each receiving the 720p
-// 3 Mb/s source and the Opus the server transcodes from its AAC) against
+// 3 Mb/s source — the ffmpeg command line encodes a noisy picture, so the
+// bits are really there, checked at the viewers — and the Opus the server
+// transcodes from its AAC) against
 // the same server with none (the peer figure), in alternating rounds on
 // the same stream. The ladder is off (--ladder 720p: no rung below the
 // source) so the figure is the WebRTC cost, Opus transcode included, plus
@@ -287,26 +337,28 @@ func TestWebRTC100Viewers(t *testing.T) {
 	}
 	bin := buildGoLive(t)
 	srv := startWHEPServer(t, bin, "720p")
-	srv.publish(t, bin, size, "3000k", time.Duration(rounds)*(2*window+2*time.Minute))
+	srv.publishNoisy(t, size, "3000k", time.Duration(rounds)*(2*window+2*time.Minute))
 	var with, without []float64
-	var frames, audio int
+	var frames, audio, sent, bytes int
 	for r := 0; r < rounds; r++ {
 		c0 := srv.cpu(t)
 		time.Sleep(window)
 		without = append(without, (srv.cpu(t)-c0).Seconds()/window.Seconds())
 
 		clients := connectViewers(t, "http://"+srv.http+"/whep", viewers)
-		st0 := viewerFrames(clients)
+		st0, sent0 := viewerFrames(clients), srv.framesSent(t)
 		c0, t0 := srv.cpu(t), time.Now()
 		time.Sleep(window)
 		c1, t1 := srv.cpu(t), time.Now()
-		st1 := viewerFrames(clients)
+		st1, sent1 := viewerFrames(clients), srv.framesSent(t)
 		with = append(with, (c1-c0).Seconds()/t1.Sub(t0).Seconds())
 		for i := range clients {
 			frames += st1[i].Frames - st0[i].Frames
 			audio += st1[i].AudioPackets - st0[i].AudioPackets
+			bytes += st1[i].VideoBytes - st0[i].VideoBytes
 			require.Greater(t, st1[i].Frames, st0[i].Frames, "viewer %d got frames during the window", i)
 		}
+		sent += sent1 - sent0
 		var wg sync.WaitGroup
 		for _, c := range clients {
 			wg.Add(1)
@@ -315,12 +367,17 @@ func TestWebRTC100Viewers(t *testing.T) {
 		wg.Wait()
 	}
 	perViewer := float64(frames) / float64(viewers*rounds) / window.Seconds()
+	sentPer := float64(sent) / float64(viewers*rounds) / window.Seconds()
+	kbps := float64(bytes) * 8 / 1000 / float64(viewers*rounds) / window.Seconds()
+	if benchFull() && kbps < 2400 {
+		t.Fatalf("each viewer got %.0f kbit/s of video: not the 3 Mb/s the target is about", kbps)
+	}
 	t.Logf("golive serve, %s 3000k source, %d WebRTC viewers: %.2f cores (rounds %v); no viewers: %.2f cores (%v); "+
-		"each viewer got %.1f frames/s and %d Opus packets in all",
-		size, viewers, median(with), with, median(without), without, perViewer, audio)
+		"the server sent each viewer %.1f frames/s, each got %.1f (%.0f kbit/s of video), and %d Opus packets in all",
+		size, viewers, median(with), with, median(without), without, sentPer, perViewer, kbps, audio)
 	verdict(t, "webrtc-100-viewers", median(with), median(without), fmt.Sprintf(
-		"%d pion viewers, %s@30 3000k + AAC→Opus, server's own CPU (/proc), %d alternating rounds of %v; "+
-			"%.1f frames/s per viewer; peer figure the same server with no viewers", viewers, size, rounds, window, perViewer))
+		"%d pion viewers, %s@30 3000k (noisy testsrc2, ffmpeg CLI) + AAC→Opus, server's own CPU (/proc), %d alternating rounds of %v; "+
+			"%.1f frames/s and %.0f kbit/s per viewer; peer figure the same server with no viewers", viewers, size, rounds, window, perViewer, kbps))
 }
 
 // connectViewers connects n pion WHEP viewers (a few at a time) and waits

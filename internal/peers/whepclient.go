@@ -82,13 +82,21 @@ func (c *WHEPClient) Connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if uc, ok := conn.(*net.UDPConn); ok {
+		_ = uc.SetReadBuffer(4 << 20) // many clients in one busy process: room for a keyframe burst
+	}
 	c.conn = conn
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return err
 	}
+	// NACKs and receiver reports, as a browser sends them; no stats or
+	// transport-wide feedback, so that a hundred clients stay light.
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return err
 	}
 	quiet := &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled}
