@@ -29,6 +29,11 @@ type ProxyOptions struct {
 	// time, late wake-ups) and still catch up at full speed afterwards
 	// (0: 100 ms).
 	MaxCredit time.Duration
+	// StallAfter makes every connection carry this many client→server
+	// bytes, then stop reading for good with its sockets open, as Stall
+	// does (0: never): a link that lets the handshake and the publish
+	// through, then dies without a word.
+	StallAfter int64
 }
 
 // unlimitedChunk is the most one read carries when the rate is not
@@ -47,6 +52,7 @@ type Proxy struct {
 	bytes    atomic.Int64 // client→server bytes carried
 	first    atomic.Int64 // unix ns of the first byte carried
 	last     atomic.Int64 // unix ns of the last byte carried
+	accepted atomic.Int64 // connections accepted
 	wg       sync.WaitGroup
 	once     sync.Once
 	done     chan struct{} // closed by Close
@@ -100,6 +106,7 @@ func (p *Proxy) accept() {
 		p.wg.Add(2)
 		go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); _ = c.Close() }()
 		go func() { defer p.wg.Done(); p.pump(up, c, stall); _ = up.Close() }()
+		p.accepted.Add(1)
 	}
 }
 
@@ -119,6 +126,9 @@ func (p *Proxy) Stall() {
 	close(p.stalled)
 	p.stalled = make(chan struct{})
 }
+
+// Connections is how many connections the proxy has accepted.
+func (p *Proxy) Connections() int { return int(p.accepted.Load()) }
 
 // Bytes is how many client→server bytes the proxy has carried.
 func (p *Proxy) Bytes() int64 { return p.bytes.Load() }
@@ -151,19 +161,23 @@ func (p *Proxy) Close() {
 // pump copies src to dst at the current rate: a token bucket on the total
 // since the last rate change, so late wake-ups on a loaded machine do not
 // slow the link down; a connection behind by more than MaxCredit only
-// catches up MaxCredit. Once stall is closed it stops reading and waits
-// for Close.
+// catches up MaxCredit. Once stall is closed, or StallAfter bytes went
+// through, it stops reading and waits for Close.
 func (p *Proxy) pump(dst io.Writer, src io.Reader, stall <-chan struct{}) {
 	buf := make([]byte, unlimitedChunk)
 	start := time.Now()
-	var sent int64
+	var sent, total int64
 	lastRate := p.rate.Load()
 	for {
+		stalled := p.opts.StallAfter > 0 && total >= p.opts.StallAfter
 		select {
 		case <-stall:
+			stalled = true
+		default:
+		}
+		if stalled {
 			<-p.done // hang with the socket open until Close
 			return
-		default:
 		}
 		bits := p.rate.Load()
 		if bits != lastRate {
@@ -177,12 +191,16 @@ func (p *Proxy) pump(dst io.Writer, src io.Reader, stall <-chan struct{}) {
 		if n > len(buf) {
 			buf = make([]byte, n)
 		}
+		if p.opts.StallAfter > 0 {
+			n = int(min(int64(n), p.opts.StallAfter-total))
+		}
 		m, err := src.Read(buf[:n])
 		if m > 0 {
 			if _, werr := dst.Write(buf[:m]); werr != nil {
 				return
 			}
 			sent += int64(m)
+			total += int64(m)
 			now := time.Now().UnixNano()
 			p.first.CompareAndSwap(0, now)
 			p.last.Store(now)
