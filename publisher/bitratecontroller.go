@@ -51,8 +51,8 @@ type BitrateController struct {
 	Interval time.Duration
 	// HighDelay is the queue delay that triggers a decrease [200 ms].
 	HighDelay time.Duration
-	// LowDelay is the queue delay under which the link counts as idle
-	// [50 ms].
+	// LowDelay is the delay under which the link counts as idle [100 ms]:
+	// the frame on its way counts in the delay.
 	LowDelay time.Duration
 	// UpAfter is how long the queue must stay under LowDelay before the
 	// bitrate goes up [5 s].
@@ -129,7 +129,7 @@ func (c *BitrateController) applyDefaults() {
 		c.HighDelay = 200 * time.Millisecond
 	}
 	if c.LowDelay <= 0 {
-		c.LowDelay = 50 * time.Millisecond
+		c.LowDelay = 100 * time.Millisecond
 	}
 	if c.UpAfter <= 0 {
 		c.UpAfter = 5 * time.Second

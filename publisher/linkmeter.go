@@ -76,12 +76,15 @@ type linkMeter struct {
 	rate      media.RateMeter
 	bitrate   int // acknowledged bits/s, last sample
 
+	delay     time.Duration // at the last sample
 	baseDelay time.Duration // least delay seen on this connection
 	hasBase   bool
 	congested bool
 
-	delivered int64 // video frames acknowledged
-	lost      int64 // video frames handed to connections that broke before acknowledging them
+	delivered int64         // video frames acknowledged
+	lost      int64         // video frames handed to connections that broke before acknowledging them
+	lastAcked time.Duration // newest DTS acknowledged on this connection
+	hasAcked  bool
 }
 
 // start begins a connection at now: what earlier connections did not
@@ -94,7 +97,7 @@ func (m *linkMeter) start(now time.Time) {
 	m.ackedBase += m.connAcked
 	m.connAcked, m.queued = 0, 0
 	m.progress = now
-	m.hasBase, m.congested = false, false
+	m.hasBase, m.congested, m.hasAcked, m.delay = false, false, false, 0
 }
 
 // end closes the books of a connection that is gone: what it did not
@@ -103,7 +106,7 @@ func (m *linkMeter) end() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.dropUnacked()
-	m.queued, m.congested = 0, false
+	m.queued, m.congested, m.hasAcked, m.delay = 0, false, false, 0
 }
 
 func (m *linkMeter) dropUnacked() {
@@ -154,12 +157,17 @@ func (m *linkMeter) observe(now time.Time, s linkSample, newest time.Duration, o
 		if m.packets[n].video {
 			m.delivered++
 		}
+		if !m.hasAcked || m.packets[n].dts > m.lastAcked {
+			m.lastAcked, m.hasAcked = m.packets[n].dts, true
+		}
 		n++
 	}
 	m.packets = append(m.packets[:0], m.packets[n:]...)
 
+	m.delay = 0
 	if ok {
 		d := m.delayLocked(newest)
+		m.delay = d
 		if !m.hasBase || d < m.baseDelay {
 			m.baseDelay, m.hasBase = d, true
 		}
@@ -173,19 +181,25 @@ func (m *linkMeter) observe(now time.Time, s linkSample, newest time.Duration, o
 	return now.Sub(m.progress)
 }
 
-// delayLocked is how far behind newest the peer is: newest minus the DTS
-// of the oldest packet handed over and not acknowledged (0 when none).
+// delayLocked is how far behind newest the peer is: newest minus the
+// newest DTS it acknowledged (which counts the frames dropped in between:
+// the server lacks them as well), or before any acknowledgement minus the
+// oldest packet handed over (0 when none).
 func (m *linkMeter) delayLocked(newest time.Duration) time.Duration {
-	if len(m.packets) == 0 {
-		return 0
+	switch {
+	case m.hasAcked:
+		return max(0, newest-m.lastAcked)
+	case len(m.packets) > 0:
+		return max(0, newest-m.packets[0].dts)
 	}
-	return max(0, newest-m.packets[0].dts)
+	return 0
 }
 
 // linkStats is the meter's part of RTMPStats.
 type linkStats struct {
 	oldest     time.Duration // DTS of the oldest unacknowledged packet
 	hasOldest  bool
+	delay      time.Duration // how far behind the peer was at the last sample
 	kernelWait time.Duration // media time from it to the last packet handed over
 	queued     int64
 	acked      int64
@@ -204,6 +218,7 @@ func (m *linkMeter) stats() linkStats {
 	st := linkStats{
 		queued: m.queued, acked: m.ackedBase + m.connAcked, bitrate: m.bitrate, baseDelay: m.baseDelay,
 		congested: m.congested, measured: m.measured, delivered: m.delivered, lost: m.lost,
+		delay: m.delay,
 	}
 	if len(m.packets) > 0 {
 		st.oldest, st.hasOldest = m.packets[0].dts, true

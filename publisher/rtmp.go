@@ -250,9 +250,9 @@ func (r *RTMP) Stats() RTMPStats {
 	if r.queue != nil {
 		st.QueueLen, st.QueueDelay = r.queue.Len(), r.queue.Delay()
 		st.DroppedVideo, st.DroppedAudio = r.queue.Dropped()
-		if newest, ok := r.queue.Newest(); ok && ls.hasOldest {
-			st.QueueDelay = max(st.QueueDelay, newest-ls.oldest)
-		}
+		// The link's part as of its last sample (a quarter of a second
+		// at most): newest and acknowledged from the same moment.
+		st.QueueDelay = max(st.QueueDelay, ls.delay)
 	}
 	return st
 }

@@ -143,6 +143,9 @@ func (c *rtmpConn) write(ctx context.Context, csid int, streamID, ts uint32, msg
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout))
 	}
 	if err := c.cs.Write(ctx, csid, ts, &rtmp.ChunkMessage{StreamID: streamID, Message: msg}); err != nil {
+		if broken := c.brokenErr(); broken != nil {
+			return broken
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -185,13 +188,17 @@ func (c *rtmpConn) breakWith(err error) {
 	_ = c.tcp.Close()
 }
 
+// brokenErr is why breakWith broke the connection (nil if it did not).
+func (c *rtmpConn) brokenErr() error {
+	c.brokenMu.Lock()
+	defer c.brokenMu.Unlock()
+	return c.broken
+}
+
 // lostErr says why the connection is broken, wrapping ErrConnectionLost
 // (nil while it is not).
 func (c *rtmpConn) lostErr() error {
-	c.brokenMu.Lock()
-	broken := c.broken
-	c.brokenMu.Unlock()
-	if broken != nil {
+	if broken := c.brokenErr(); broken != nil {
 		return broken
 	}
 	select {

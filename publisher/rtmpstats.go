@@ -54,9 +54,10 @@ type RTMPStats struct {
 	// QueueLen counts the packets in the send queue.
 	QueueLen int
 	// QueueDelay is how far behind the stream the peer is: media time from
-	// the oldest packet it has not acknowledged (still in the send queue,
-	// or written to the socket and waiting in the kernel) to the newest
-	// packet in. Without Measured it covers the send queue only.
+	// the newest packet it acknowledged to the newest packet in, so what
+	// waits in the send queue, what waits in the kernel, and the frames
+	// dropped in between. Without Measured, what was written counts as
+	// acknowledged.
 	QueueDelay time.Duration
 	// KernelQueued counts the bytes written to the socket and not yet
 	// acknowledged (in flight or unsent); KernelDelay is the media time

@@ -1,10 +1,12 @@
 package peers
 
 import (
+	"context"
 	"io"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -16,10 +18,10 @@ type ProxyOptions struct {
 	// this many bits/s, each connection on its own (0: unlimited).
 	// SetRate changes it later.
 	Rate int
-	// ReadBuffer is the receive buffer set on accepted client sockets
-	// (0: 32 KiB), small so that back-pressure reaches the client
-	// quickly; smaller windows stall on delayed ACKs and zero-window
-	// probes.
+	// ReadBuffer is the receive buffer of the client sockets (0: 32 KiB;
+	// Linux doubles it), small so that back-pressure reaches the client
+	// quickly, and what the proxy acknowledges beyond what it carried;
+	// much smaller windows stall on delayed ACKs and zero-window probes.
 	ReadBuffer int
 	// Slice is how much link time one read may carry when the rate is
 	// limited (0: 10 ms): shorter is smoother, longer wakes up less often
@@ -66,12 +68,18 @@ type Proxy struct {
 // listen; a connection whose upstream dial fails is closed.
 func StartProxy(t testing.TB, upstream string, opts ProxyOptions) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("proxy: listen: %v", err)
-	}
 	if opts.ReadBuffer <= 0 {
 		opts.ReadBuffer = 32 << 10
+	}
+	// The listening socket's receive buffer is what accepted sockets
+	// start with, before they advertise their first window (a window
+	// once advertised does not shrink).
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { setReadBuffer(fd, opts.ReadBuffer) })
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy: listen: %v", err)
 	}
 	if opts.Slice <= 0 {
 		opts.Slice = 10 * time.Millisecond
@@ -103,10 +111,32 @@ func (p *Proxy) accept() {
 		p.conns = append(p.conns, c, up)
 		stall := p.stalled
 		p.mu.Unlock()
+		dead := new(atomic.Bool) // the connection stalled: nothing goes either way
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); _ = c.Close() }()
-		go func() { defer p.wg.Done(); p.pump(up, c, stall); _ = up.Close() }()
+		go func() { defer p.wg.Done(); p.back(c, up, dead); _ = c.Close() }()
+		go func() { defer p.wg.Done(); p.pump(up, c, stall, dead); _ = up.Close() }()
 		p.accepted.Add(1)
+	}
+}
+
+// back copies server→client until the server closes; once the connection
+// is dead, what the server sends is lost and its close never reaches the
+// client (the socket stays open until Close), as on a link that died.
+func (p *Proxy) back(dst io.Writer, src io.Reader, dead *atomic.Bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !dead.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if dead.Load() {
+				<-p.done
+			}
+			return
+		}
 	}
 }
 
@@ -163,7 +193,7 @@ func (p *Proxy) Close() {
 // slow the link down; a connection behind by more than MaxCredit only
 // catches up MaxCredit. Once stall is closed, or StallAfter bytes went
 // through, it stops reading and waits for Close.
-func (p *Proxy) pump(dst io.Writer, src io.Reader, stall <-chan struct{}) {
+func (p *Proxy) pump(dst io.Writer, src io.Reader, stall <-chan struct{}, dead *atomic.Bool) {
 	buf := make([]byte, unlimitedChunk)
 	start := time.Now()
 	var sent, total int64
@@ -176,6 +206,7 @@ func (p *Proxy) pump(dst io.Writer, src io.Reader, stall <-chan struct{}) {
 		default:
 		}
 		if stalled {
+			dead.Store(true)
 			<-p.done // hang with the socket open until Close
 			return
 		}
