@@ -52,7 +52,7 @@ func (s *recSink) videoDTS() []time.Duration {
 	defer s.mu.Unlock()
 	return append([]time.Duration(nil), s.dts...)
 }
-func (s *recSink) StopStream()               { s.mu.Lock(); s.stops++; s.mu.Unlock() }
+func (s *recSink) StopStream() { s.mu.Lock(); s.stops++; s.mu.Unlock() }
 func (s *recSink) counts() (int, int, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

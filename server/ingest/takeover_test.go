@@ -81,7 +81,7 @@ func TestServerTakeoverByReconnectingPublisher(t *testing.T) {
 	clip := peers.ReadFLV(t, peers.MakeTestFile(t, peers.TestSource{Width: 160, Height: 120, FPS: 25, GOP: 25,
 		Duration: 12 * time.Second, NoAudio: true}))
 	r := &publisher.RTMP{URL: "rtmp://" + link.Addr() + "/live/" + testKey, Video: clip.Video,
-		Reconnect: &publisher.ReconnectPolicy{Initial: 200 * time.Millisecond, Max: 500 * time.Millisecond, Buffer: 10 * time.Second},
+		Reconnect:    &publisher.ReconnectPolicy{Initial: 200 * time.Millisecond, Max: 500 * time.Millisecond, Buffer: 10 * time.Second},
 		StallTimeout: time.Second, Logger: s.Logger}
 	require.NoError(t, r.Initialize())
 	defer r.Close()
