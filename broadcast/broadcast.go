@@ -71,7 +71,7 @@ type control struct {
 
 // Initialize starts capture.
 func (b *Broadcast) Initialize() error {
-	b.Config = b.Config.withDefaults()
+	b.Config = b.Config.WithDefaults()
 	if b.Logger == nil {
 		b.Logger = slog.Default()
 	}
