@@ -11,7 +11,7 @@ import (
 // linkSampleEvery is how often a live connection's link is sampled (the
 // kernel's counters are read): the cadence of the measurement, on the wall
 // clock. What the samples decide (a stall) is timed on the stage's Clock.
-const linkSampleEvery = 250 * time.Millisecond
+const linkSampleEvery = 100 * time.Millisecond
 
 // unsentLimit is how many bytes the kernel may hold written but not yet
 // sent (TCP_NOTSENT_LOWAT): about 40 ms at 3 Mbit/s, 0.5 s at 270 kbit/s.

@@ -250,7 +250,7 @@ func (r *RTMP) Stats() RTMPStats {
 	if r.queue != nil {
 		st.QueueLen, st.QueueDelay = r.queue.Len(), r.queue.Delay()
 		st.DroppedVideo, st.DroppedAudio = r.queue.Dropped()
-		// The link's part as of its last sample (a quarter of a second
+		// The link's part as of its last sample (a tenth of a second
 		// at most): newest and acknowledged from the same moment.
 		st.QueueDelay = max(st.QueueDelay, ls.delay)
 	}

@@ -85,7 +85,7 @@ func (r *RTMP) connect(ctx context.Context) (*rtmpConn, error) {
 	start := r.Clock.Now()
 	conn, err := dialRTMP(ctx, rtmpConnConfig{
 		target: r.target, timeout: r.ConnectTimeout, writeTimeout: r.WriteTimeout,
-		tls: r.TLSConfig, log: r.log, sent: &r.sent, sendBuffer: r.SendBuffer,
+		tls: r.TLSConfig, log: r.log, sent: &r.sent, sendBuffer: r.sendBuffer(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rtmp %s: %w", r.target.Redacted(), err)
@@ -100,6 +100,24 @@ func (r *RTMP) connect(ctx context.Context) (*rtmpConn, error) {
 	go r.watch(conn)
 	r.log.Info("publishing", "took", r.Clock.Now().Sub(start).Round(time.Millisecond))
 	return conn, nil
+}
+
+// sendBuffer is the SO_SNDBUF of the next connection: SendBuffer when set;
+// where the kernel does not report what the peer acknowledged, about a
+// second of media at the current input rate (at least 32 KiB), so that a
+// slow link shows in the queue; otherwise the system's default (0).
+func (r *RTMP) sendBuffer() int {
+	if r.SendBuffer > 0 || tcpstat.Supported() {
+		return r.SendBuffer
+	}
+	rate := r.inMeter.Bitrate(r.Clock.Now(), r.pushed.Load())
+	if rate == 0 {
+		rate = r.Video.Bitrate
+		if r.Audio != nil {
+			rate += r.Audio.Bitrate
+		}
+	}
+	return max(32<<10, rate/8)
 }
 
 // closeConn closes a connection the stage is done with and closes the
