@@ -222,17 +222,7 @@ func linkGoLive(t *testing.T, n *peers.Nginx, cfg linkBenchConfig, frames []*med
 	start = time.Now()
 	total := int(cfg.dur.Seconds() * float64(cfg.fps))
 	for i := range total {
-		pts := time.Duration(i) * time.Second / time.Duration(cfg.fps)
-		if d := time.Until(start.Add(pts)); d > 0 {
-			time.Sleep(d) // a live source's pace; late frames go at once
-		}
-		f := *frames[i%len(frames)]
-		f.PTS = pts
-		pkts, err := enc.Encode(&f, false)
-		require.NoError(t, err)
-		for _, p := range pkts {
-			r.WritePacket(p)
-		}
+		linkFrame(t, enc, r, frames, i, cfg.fps, start)
 	}
 	first := rec.first(t, 10*time.Second)
 	lag, prog := rec.lag(t, first, first.Add(cfg.dur))
@@ -304,11 +294,7 @@ func linkStallGoLive(t *testing.T, n *peers.Nginx, cfg linkBenchConfig, frames [
 	start := time.Now()
 	var stalled time.Time
 	for i := 0; ; i++ {
-		pts := time.Duration(i) * time.Second / time.Duration(cfg.fps)
-		if d := time.Until(start.Add(pts)); d > 0 {
-			time.Sleep(d) // a live source's pace
-		}
-		if stalled.IsZero() && pts >= 2*time.Second {
+		if stalled.IsZero() && time.Since(start) >= 2*time.Second {
 			proxy.Stall()
 			stalled = time.Now()
 		}
@@ -318,13 +304,23 @@ func linkStallGoLive(t *testing.T, n *peers.Nginx, cfg linkBenchConfig, frames [
 		if !stalled.IsZero() && time.Since(stalled) > 30*time.Second {
 			t.Fatalf("GoLive did not notice the stall in 30 s: %+v", r.Stats())
 		}
-		f := *frames[i%len(frames)]
-		f.PTS = pts
-		pkts, err := enc.Encode(&f, false)
-		require.NoError(t, err)
-		for _, p := range pkts {
-			r.WritePacket(p)
-		}
+		linkFrame(t, enc, r, frames, i, cfg.fps, start)
+	}
+}
+
+// linkFrame encodes frame i of a live source started at start (due at
+// i/fps; a late one goes at once) and hands its packets to r.
+func linkFrame(t *testing.T, enc *encoder.H264, r *publisher.RTMP, frames []*media.VideoFrame, i, fps int, start time.Time) {
+	pts := time.Duration(i) * time.Second / time.Duration(fps)
+	if d := time.Until(start.Add(pts)); d > 0 {
+		time.Sleep(d) // a live source's pace
+	}
+	f := *frames[i%len(frames)]
+	f.PTS = pts
+	pkts, err := enc.Encode(&f, false)
+	require.NoError(t, err)
+	for _, p := range pkts {
+		r.WritePacket(p)
 	}
 }
 

@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,40 @@ func windowTime(rate int) time.Duration {
 	return time.Duration(float64(2*linkWindow*8) / float64(rate) * float64(time.Second))
 }
 
+// linkRun is a destination publishing synthetic content to nginx-rtmp
+// through a link (see linkProxy).
+type linkRun struct {
+	n     *peers.Nginx
+	link  *peers.Proxy
+	r     *RTMP
+	src   *syntheticVideo
+	start time.Time // when the source began
+	stop  func()    // stops the source; idempotent
+}
+
+// startLinkRun publishes lc's content at its setting as key through a link
+// of rate bits/s (0: unlimited); configure adjusts the destination before
+// Initialize. Test cleanup stops the source, then closes the destination.
+func startLinkRun(t *testing.T, c clip, natural, setting, rate int, opts peers.ProxyOptions, key string, configure func(*RTMP)) *linkRun {
+	lr := &linkRun{}
+	lr.n, lr.link = linkProxy(t, rate, opts)
+	lr.r = newRTMP(t, "rtmp://"+lr.link.Addr()+"/live/"+key, c)
+	if configure != nil {
+		configure(lr.r)
+	}
+	require.NoError(t, lr.r.Initialize())
+	t.Cleanup(lr.r.Close)
+	lr.src = &syntheticVideo{natural: int64(natural)}
+	lr.src.bitrate.Store(int64(setting))
+	stop, fed := make(chan struct{}), make(chan struct{})
+	lr.start = time.Now()
+	go func() { defer close(fed); lr.src.run(lr.r, time.Minute, stop) }()
+	var once sync.Once
+	lr.stop = func() { once.Do(func() { close(stop); <-fed }) }
+	t.Cleanup(lr.stop)
+	return lr
+}
+
 // serverLag is how far behind the stream the server's recording is: the
 // newest media made minus the newest media recorded; and how far behind
 // real time: the time since the first frame was made minus the media time
@@ -72,16 +107,8 @@ func TestLinkTruthThrottled(t *testing.T) {
 		t.Run(lc.name, func(t *testing.T) {
 			t.Parallel()
 			rate := lc.natural * 6 / 10
-			n, link := linkProxy(t, rate, peers.ProxyOptions{})
-			r := newRTMP(t, "rtmp://"+link.Addr()+"/live/truth", c)
-			require.NoError(t, r.Initialize())
-			defer r.Close()
-			src := &syntheticVideo{natural: int64(lc.natural)}
-			src.bitrate.Store(int64(lc.setting))
-			stop, fed := make(chan struct{}), make(chan struct{})
-			start := time.Now()
-			go func() { defer close(fed); src.run(r, time.Minute, stop) }()
-			defer func() { close(stop); <-fed }()
+			lr := startLinkRun(t, c, lc.natural, lc.setting, rate, peers.ProxyOptions{}, "truth", nil)
+			n, link, r, src, start := lr.n, lr.link, lr.r, lr.src, lr.start
 
 			const every = 250 * time.Millisecond
 			drain := int((windowTime(rate)+100*time.Millisecond)/every) + 1 // ticks for the proxy's window to reach the server
@@ -143,20 +170,12 @@ func TestLinkAdapts(t *testing.T) {
 		t.Run(lc.name, func(t *testing.T) {
 			t.Parallel()
 			rate := lc.natural * 6 / 10
-			n, link := linkProxy(t, rate, peers.ProxyOptions{})
-			r := newRTMP(t, "rtmp://"+link.Addr()+"/live/adapt", c)
-			require.NoError(t, r.Initialize())
-			defer r.Close()
-			src := &syntheticVideo{natural: int64(lc.natural)}
-			src.bitrate.Store(int64(lc.setting))
+			lr := startLinkRun(t, c, lc.natural, lc.setting, rate, peers.ProxyOptions{}, "adapt", nil)
+			n, r, src, start := lr.n, lr.r, lr.src, lr.start
 			bc := &BitrateController{Stats: r.Stats, SetBitrate: func(b int) { src.bitrate.Store(int64(b)) }, Max: lc.setting,
 				Logger: testLogger(t)}
 			require.NoError(t, bc.Initialize())
 			defer bc.Close()
-			stop, fed := make(chan struct{}), make(chan struct{})
-			start := time.Now()
-			go func() { defer close(fed); src.run(r, time.Minute, stop) }()
-			defer func() { close(stop); <-fed }()
 
 			floor := bc.Floor()
 			want := max(rate-1, floor)
@@ -196,16 +215,9 @@ func TestLinkStallAfterPublish(t *testing.T) {
 		t.Run(lc.name, func(t *testing.T) {
 			t.Parallel()
 			const stallAfter = 8 << 10
-			n, link := linkProxy(t, 0, peers.ProxyOptions{StallAfter: stallAfter})
-			r := newRTMP(t, "rtmp://"+link.Addr()+"/live/stall", c)
-			r.Reconnect = &ReconnectPolicy{Initial: 500 * time.Millisecond}
-			require.NoError(t, r.Initialize())
-			defer r.Close()
-			src := &syntheticVideo{natural: int64(lc.natural)}
-			src.bitrate.Store(int64(lc.setting))
-			stop, fed := make(chan struct{}), make(chan struct{})
-			go func() { defer close(fed); src.run(r, time.Minute, stop) }()
-			defer func() { close(stop); <-fed }()
+			lr := startLinkRun(t, c, lc.natural, lc.setting, 0, peers.ProxyOptions{StallAfter: stallAfter}, "stall",
+				func(r *RTMP) { r.Reconnect = &ReconnectPolicy{Initial: 500 * time.Millisecond} })
+			n, link, r := lr.n, lr.link, lr.r
 
 			require.Eventually(t, func() bool { return link.Bytes() == stallAfter }, 10*time.Second, time.Millisecond)
 			stalled := time.Now()
@@ -225,9 +237,7 @@ func TestLinkStallAfterPublish(t *testing.T) {
 			require.Eventually(t, func() bool { return link.Connections() >= 2 && r.Stats().State == StateLive }, 10*time.Second, 10*time.Millisecond)
 			require.Eventually(t, func() bool { return r.Stats().Reconnects >= 1 && r.Stats().State == StateReconnecting }, 10*time.Second, 10*time.Millisecond)
 
-			close(stop)
-			<-fed
-			stop = make(chan struct{})
+			lr.stop()
 			r.Close()
 			st = r.Stats()
 			prog, err := peers.ReadFLVProgress(n.RecordPath("stall"))
@@ -247,17 +257,11 @@ func TestLinkStallAfterPublish(t *testing.T) {
 // reconnects and the server records the stream again.
 func TestLinkTakenBackAfterStall(t *testing.T) {
 	c := makeClip(t, peers.TestSource{Width: 160, Height: 120, Duration: 200 * time.Millisecond, NoAudio: true})
-	n, link := linkProxy(t, 0, peers.ProxyOptions{})
-	r := newRTMP(t, "rtmp://"+link.Addr()+"/live/back", c)
-	r.Reconnect = &ReconnectPolicy{Initial: 200 * time.Millisecond}
-	r.StallTimeout = 2 * time.Second
-	require.NoError(t, r.Initialize())
-	defer r.Close()
-	src := &syntheticVideo{}
-	src.bitrate.Store(500_000)
-	stop, fed := make(chan struct{}), make(chan struct{})
-	go func() { defer close(fed); src.run(r, time.Minute, stop) }()
-	defer func() { close(stop); <-fed }()
+	lr := startLinkRun(t, c, 0, 500_000, 0, peers.ProxyOptions{}, "back", func(r *RTMP) {
+		r.Reconnect = &ReconnectPolicy{Initial: 200 * time.Millisecond}
+		r.StallTimeout = 2 * time.Second
+	})
+	n, link, r := lr.n, lr.link, lr.r
 
 	require.Eventually(t, func() bool { return r.Stats().FramesDelivered > 25 }, 10*time.Second, 10*time.Millisecond)
 	link.Stall()
