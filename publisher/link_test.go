@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -275,4 +276,72 @@ func TestLinkTakenBackAfterStall(t *testing.T) {
 		p, err := peers.ReadFLVProgress(n.RecordPath("back"))
 		return err == nil && p.Frames > 25 // nginx records the new publication afresh
 	}, 10*time.Second, 50*time.Millisecond)
+}
+
+// TestLinkMultistreamNeverSlowsOthers: one source, two destinations on
+// nginx-rtmp — one direct, one through a link that carries less than the
+// floor, which later stalls. The slow one steers the bitrate down, is
+// left behind once it stays congested at the floor, and the fast one gets
+// its bitrate back; when the slow link stalls it reconnects and never
+// steers. Throughout, the fast destination's server stays within a
+// second of the stream.
+func TestLinkMultistreamNeverSlowsOthers(t *testing.T) {
+	c := makeClip(t, peers.TestSource{Width: 160, Height: 120, Duration: 200 * time.Millisecond, NoAudio: true})
+	n := peers.StartNginxRTMP(t, peers.NginxOptions{DropIdlePublisher: 3 * time.Second})
+	fastLink := peers.StartProxy(t, n.Addr(), peers.ProxyOptions{ReadBuffer: linkWindow})
+	slowLink := peers.StartProxy(t, n.Addr(), peers.ProxyOptions{Rate: 100_000, ReadBuffer: linkWindow})
+	m := &Multi{}
+	for _, u := range []string{"rtmp://" + fastLink.Addr() + "/live/fast", "rtmp://" + slowLink.Addr() + "/live/slow"} {
+		r := newRTMP(t, u, c)
+		r.Reconnect = &ReconnectPolicy{Initial: 500 * time.Millisecond}
+		m.Destinations = append(m.Destinations, r)
+	}
+	require.NoError(t, m.Initialize())
+	defer m.Close()
+	const setting = 1_500_000
+	src := &syntheticVideo{}
+	src.bitrate.Store(setting)
+	bc := &BitrateController{Destinations: m.Stats, SetBitrate: func(b int) { src.bitrate.Store(int64(b)) }, Max: setting,
+		LeaveBehind: 3 * time.Second, UpAfter: time.Second, UpEvery: 250 * time.Millisecond, StepUp: 1.3, Logger: testLogger(t)}
+	require.NoError(t, bc.Initialize())
+	defer bc.Close()
+	stop, fed := make(chan struct{}), make(chan struct{})
+	go func() { defer close(fed); src.run(m, time.Minute, stop) }()
+	defer func() { close(stop); <-fed }()
+
+	// The fast server never falls behind, whatever the slow link does.
+	var checks int
+	fastKeepsUp := func() bool {
+		p, err := peers.ReadFLVProgress(n.RecordPath("fast"))
+		require.NoError(t, err)
+		if p.Frames > 0 {
+			lag := time.Duration(src.newest.Load()) - p.Last
+			require.Less(t, lag, time.Second, "the fast destination's server fell behind: %+v", m.Stats()[0])
+			checks++
+		}
+		return true
+	}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		require.Eventually(t, func() bool { return fastKeepsUp() && cond() }, 30*time.Second, 100*time.Millisecond, "%s: %+v %+v", what, bc.BitrateStats(), m.Stats())
+	}
+	wait("the slow link steers down to the floor", func() bool { return bc.BitrateStats().Current == bc.Floor() })
+	wait("it is left behind", func() bool { return slices.Equal(bc.BitrateStats().LeftBehind, []int{1}) })
+	wait("the fast one gets its bitrate back", func() bool { return bc.BitrateStats().Current == setting })
+	st := m.Stats()
+	require.True(t, st[1].Congested, "%+v", st[1])
+	require.Positive(t, st[1].DroppedVideo, "the slow one drops frames in its own queue")
+	require.Zero(t, st[0].DroppedVideo, "the fast one drops nothing")
+
+	slowLink.Stall()
+	wait("the slow link stalls: reconnecting", func() bool { return m.Stats()[1].State == StateReconnecting })
+	require.ErrorIs(t, m.Stats()[1].LastError, ErrStalled)
+	for range 10 { // a second more: the fast one keeps its bitrate
+		time.Sleep(100 * time.Millisecond) // real-time run
+		fastKeepsUp()
+	}
+	require.Equal(t, setting, bc.BitrateStats().Current)
+	require.Empty(t, bc.BitrateStats().LeftBehind, "a reconnecting destination is not left behind, it just does not steer")
+	require.Zero(t, m.Stats()[0].DroppedVideo)
+	t.Logf("fast destination checked %d times: %+v", checks, m.Stats()[0])
 }
