@@ -21,8 +21,8 @@ type healthPanel struct {
 
 	state, uptime, bitrate, link, fps, dropped, skipped, encoder, cpu, queue, viewers *widget.Label
 	reconnect                                                                         *widget.Button
-	graph                                                                       *bitrateGraph
-	dests                                                                       *widget.Label
+	graph                                                                             *bitrateGraph
+	dests                                                                             *widget.Label
 }
 
 func newHealthPanel(ctl Controller) *healthPanel {
