@@ -66,7 +66,7 @@ func (p *pipeline) variant(name string) (*hls.Variant, error) {
 func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	top, err := p.variant(ladder.SourceName(video.Height))
+	top, err := p.variant(ladder.SourceName(video.Width, video.Height))
 	if err != nil {
 		return err
 	}
