@@ -162,6 +162,7 @@ type playerState struct {
 	Paused      bool     `json:"paused"`
 	Latency     *float64 `json:"latency"`
 	Levels      []int    `json:"levels"`
+	Tech        string   `json:"tech"`
 	Errors      []string `json:"errors"`
 	Starts      int      `json:"starts"`
 }

@@ -30,6 +30,7 @@ type pipeline struct {
 	encoder string
 	preset  string
 	maxLag  int
+	sink    hls.SegmentSink // told about every variant's segments; nil: none
 	log     *slog.Logger
 
 	mu        sync.RWMutex
@@ -54,7 +55,7 @@ func (p *pipeline) variant(name string) (*hls.Variant, error) {
 		return v, nil
 	}
 	v := &hls.Variant{Name: name, SegmentDuration: p.segment, PartDuration: p.part,
-		Logger: p.log.With("rung", name)}
+		Sink: p.sink, Logger: p.log.With("rung", name)}
 	if err := v.Initialize(); err != nil {
 		return nil, err
 	}
@@ -212,6 +213,25 @@ func (p *pipeline) multivariant() []byte {
 		return nil
 	}
 	return pl
+}
+
+// isLive reports whether a stream is live.
+func (p *pipeline) isLive() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.live
+}
+
+// rungNames returns the names of the current (or last) stream's rungs,
+// best first, and whether it had audio.
+func (p *pipeline) rungNames() []string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	names := make([]string, 0, len(p.current))
+	for _, ri := range p.current {
+		names = append(names, ri.Name)
+	}
+	return names
 }
 
 // lookup returns the variant serving rung name, if any.

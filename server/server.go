@@ -16,6 +16,7 @@ import (
 
 	"golive/chat"
 	"golive/media"
+	"golive/server/dash"
 	"golive/server/hls"
 	"golive/server/ingest"
 	"golive/server/ladder"
@@ -65,6 +66,7 @@ type Server struct {
 
 	ingest   *ingest.Server
 	pipe     *pipeline
+	dash     *dash.Manifest
 	httpSrv  *http.Server
 	httpLn   net.Listener
 	httpDone chan struct{}
@@ -117,9 +119,14 @@ func (s *Server) Initialize() (err error) {
 	}
 	s.started = time.Now()
 	s.viewers = newViewerCounter(15 * time.Second)
+	s.dash = &dash.Manifest{Logger: s.Logger.With("stage", "dash")}
+	if err := s.dash.Initialize(); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	sinks := segmentSinks{s.dash}
 	s.pipe = &pipeline{
 		specs: s.Ladder, segment: s.Segment, part: s.Part, encoder: s.Encoder,
-		preset: s.Preset, maxLag: s.LadderMaxLag,
+		preset: s.Preset, maxLag: s.LadderMaxLag, sink: sinks,
 		log: s.Logger.With("stage", "pipeline"), variants: map[string]*hls.Variant{},
 		rate: bitrateMeter{meter: media.RateMeter{Window: ingestRateWindow}},
 	}

@@ -27,6 +27,9 @@ type Status struct {
 	DroppedRungs []string `json:"dropped_rungs"`
 	// Chat gives the chat's counts (nil when the chat handler has none).
 	Chat *ChatStatus `json:"chat"`
+	// Manifests lists the stream's manifests over the same segments:
+	// "hls" (the multivariant playlist) and "dash" (the MPD).
+	Manifests map[string]string `json:"manifests"`
 }
 
 // ChatStatus is the chat part of /api/status.
@@ -71,6 +74,7 @@ func (s *Server) Status() Status {
 		UptimeSeconds: time.Since(s.started).Seconds(),
 		Rungs:         []RungStatus{},
 		DroppedRungs:  []string{},
+		Manifests:     map[string]string{"hls": "/hls/index.m3u8", "dash": "/dash/manifest.mpd"},
 	}
 	p.mu.RLock()
 	st.Live = p.live
