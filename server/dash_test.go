@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"os/exec"
 	"net/http"
+	"os/exec"
 	"testing"
 	"time"
 
