@@ -98,17 +98,26 @@ func (m *Manifest) Stats() ManifestStats {
 // SegmentDone adds a complete segment to its playlist's timeline; a
 // segment of a new stream starts the timeline again.
 func (m *Manifest) SegmentDone(s hls.Segment) {
-	e, err := parseSegment(s.Data)
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	p, err := NewPiece(s)
 	if err != nil {
+		m.mu.Lock()
 		m.fail(s, err)
+		m.mu.Unlock()
 		return
 	}
-	e.seq = s.Seq
+	m.Add(p)
+}
+
+// Add adds a segment read beforehand to its playlist's timeline (in
+// sequence order); a segment of a new stream starts the timeline again.
+func (m *Manifest) Add(p Piece) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, e := p.seg, p.e
 	k := key{s.Rung, s.Playlist}
 	tl := m.timelines[k]
 	if tl == nil || tl.stream != s.Stream || tl.initName != s.InitName {
+		var err error
 		if tl, err = fromSegment(s); err != nil {
 			m.fail(s, err)
 			return

@@ -176,6 +176,24 @@ func abs(f float64) float64 {
 	return f
 }
 
+// Piece is a segment as a manifest lists it: where it is, when it starts
+// and how long it lasts. It keeps no reference to the segment's bytes.
+type Piece struct {
+	seg hls.Segment // Data dropped
+	e   entry
+}
+
+// NewPiece reads a segment's timing from its fragments.
+func NewPiece(s hls.Segment) (Piece, error) {
+	e, err := parseSegment(s.Data)
+	if err != nil {
+		return Piece{}, err
+	}
+	e.seq = s.Seq
+	s.Data = nil
+	return Piece{seg: s, e: e}, nil
+}
+
 // fromSegment starts a timeline for the stream a segment belongs to.
 func fromSegment(s hls.Segment) (*timeline, error) {
 	tr, err := parseInit(s.Init)
