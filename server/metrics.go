@@ -75,6 +75,9 @@ func (s *Server) initMetrics() error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newServerCollector(s),
 	}
+	if s.Storage != nil {
+		cs = append(cs, newStorageCollector(s.Storage))
+	}
 	if c, ok := s.Chat.(interface{ Collector() prometheus.Collector }); ok {
 		cs = append(cs, c.Collector())
 	}

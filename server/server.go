@@ -20,6 +20,7 @@ import (
 	"golive/server/hls"
 	"golive/server/ingest"
 	"golive/server/ladder"
+	"golive/server/s3"
 )
 
 // Server is the bundled server: RTMP ingest, ladder, LL-HLS and the HTTP
@@ -59,6 +60,11 @@ type Server struct {
 	// When it also has Collector and Stats (as *chat.Hub has), its
 	// metrics join /metrics and its counts /api/status.
 	Chat http.Handler
+	// Storage, if set, also pushes the stream to S3-compatible storage:
+	// Initialize sets its Multivariant, Rungs and Logger and initializes
+	// it (a missing bucket or refused credentials fail Initialize); Close
+	// drains and closes it.
+	Storage *s3.Uploader
 	// Collectors are registered on /metrics next to the server's own.
 	Collectors []prometheus.Collector
 	// Logger receives the server's logs (default slog.Default()).
@@ -124,6 +130,17 @@ func (s *Server) Initialize() (err error) {
 		return fmt.Errorf("server: %w", err)
 	}
 	sinks := segmentSinks{s.dash}
+	if s.Storage != nil {
+		s.Storage.Multivariant = func() []byte { return s.pipe.multivariant() }
+		s.Storage.Rungs = func() []string { return s.pipe.rungNames() }
+		if s.Storage.Logger == nil {
+			s.Storage.Logger = s.Logger.With("stage", "s3")
+		}
+		if err := s.Storage.Initialize(); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		sinks = append(sinks, s.Storage)
+	}
 	s.pipe = &pipeline{
 		specs: s.Ladder, segment: s.Segment, part: s.Part, encoder: s.Encoder,
 		preset: s.Preset, maxLag: s.LadderMaxLag, sink: sinks,
@@ -207,6 +224,9 @@ func (s *Server) Close() {
 	}
 	if s.pipe != nil {
 		s.pipe.close() // answers blocked playlist requests
+	}
+	if s.Storage != nil {
+		s.Storage.Close() // after the ended playlists were queued
 	}
 	if s.ownChat != nil {
 		s.ownChat.Close() // its WebSockets are hijacked: Shutdown would not wait for them

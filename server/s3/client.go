@@ -43,7 +43,7 @@ func LoadConfig(ctx context.Context, region string) (aws.Config, error) {
 		return aws.Config{}, ErrNoCredentials
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return aws.Config{}, fmt.Errorf("%w: %w", ErrNoCredentials, err)
+		return aws.Config{}, ErrNoCredentials // the chain's own error lists every source it tried
 	}
 	return cfg, nil
 }
@@ -84,5 +84,17 @@ func checkBucket(ctx context.Context, c *awss3.Client, loc Location) error {
 			return fmt.Errorf("%w: %s: refused (HTTP 400: wrong region or credentials?)", ErrBucket, loc)
 		}
 	}
-	return fmt.Errorf("%w: %s: %w", ErrBucket, loc, err)
+	return fmt.Errorf("%w: %s: %w", ErrBucket, loc, rootCause(err))
+}
+
+// rootCause returns the innermost error of err's chain (the SDK wraps a
+// refused connection in four layers of operation names).
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }
