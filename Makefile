@@ -17,6 +17,7 @@ PEER_PKGS  := ffmpeg nginx libnginx-mod-rtmp chromium xvfb imagemagick fonts-dej
 PKG_CONFIG_LIBS := libavcodec libavformat libavutil libswscale libswresample libavfilter gl x11 xrandr xcursor xinerama xi xxf86vm
 TOOLS := gcc pkg-config ffmpeg ffprobe nginx chromium Xvfb import
 NGINX_RTMP := /usr/lib/nginx/modules/ngx_rtmp_module.so
+VERSITYGW  := github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
 .PHONY: all deps build run test vet fuzz bench clean
 
@@ -36,6 +37,9 @@ deps:
 	@command -v $(GO) >/dev/null 2>&1 || { echo "deps: Go is missing; installing golang-go (Go >= 1.21 fetches the toolchain go.mod asks for)"; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q golang-go; }
 	@$(GO) mod download
+	@# The S3 server the storage tests start (versitygw, posix backend), built from source once.
+	@[ -x "$$($(GO) env GOPATH)/bin/versitygw" ] || command -v versitygw >/dev/null 2>&1 || \
+	  { echo "deps: go install $(VERSITYGW)"; GOFLAGS= $(GO) install $(VERSITYGW); }
 
 build: deps
 	$(GO) build -o $(BIN) .

@@ -236,10 +236,10 @@ func TestCDNOriginLoad(t *testing.T) {
 	}
 
 	type level struct {
-		viewers          int
-		originRPS        float64
-		cached, direct   time.Duration
-		parts            float64
+		viewers        int
+		originRPS      float64
+		cached, direct time.Duration
+		parts          float64
 	}
 	var results []level
 	for _, n := range cfg.levels {
