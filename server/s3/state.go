@@ -315,10 +315,16 @@ func (s *state) publish(tr *track) {
 	if pl := mediaPlaylist(tr.initName, list, final, s.u.Keep); pl != nil {
 		s.put(s.objectKey(tr.key.rung, tr.key.playlist), pl, "application/vnd.apple.mpegurl", final)
 	}
+	// The manifests follow the top rung's video: once a segment, and at
+	// the end.
+	rungs := s.u.Rungs()
+	if !final && (len(rungs) == 0 || tr.key != (trackKey{rungs[0], hls.VideoPlaylist})) {
+		return
+	}
 	if mv := s.u.Multivariant(); mv != nil {
 		s.put(s.u.Location.Key("hls/index.m3u8"), mv, "application/vnd.apple.mpegurl", false)
 	}
-	if mpd, err := s.manifest.MPD(s.u.Rungs()); err == nil {
+	if mpd, err := s.manifest.MPD(rungs); err == nil {
 		s.put(s.u.Location.Key("dash/manifest.mpd"), mpd, dash.ContentType, final)
 	}
 }
