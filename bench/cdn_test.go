@@ -115,18 +115,9 @@ func (v *llViewer) playlist(ctx context.Context, query string) (*playlist.Media,
 	if query != "" {
 		u += "?" + query
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	b, err := v.fetch(ctx, u)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := v.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("playlist: %d %v", resp.StatusCode, err)
 	}
 	var pl playlist.Media
 	if err := pl.Unmarshal(b); err != nil {
@@ -136,20 +127,27 @@ func (v *llViewer) playlist(ctx context.Context, query string) (*playlist.Media,
 }
 
 func (v *llViewer) get(ctx context.Context, name string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.base+name, nil)
+	_, err := v.fetch(ctx, v.base+name)
+	return err
+}
+
+// fetch GETs url and returns its body; a status other than 200 is an
+// error.
+func (v *llViewer) fetch(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := v.client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %d", name, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	return err
+	return b, err
 }
 
 // latencies collects per-part latencies.

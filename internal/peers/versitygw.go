@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -140,15 +139,8 @@ func (g *VersityGW) Stop() {
 	cmd, exited := g.cmd, g.exited
 	g.cmd = nil
 	g.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
+	if cmd != nil {
+		stopProcess(cmd, exited)
 	}
 }
 
