@@ -51,10 +51,10 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 			fs.PrintDefaults()
 			return cfg, 0, false, err
 		}
-		return cfg, 0, false, fmt.Errorf("%w: %w", broadcast.ErrBadOption, err)
+		return cfg, 0, false, fmt.Errorf("%w: %w", media.ErrBadOption, err)
 	}
 	if fs.NArg() > 0 {
-		return cfg, 0, false, fmt.Errorf("%w: unexpected argument %q", broadcast.ErrBadOption, fs.Arg(0))
+		return cfg, 0, false, fmt.Errorf("%w: unexpected argument %q", media.ErrBadOption, fs.Arg(0))
 	}
 	var err error
 	cfg.Destinations = to
@@ -72,7 +72,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	}
 	dur, err := time.ParseDuration(durStr)
 	if err != nil || dur < 0 {
-		return cfg, 0, false, fmt.Errorf("%w: duration %q: want e.g. 30s or 10m", broadcast.ErrBadOption, durStr)
+		return cfg, 0, false, fmt.Errorf("%w: duration %q: want e.g. 30s or 10m", media.ErrBadOption, durStr)
 	}
 	return cfg, dur, verbose, cfg.Validate()
 }

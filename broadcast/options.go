@@ -10,28 +10,21 @@ import (
 	"golive/publisher"
 )
 
-// ErrBadOption is media.ErrBadOption, returned by the option parsers when
-// a size, frame rate, bitrate or destination URL cannot be used.
-//
-// Deprecated: use media.ErrBadOption; kept until the desktop controller
-// leaves this package.
-var ErrBadOption = media.ErrBadOption
-
 // ParseSize parses a frame size such as "1280x720". Both sides must be even
 // (YUV420P) and between 16 and 7680.
 func ParseSize(s string) (width, height int, err error) {
 	ws, hs, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "x")
 	if !ok {
-		return 0, 0, fmt.Errorf("%w: size %q: want WIDTHxHEIGHT, e.g. 1280x720", ErrBadOption, s)
+		return 0, 0, fmt.Errorf("%w: size %q: want WIDTHxHEIGHT, e.g. 1280x720", media.ErrBadOption, s)
 	}
 	width, err1 := strconv.Atoi(ws)
 	height, err2 := strconv.Atoi(hs)
 	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("%w: size %q: want WIDTHxHEIGHT, e.g. 1280x720", ErrBadOption, s)
+		return 0, 0, fmt.Errorf("%w: size %q: want WIDTHxHEIGHT, e.g. 1280x720", media.ErrBadOption, s)
 	}
 	for _, v := range []int{width, height} {
 		if v < 16 || v > 7680 || v%2 != 0 {
-			return 0, 0, fmt.Errorf("%w: size %q: each side must be even and between 16 and 7680", ErrBadOption, s)
+			return 0, 0, fmt.Errorf("%w: size %q: each side must be even and between 16 and 7680", media.ErrBadOption, s)
 		}
 	}
 	return width, height, nil
@@ -41,7 +34,7 @@ func ParseSize(s string) (width, height int, err error) {
 func ParseFPS(s string) (int, error) {
 	fps, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || fps < 1 || fps > 120 {
-		return 0, fmt.Errorf("%w: fps %q: want a whole number from 1 to 120", ErrBadOption, s)
+		return 0, fmt.Errorf("%w: fps %q: want a whole number from 1 to 120", media.ErrBadOption, s)
 	}
 	return fps, nil
 }
@@ -51,11 +44,11 @@ func ParseFPS(s string) (int, error) {
 func ParseDestination(s string) (publisher.Target, error) {
 	t, err := publisher.ParseURL(s)
 	if err != nil {
-		return t, fmt.Errorf("%w: destination %s: %w", ErrBadOption, MaskURL(s), err)
+		return t, fmt.Errorf("%w: destination %s: %w", media.ErrBadOption, MaskURL(s), err)
 	}
 	_, port, _ := net.SplitHostPort(t.Addr)
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return t, fmt.Errorf("%w: destination %s: port %q out of range", ErrBadOption, t.Redacted(), port)
+		return t, fmt.Errorf("%w: destination %s: port %q out of range", media.ErrBadOption, t.Redacted(), port)
 	}
 	return t, nil
 }

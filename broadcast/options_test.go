@@ -1,6 +1,7 @@
 package broadcast
 
 import (
+	"golive/media"
 	"strings"
 	"testing"
 
@@ -53,7 +54,7 @@ func TestParseOptions(t *testing.T) {
 	for _, c := range optionCases {
 		got, err := parseOption(c.kind, c.in)
 		if c.want == 0 {
-			require.ErrorIs(t, err, ErrBadOption, "%s %q", c.kind, c.in)
+			require.ErrorIs(t, err, media.ErrBadOption, "%s %q", c.kind, c.in)
 			require.NotContains(t, err.Error(), "\n")
 			continue
 		}
@@ -80,7 +81,7 @@ func FuzzParseOptions(f *testing.F) {
 	f.Fuzz(func(t *testing.T, kind, in string) {
 		v, err := parseOption(kind, in)
 		if err != nil {
-			require.ErrorIs(t, err, ErrBadOption)
+			require.ErrorIs(t, err, media.ErrBadOption)
 			return
 		}
 		require.Positive(t, v)
