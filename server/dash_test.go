@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/xml"
 	"net/http"
+	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 
@@ -84,6 +86,8 @@ func TestServeDASH(t *testing.T) {
 	}
 	require.Equal(t, []int{1280, 720, 854, 480, 426, 240}, sizes)
 	require.Equal(t, "mp4a.40.2", audio.Representations[0].Codecs)
+	require.Contains(t, body, `availabilityTimeComplete="false"`, "low-latency DASH: segments are read as they grow")
+	require.Contains(t, body, `availabilityTimeOffset="1.800"`, "from the first 200 ms part of a 2 s segment on")
 
 	code, st := get(t, s.testURL("/api/status"))
 	require.Equal(t, 200, code)
@@ -103,7 +107,11 @@ func TestServeDASH(t *testing.T) {
 	_, ok := info.Audio()
 	require.True(t, ok, "ffprobe sees the audio")
 
-	ps, problems := watch.wait(3)
+	minPlay := 3.0 // SERVER_TEST_PLAY=8 watches longer (to read dash.js's settled latency)
+	if v, err := strconv.ParseFloat(os.Getenv("SERVER_TEST_PLAY"), 64); err == nil && v > 0 {
+		minPlay = v
+	}
+	ps, problems := watch.wait(minPlay)
 	require.Empty(t, problems, "console errors in the player page")
 	require.Equal(t, "dash", ps.Tech)
 	require.Equal(t, []int{240, 480, 720}, ps.Levels)

@@ -138,7 +138,7 @@ func (s *Server) Initialize() (err error) {
 	}
 	s.started = time.Now()
 	s.viewers = newViewerCounter(15 * time.Second)
-	s.dash = &dash.Manifest{Logger: s.Logger.With("stage", "dash")}
+	s.dash = &dash.Manifest{PartTarget: s.Part, Logger: s.Logger.With("stage", "dash")}
 	if err := s.dash.Initialize(); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,6 +29,13 @@ type Manifest struct {
 	// stream instead (for storage that keeps the whole event).
 	Window  int
 	KeepAll bool
+	// PartTarget, when set, is the parts' duration at an origin that
+	// answers a request for a segment in progress part by part: a live
+	// MPD then tells players (availabilityTimeOffset,
+	// availabilityTimeComplete="false") that a segment can be read from
+	// its first part on, and aims at a lower latency. Zero (object
+	// storage, which holds complete segments only) claims nothing.
+	PartTarget time.Duration
 	// MediaBase is the path from the MPD to the rungs' directories
 	// (default "../hls/": the MPD at /dash/manifest.mpd, the media at
 	// /hls/<rung>/).
@@ -134,6 +142,11 @@ func (m *Manifest) Add(p Piece) {
 		keep = 0
 	}
 	tl.add(e, keep)
+	if tl.start.IsZero() && !s.Time.IsZero() {
+		// The wall-clock time of the timeline's first segment, from the
+		// first segment that had one.
+		tl.start = s.Time.Add(-ticks(e.t-tl.first, tl.track.timescale))
+	}
 	m.changed()
 }
 
@@ -216,10 +229,13 @@ func (m *Manifest) MPD(rungs []string) ([]byte, error) {
 		doc.MinimumUpdatePeriod = xsDuration(maxSeg.Round(time.Millisecond))
 		doc.MaxSegmentDuration = xsDuration(maxSeg.Round(time.Millisecond))
 		doc.TimeShiftBufferDepth = xsDuration(window.Round(time.Millisecond))
-		delay := 3 * maxSeg
+		delay, least := 3*maxSeg, maxSeg
+		if m.PartTarget > 0 {
+			delay, least = maxSeg/2+3*m.PartTarget, 2*m.PartTarget
+		}
 		doc.SuggestedPresentationDelay = xsDuration(delay.Round(time.Millisecond))
 		doc.ServiceDescription = &serviceDesc{ID: "0", Latency: latency{
-			Target: int(delay.Milliseconds()), Min: int(maxSeg.Milliseconds()), Max: int((2 * delay).Milliseconds())}}
+			Target: int(delay.Milliseconds()), Min: int(least.Milliseconds()), Max: int((2 * delay).Milliseconds())}}
 		doc.UTCTiming = &utcTiming{SchemeIDURI: "urn:mpeg:dash:utc:direct:2014", Value: xsDateTime(now)}
 	} else {
 		doc.Type = "static"
@@ -230,16 +246,17 @@ func (m *Manifest) MPD(rungs []string) ([]byte, error) {
 		doc.MediaPresentationDuration = xsDuration(ticks(d, top.track.timescale).Round(time.Millisecond))
 		doc.MaxSegmentDuration = xsDuration(maxSeg.Round(time.Millisecond))
 	}
+	lowLatency := live && m.PartTarget > 0
 	vs := adaptationSet{ID: 0, ContentType: "video", MimeType: "video/mp4", SegmentAlignment: true, StartWithSAP: 1}
 	for _, tl := range videos {
-		r := m.representation(tl, tl.rung, zero)
+		r := m.representation(tl, tl.rung, zero, lowLatency)
 		r.Width, r.Height, r.FrameRate, r.SAR = tl.track.width, tl.track.height, tl.frameRate(), "1:1"
 		vs.MaxWidth, vs.MaxHeight = max(vs.MaxWidth, r.Width), max(vs.MaxHeight, r.Height)
 		vs.Representations = append(vs.Representations, r)
 	}
 	doc.Period.AdaptationSets = append(doc.Period.AdaptationSets, vs)
 	if audio != nil {
-		r := m.representation(audio, "audio", zero)
+		r := m.representation(audio, "audio", zero, lowLatency)
 		r.AudioSamplingRate = audio.track.sampleRate
 		r.AudioChannels = &audioChannelConfig{SchemeIDURI: "urn:mpeg:mpegB:cicp:ChannelConfiguration", Value: audio.track.channels}
 		doc.Period.AdaptationSets = append(doc.Period.AdaptationSets, adaptationSet{ID: 1, ContentType: "audio",
@@ -253,9 +270,11 @@ func (m *Manifest) MPD(rungs []string) ([]byte, error) {
 }
 
 // representation writes tl as a Representation whose presentation time
-// zero is zero seconds of media time.
-func (m *Manifest) representation(tl *timeline, id string, zero float64) representation {
-	return representation{
+// zero is zero seconds of media time. With lowLatency, a segment is
+// available from its first part on: availabilityTimeOffset is its longest
+// segment less a part.
+func (m *Manifest) representation(tl *timeline, id string, zero float64, lowLatency bool) representation {
+	r := representation{
 		ID: id, Bandwidth: tl.peak(), Codecs: tl.track.codec,
 		SegmentTemplate: segmentTemplate{
 			Timescale:              tl.track.timescale,
@@ -266,6 +285,15 @@ func (m *Manifest) representation(tl *timeline, id string, zero float64) represe
 			Timeline:               timelineOf(tl.entries),
 		},
 	}
+	var longest uint64
+	for _, e := range tl.entries {
+		longest = max(longest, e.d)
+	}
+	if d := ticks(longest, tl.track.timescale); lowLatency && d > m.PartTarget {
+		r.SegmentTemplate.AvailabilityTimeOffset = strconv.FormatFloat((d - m.PartTarget).Seconds(), 'f', 3, 64)
+		r.SegmentTemplate.AvailabilityComplete = "false"
+	}
+	return r
 }
 
 // ticks converts n ticks of timescale to a duration.

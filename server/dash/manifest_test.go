@@ -154,6 +154,25 @@ func TestManifest(t *testing.T) {
 	require.Equal(t, videoSeqs[4], rep.StartNumber, "numbers stay right after the missing segment")
 	require.Equal(t, 3, rep.Timeline.S[0].R+1, "the three segments after it")
 
+	// At an origin that serves segments part by part, the live MPD says
+	// a segment is readable from its first part on.
+	ll := newManifest(t, now, func(m *Manifest) { m.PartTarget = 200 * time.Millisecond })
+	for _, sg := range segs {
+		ll.SegmentDone(sg)
+	}
+	b, err = ll.MPD([]string{"720p"})
+	require.NoError(t, err)
+	doc = mpd{}
+	require.NoError(t, xml.Unmarshal(b, &doc))
+	lt := doc.Period.AdaptationSets[0].Representations[0].SegmentTemplate
+	require.Equal(t, "1.300", lt.AvailabilityTimeOffset)
+	require.Equal(t, "false", lt.AvailabilityComplete)
+	require.InDelta(t, 1350, doc.ServiceDescription.Latency.Target, 20, "half a segment (the audio's run a little longer) and three parts")
+	ll.StreamEnded("720p", segs[0].Stream)
+	b, err = ll.MPD([]string{"720p"})
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "availabilityTimeOffset", "a static MPD claims nothing")
+
 	bad := segs[0]
 	bad.Data = []byte("not a segment")
 	m.SegmentDone(bad)

@@ -78,6 +78,8 @@ type audioChannelConfig struct {
 
 type segmentTemplate struct {
 	Timescale              uint32          `xml:"timescale,attr"`
+	AvailabilityTimeOffset string          `xml:"availabilityTimeOffset,attr,omitempty"`
+	AvailabilityComplete   string          `xml:"availabilityTimeComplete,attr,omitempty"`
 	PresentationTimeOffset uint64          `xml:"presentationTimeOffset,attr"`
 	StartNumber            int             `xml:"startNumber,attr"`
 	Initialization         string          `xml:"initialization,attr"`

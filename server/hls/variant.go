@@ -268,6 +268,9 @@ func (v *Variant) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// before it closes the muxer).
 		v.serveEnded(w, req, o, name, true)
 	case !resp.answered():
+		if !isPlaylist && o.serveProgressive(w, req, name) {
+			return
+		}
 		notFound(w, req)
 	case resp.code != http.StatusOK:
 		w.Header().Set("Cache-Control", "no-store")
