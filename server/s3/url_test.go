@@ -44,19 +44,45 @@ func TestParseURL(t *testing.T) {
 	require.Equal(t, "hls/index.m3u8", Location{"live", ""}.Key("hls/index.m3u8"))
 }
 
+// endpointCases drives TestParseEndpoint and seeds FuzzParseEndpoint
+// ("" wants an error).
+var endpointCases = []struct{ in, want string }{
+	{"http://127.0.0.1:7070", "http://127.0.0.1:7070"},
+	{"https://s3.example.com/", "https://s3.example.com"},
+	{"127.0.0.1:7070", ""},
+	{"ftp://h", ""},
+	{"http://", ""},
+	{"http://u:p@h", ""},
+	{"http://h/path", ""},
+	{"http://h?x=1", ""},
+}
+
 func TestParseEndpoint(t *testing.T) {
-	for in, want := range map[string]string{
-		"http://127.0.0.1:7070":   "http://127.0.0.1:7070",
-		"https://s3.example.com/": "https://s3.example.com",
-	} {
-		got, err := ParseEndpoint(in)
-		require.NoError(t, err, in)
-		require.Equal(t, want, got)
+	for _, c := range endpointCases {
+		got, err := ParseEndpoint(c.in)
+		if c.want == "" {
+			require.ErrorIs(t, err, ErrBadURL, c.in)
+			continue
+		}
+		require.NoError(t, err, c.in)
+		require.Equal(t, c.want, got)
 	}
-	for _, in := range []string{"127.0.0.1:7070", "ftp://h", "http://", "http://u:p@h", "http://h/path", "http://h?x=1"} {
-		_, err := ParseEndpoint(in)
-		require.ErrorIs(t, err, ErrBadURL, in)
+}
+
+func FuzzParseEndpoint(f *testing.F) {
+	for _, c := range endpointCases {
+		f.Add(c.in)
 	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ep, err := ParseEndpoint(s)
+		if err != nil {
+			return
+		}
+		require.True(t, strings.HasPrefix(ep, "http://") || strings.HasPrefix(ep, "https://"))
+		again, err := ParseEndpoint(ep)
+		require.NoError(t, err)
+		require.Equal(t, ep, again)
+	})
 }
 
 func FuzzParseURL(f *testing.F) {
