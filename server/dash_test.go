@@ -107,7 +107,7 @@ func TestServeDASH(t *testing.T) {
 	_, ok := info.Audio()
 	require.True(t, ok, "ffprobe sees the audio")
 
-	minPlay := 3.0 // SERVER_TEST_PLAY=8 watches longer (to read dash.js's settled latency)
+	minPlay := 1.5 // SERVER_TEST_PLAY=8 watches longer (to read dash.js's settled latency)
 	if v, err := strconv.ParseFloat(os.Getenv("SERVER_TEST_PLAY"), 64); err == nil && v > 0 {
 		minPlay = v
 	}

@@ -231,7 +231,7 @@ func (m *Manifest) MPD(rungs []string) ([]byte, error) {
 		doc.TimeShiftBufferDepth = xsDuration(window.Round(time.Millisecond))
 		delay, least := 3*maxSeg, maxSeg
 		if m.PartTarget > 0 {
-			delay, least = maxSeg/2+3*m.PartTarget, 2*m.PartTarget
+			delay, least = maxSeg+2*m.PartTarget, 2*m.PartTarget
 		}
 		doc.SuggestedPresentationDelay = xsDuration(delay.Round(time.Millisecond))
 		doc.ServiceDescription = &serviceDesc{ID: "0", Latency: latency{

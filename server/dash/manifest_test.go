@@ -167,7 +167,7 @@ func TestManifest(t *testing.T) {
 	lt := doc.Period.AdaptationSets[0].Representations[0].SegmentTemplate
 	require.Equal(t, "1.300", lt.AvailabilityTimeOffset)
 	require.Equal(t, "false", lt.AvailabilityComplete)
-	require.InDelta(t, 1350, doc.ServiceDescription.Latency.Target, 20, "half a segment (the audio's run a little longer) and three parts")
+	require.InDelta(t, 1900, doc.ServiceDescription.Latency.Target, 20, "a segment (the audio's run a little longer) and two parts")
 	ll.StreamEnded("720p", segs[0].Stream)
 	b, err = ll.MPD([]string{"720p"})
 	require.NoError(t, err)
