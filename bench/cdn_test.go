@@ -32,7 +32,7 @@ type cdnBenchConfig struct {
 
 var (
 	cdnBenchFull  = cdnBenchConfig{levels: []int{10, 100, 500}, window: 15 * time.Second, warmup: 3 * time.Second, source: 80 * time.Second}
-	cdnBenchSmoke = cdnBenchConfig{levels: []int{2, 4}, window: 2 * time.Second, warmup: time.Second, source: 14 * time.Second}
+	cdnBenchSmoke = cdnBenchConfig{levels: []int{2, 4}, window: 2 * time.Second, warmup: time.Second, source: 12 * time.Second}
 )
 
 // llViewer is a simulated LL-HLS viewer: blocking playlist reloads for

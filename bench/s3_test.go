@@ -42,7 +42,7 @@ type s3BenchConfig struct {
 
 var (
 	s3BenchFull  = s3BenchConfig{clip: 30 * time.Second, rounds: 3}
-	s3BenchSmoke = s3BenchConfig{clip: 5 * time.Second, rounds: 1}
+	s3BenchSmoke = s3BenchConfig{clip: 4 * time.Second, rounds: 1}
 )
 
 func s3Config() s3BenchConfig {
