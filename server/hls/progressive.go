@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 )
@@ -17,7 +18,7 @@ var segmentName = regexp.MustCompile(`^([0-9a-f]{1,32})_([A-Za-z0-9]{1,32})_seg(
 // one chunked response whose bytes end up those of the whole segment: a
 // low-latency DASH player reads a segment while it grows. It returns
 // false, having written nothing, for a name that is not such a segment
-// of this output. A stream that ends mid-segment aborts the response, so
+// of this output. A stream that ends mid-segment cuts the connection, so
 // that no cache keeps a truncated segment.
 func (o *output) serveProgressive(w http.ResponseWriter, req *http.Request, name string) bool {
 	m := segmentName.FindStringSubmatch(name)
@@ -55,7 +56,8 @@ func (o *output) serveProgressive(w http.ResponseWriter, req *http.Request, name
 	}
 	fail := func() bool {
 		if started {
-			panic(http.ErrAbortHandler) // cut the connection: the answer is incomplete
+			abort(w) // the answer is incomplete: no cache may keep it
+			return true
 		}
 		return false
 	}
@@ -104,4 +106,18 @@ func (o *output) serveProgressive(w http.ResponseWriter, req *http.Request, name
 			return fail()
 		}
 	}
+}
+
+// abort cuts the connection under a response already begun, so that the
+// client (or a cache) sees it incomplete rather than ended: the
+// connection is taken over and closed, or where that cannot be done
+// (HTTP/2) its writes are made to fail.
+func abort(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	if c, _, err := rc.Hijack(); err == nil {
+		_ = c.Close()
+		return
+	}
+	_ = rc.SetWriteDeadline(time.Unix(1, 0))
+	_ = rc.Flush()
 }

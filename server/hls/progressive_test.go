@@ -2,6 +2,7 @@ package hls
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -65,3 +66,36 @@ func TestVariantServesSegmentInProgress(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestVariantCutsSegmentWhenStreamEnds stops the stream while a segment
+// is being streamed: the client sees the response cut, not a complete
+// (truncated) segment.
+func TestVariantCutsSegmentWhenStreamEnds(t *testing.T) {
+	v := newTestVariant(t, "720p")
+	require.NoError(t, v.Start(testVideoParams(t, 0), nil))
+	feed(t, v, 0, 2500*time.Millisecond, 1000, false)
+	waitMeasured(t, v, 2)
+	pl := parseMedia(t, get(v, "/hls/720p/"+VideoPlaylist).Body.Bytes())
+	next := pl.MediaSequence + len(pl.Segments)
+	name := strings.Replace(pl.Segments[len(pl.Segments)-1].URI, "_seg"+itoa(next-1)+".mp4", "_seg"+itoa(next)+".mp4", 1)
+	srv := httptest.NewServer(v)
+	defer srv.Close()
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/hls/720p/" + name)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		t.Fatalf("answered before the stream ended: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	v.Stop()
+	require.Error(t, <-errc, "the response is cut")
+}
