@@ -288,7 +288,8 @@ func TestCDNOriginLoad(t *testing.T) {
 		}
 	}
 	first, last := results[0], results[len(results)-1]
-	note := fmt.Sprintf("nginx proxy_cache (README config) in front of the origin, %d→%d simulated LL-HLS viewers, %v per level, origin requests = nginx's non-HIT log entries", first.viewers, last.viewers, cfg.window)
+	note := fmt.Sprintf("nginx proxy_cache (README config) in front of the origin, %d→%d simulated LL-HLS viewers, %v per level, origin requests = nginx's non-HIT log entries; viewers received %.1f then %.1f parts/s each (5 when they keep up: fewer means the machine could not run them all, and lagging viewers ask for expired playlist URLs)",
+		first.viewers, last.viewers, cfg.window, first.parts, last.parts)
 	verdict(t, "cdn-origin-load", last.originRPS, first.originRPS, note)
 	verdict(t, "cdn-viewer-latency", last.cached.Seconds(), last.direct.Seconds(),
 		fmt.Sprintf("median part latency (PROGRAM-DATE-TIME → last byte) of %d cached viewers vs one direct viewer at the same time", last.viewers))
