@@ -1,12 +1,9 @@
 package server
 
 import (
-	"bytes"
-	"context"
 	"encoding/xml"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -137,15 +134,5 @@ func TestServeDASH(t *testing.T) {
 // manifest never ends).
 func probeStreams(t *testing.T, url string) peers.ProbeInfo {
 	t.Helper()
-	bin := peers.RequireTool(t, "ffprobe")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-show_streams", "-of", "json", url)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "ffprobe %s: %s", url, stderr.String())
-	info, err := peers.ParseProbe(stdout.Bytes())
-	require.NoError(t, err)
-	info.Stderr = stderr.String()
-	return info
+	return runProbe(t, url, "-v", "error", "-show_streams", "-of", "json")
 }
