@@ -224,7 +224,9 @@ func (s *state) enqueue(j *job) {
 		drop.seg.lost, drop.seg.data = true, nil
 		s.u.update(func(st *Stats) { st.Lost++ })
 		s.u.Logger.Warn("s3: segment given up (queue full): marked as a gap", "object", drop.key)
-		s.publish(drop.seg.tr)
+		if tr := drop.seg.tr; s.tracks[tr.key] == tr { // not replaced by a new stream meanwhile
+			s.publish(tr)
+		}
 	}
 }
 
