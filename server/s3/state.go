@@ -57,18 +57,20 @@ type track struct {
 // state is the uploader's owner goroutine's: the tracks, the queue and
 // the storage's health. Only run touches it.
 type state struct {
-	u        *Uploader
-	tracks   map[trackKey]*track
-	queue    []*job
-	segBytes int
-	busy     int // requests in flight
-	paused   bool
-	backoff  time.Duration
-	retry    *time.Timer
-	lags     []time.Duration
-	last     map[string][]byte // body last uploaded per playlist or manifest key
-	inflight map[string]bool   // playlist and manifest keys being uploaded
-	manifest *dash.Manifest
+	u         *Uploader
+	tracks    map[trackKey]*track
+	queue     []*job
+	segBytes  int
+	busy      int // requests in flight
+	paused    bool
+	backoff   time.Duration
+	retry     *time.Timer
+	lags      []time.Duration
+	last      map[string][]byte // body last uploaded per playlist or manifest key
+	inflight  map[string]bool   // playlist and manifest keys being uploaded
+	lostLog   time.Time         // when given-up segments were last logged
+	lostSince int               // given up since then
+	manifest  *dash.Manifest
 }
 
 func newState(u *Uploader) *state {
@@ -223,7 +225,11 @@ func (s *state) enqueue(j *job) {
 		s.segBytes -= len(drop.body)
 		drop.seg.lost, drop.seg.data = true, nil
 		s.u.update(func(st *Stats) { st.Lost++ })
-		s.u.Logger.Warn("s3: segment given up (queue full): marked as a gap", "object", drop.key)
+		s.lostSince++
+		if now := s.u.Clock(); now.Sub(s.lostLog) >= time.Second {
+			s.u.Logger.Warn("s3: segments given up (queue full): marked as gaps", "count", s.lostSince, "last", drop.key)
+			s.lostLog, s.lostSince = now, 0
+		}
 		if tr := drop.seg.tr; s.tracks[tr.key] == tr { // not replaced by a new stream meanwhile
 			s.publish(tr)
 		}
