@@ -4,7 +4,7 @@ go 1.24.0
 
 require (
 	fyne.io/fyne/v2 v2.7.1
-	github.com/asticode/go-astiav v0.16.0
+	github.com/asticode/go-astiav v0.42.0
 	github.com/bluenviron/gohlslib/v2 v2.2.0
 	github.com/bluenviron/mediacommon/v2 v2.2.0
 	github.com/coder/websocket v1.8.15

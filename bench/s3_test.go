@@ -25,7 +25,6 @@ import (
 	"golive/encoder"
 	"golive/internal/peers"
 	"golive/server"
-	"golive/server/hls"
 	"golive/server/ladder"
 	"golive/server/s3"
 )
@@ -257,5 +256,4 @@ func TestS3UploadLag(t *testing.T) {
 	t.Logf("segment complete → readable in the bucket: median %v, p90 %v over %d segments (the uploader's own: median %v)",
 		med.Round(time.Millisecond), lags[len(lags)*9/10].Round(time.Millisecond), len(lags), st.MedianLag.Round(time.Millisecond))
 	verdict(t, "s3-upload-lag", med.Seconds(), 0, fmt.Sprintf("%d 1 s segments of a live 360p clip, versitygw on loopback, complete = listed by the origin's blocking reload, readable = HeadObject 200 (5 ms polling)", len(lags)))
-	_ = hls.VideoPlaylist
 }

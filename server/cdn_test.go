@@ -36,7 +36,7 @@ func TestServeBehindCache(t *testing.T) {
 	s := testServer(t, "720p,240p")
 	cache := peers.StartNginxCache(t, s.HTTPAddress().String())
 	pub := startPublisher(t, src, s.publishURL(testKey))
-	watch := openInChromium(t, cache.URL("/"))
+	watch := openInChromium(t, cache.URL("/?via=hls")) // LL-HLS through the cache (WebRTC media would not pass it)
 	waitVariants(t, s, 2)
 
 	// A media playlist through the cache: LL-HLS, cacheable a part target.
@@ -89,7 +89,7 @@ func TestServeBehindCache(t *testing.T) {
 
 	ps, problems := watch.wait(3)
 	require.Empty(t, problems, "console errors in the player page behind the cache")
-	require.Equal(t, "hls.js", ps.Tech)
+	require.Equal(t, "hls", ps.Mode)
 	require.Equal(t, []int{240, 720}, ps.Levels)
 	origin, hits = cache.Upstream(func(uri string) bool { return strings.Contains(uri, "_part") && strings.HasSuffix(uri, ".mp4") })
 	require.Positive(t, origin)

@@ -56,7 +56,7 @@ func TestServeDASH(t *testing.T) {
 	src := source720p(t)
 	s := testServer(t, "720p,480p,240p")
 	pub := startPublisher(t, src, s.publishURL(testKey))
-	watch := openInChromium(t, s.testURL("/?player=dash"))
+	watch := openInChromium(t, s.testURL("/?via=dash"))
 	waitVariants(t, s, 3)
 
 	var body string
@@ -110,7 +110,7 @@ func TestServeDASH(t *testing.T) {
 	}
 	ps, problems := watch.wait(minPlay)
 	require.Empty(t, problems, "console errors in the player page")
-	require.Equal(t, "dash", ps.Tech)
+	require.Equal(t, "dash", ps.Mode)
 	require.Equal(t, []int{240, 480, 720}, ps.Levels)
 	require.Empty(t, ps.Errors)
 	if ps.Latency != nil {

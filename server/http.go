@@ -27,6 +27,7 @@ var staticFiles = map[string]string{
 	"/chat.js":                      "text/javascript; charset=utf-8",
 	"/chat.css":                     "text/css; charset=utf-8",
 	"/player.js":                    "text/javascript; charset=utf-8",
+	"/webrtc.js":                    "text/javascript; charset=utf-8",
 	"/player.css":                   "text/css; charset=utf-8",
 	"/clockstrip.js":                "text/javascript; charset=utf-8",
 	"/favicon.png":                  "image/png",
@@ -67,6 +68,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/hls/", s.serveHLS)
 	mux.HandleFunc("/dash/", s.serveDASH)
+	mux.HandleFunc("/whep", s.serveWHEP)
+	mux.HandleFunc("/whep/", s.serveWHEP)
 	mux.HandleFunc("/chat/ws", func(w http.ResponseWriter, r *http.Request) {
 		if s.Chat == nil {
 			http.NotFound(w, r)

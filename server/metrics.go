@@ -74,6 +74,7 @@ func (s *Server) initMetrics() error {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newServerCollector(s),
+		newWebRTCCollector(s),
 	}
 	if s.Storage != nil {
 		cs = append(cs, newStorageCollector(s.Storage))

@@ -38,7 +38,7 @@ hls.attachMedia(video);
 setInterval(function () {
   document.getElementById('player-state').textContent = JSON.stringify({ live: true, attached: true,
     currentTime: video.currentTime, paused: video.paused, latency: hls.latency || null,
-    levels: hls.levels.map(function (l) { return l.height; }), errors: errors, tech: 'hls.js', starts: 1 });
+    levels: hls.levels.map(function (l) { return l.height; }), errors: errors, mode: 'hls', starts: 1 });
 }, 250);
 </script></body></html>`
 

@@ -93,6 +93,7 @@ type Server struct {
 	registry *prometheus.Registry
 	ownChat  *chat.Hub // the hub Initialize made when Chat was nil
 	rtc      *webrtc.Transport
+	whep     *webrtc.WHEP
 	closeMu  sync.Mutex
 	closed   bool
 }

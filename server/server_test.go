@@ -165,7 +165,7 @@ func TestServeEndToEnd(t *testing.T) {
 	s := testServer(t, "720p,480p,360p,240p", func(s *Server) { s.Chat = hub })
 	pub := startPublisher(t, src, s.publishURL(testKey))
 	// The browser starts now; the page begins playing once the stream is live.
-	watch := openInChromium(t, s.testURL("/"))
+	watch := openInChromium(t, s.testURL("/?via=hls"))
 
 	mv := waitVariants(t, s, 4)
 	got := resolutionRE.FindAllString(mv, -1)
