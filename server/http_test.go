@@ -65,9 +65,11 @@ func TestHTTPRoutes(t *testing.T) {
 	code, body := get(t, s.testURL("/"))
 	require.Equal(t, 200, code)
 	for _, want := range []string{`<link rel="stylesheet" href="/chat.css">`, `<script src="/chat.js" defer></script>`,
-		`<div id="chat"></div>`, `<div id="reactions"></div>`, `/vendor/hls.js/hls.min.js`} {
+		`<div id="chat"></div>`, `<div id="reactions"></div>`, `<script src="/player.js" defer></script>`} {
 		require.Contains(t, body, want)
 	}
+	_, js := get(t, s.testURL("/player.js"))
+	require.Contains(t, js, `/vendor/hls.js/hls.min.js`, "the player loads hls.js when it needs it")
 	require.NotContains(t, body, "cdn", "no CDN links")
 	for _, p := range []string{"/player.js", "/player.css", "/clockstrip.js", "/vendor/hls.js/hls.min.js", "/vendor/hls.js/LICENSE", "/chat.js", "/chat.css", "/overlay", "/healthz"} {
 		code, _ := get(t, s.testURL(p))
