@@ -145,3 +145,26 @@ func requireTone(t *testing.T, payloads [][]byte, freq int) {
 	}
 	require.InDelta(t, freq, crossings, float64(freq)/50, "a %d Hz tone over 1 s", freq)
 }
+
+// TestWHEPPictureLoss has a viewer of the source (which cannot make a
+// keyframe on demand) report a lost picture: it gets one at once from a
+// ladder rung, and goes back to the source at the source's next keyframe.
+// Segments of 4 s let the ladder force a keyframe anywhere in the
+// source's 2 s GOP.
+func TestWHEPPictureLoss(t *testing.T) {
+	src := source720p(t)
+	s := testServer(t, "480p", func(s *Server) { s.Segment = 4 * time.Second })
+	startPublisher(t, src, s.publishURL(testKey))
+	waitVariants(t, s, 2)
+	c := whepClient(t, s, "")
+	require.Eventually(t, func() bool { return c.Stats().Width == 1280 }, 15*time.Second, 50*time.Millisecond,
+		"on the source: %+v", c.Stats())
+	before := c.Stats()
+	require.NoError(t, c.SendPLI())
+	require.Eventually(t, func() bool {
+		st := c.Stats()
+		n := len(st.Sizes)
+		return n >= len(before.Sizes)+2 && st.Sizes[n-2] == "854x480" && st.Sizes[n-1] == "1280x720"
+	}, 15*time.Second, 50*time.Millisecond, "a 480p keyframe at once, then the source again: %+v", c.Stats())
+	require.Eventually(t, func() bool { return c.Stats().SeqGaps == 0 }, 5*time.Second, 50*time.Millisecond)
+}

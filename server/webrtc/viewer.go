@@ -207,7 +207,7 @@ func (v *viewer) lost() {
 	v.stats.Overflows++
 	v.mu.Unlock()
 	v.waitKey = true
-	v.askKeyframe(v.cur)
+	v.recover()
 }
 
 // handle takes a control message.
@@ -220,7 +220,7 @@ func (v *viewer) handle(c control) {
 	case v.ad == nil:
 		return
 	case c.pli:
-		v.askKeyframe(v.cur)
+		v.recover()
 		return
 	}
 	want := v.ad.cur
@@ -302,14 +302,41 @@ func feedName(f *rungFeed) string {
 	return f.Name
 }
 
-// askKeyframe asks rung f for a keyframe, at most every keyframeAskEvery.
-func (v *viewer) askKeyframe(f *rungFeed) {
+// recover answers a lost picture (a PLI, frames lost from the queue), at
+// most every keyframeAskEvery: a keyframe from the rung being sent or
+// waited for, where it can make one; else from the best rung below that
+// can, moving back to the lost rung at its next keyframe. A rung that can
+// make none (the source) with none below leaves the viewer to wait for
+// its next keyframe.
+func (v *viewer) recover() {
 	now := v.w.now()
-	if f == nil || now.Sub(v.lastAsk) < keyframeAskEvery {
+	if now.Sub(v.lastAsk) < keyframeAskEvery {
 		return
 	}
 	v.lastAsk = now
-	f.forceKeyframe()
+	for _, f := range []*rungFeed{v.cur, v.target} {
+		if f != nil && f.forceKeyframe() {
+			return
+		}
+	}
+	lost := v.target
+	if lost == nil {
+		lost = v.cur
+	}
+	if lost == nil {
+		return
+	}
+	for _, g := range v.rungs {
+		if g.Params.Height < lost.Params.Height && g.forceKeyframe() {
+			if v.cur != nil && v.cur != lost && v.cur != g {
+				v.cur.unsubscribe(v)
+			}
+			v.cur, v.target, v.waitKey = g, lost, true
+			g.subscribe(v)
+			lost.subscribe(v)
+			return
+		}
+	}
 }
 
 // frame sends a frame of the current rung, or switches to the target rung
