@@ -173,6 +173,15 @@
       failed: function (reason) {
         if (whep !== s) { return; }
         whep = null;
+        if (/^WHEP 404/.test(reason) && !s.playing) {
+          // No stream (or no such rung): wait for the status poll to see
+          // it live, rather than fall back.
+          mode = '';
+          attached = false;
+          rtcRung = '';
+          starts--; // nothing started
+          return;
+        }
         fallback = 'WebRTC: ' + reason;
         errors.push(fallback);
         if (errors.length > 20) { errors.shift(); }
@@ -316,6 +325,10 @@
         rungs = st.rungs || [];
         if (mode === 'webrtc') { fillQuality(); }
       }
+      if (optimistic) { // the first status: WebRTC already started
+        optimistic = false;
+        was = was || (st.live && attached);
+      }
       if (st.live && (!attached || ended || !was || (restarted && mode === 'webrtc'))) {
         start();
       }
@@ -367,6 +380,15 @@
   }
 
   setLive(false);
+  // WebRTC starts at once, without waiting for the first status: a page
+  // opened on a live stream shows it a round trip sooner (with no stream
+  // the offer is answered 404 and the poll starts it later).
+  var optimistic = false;
+  if (pref !== 'hls' && pref !== 'dash' && window.GoLiveWHEP && window.GoLiveWHEP.supported()) {
+    optimistic = true;
+    starts++;
+    startWebRTC();
+  }
   poll();
   setInterval(poll, 2000);
   setInterval(tick, 250);
