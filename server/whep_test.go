@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"golive/encoder"
 	"golive/internal/peers"
@@ -167,4 +168,30 @@ func TestWHEPPictureLoss(t *testing.T) {
 		return n >= len(before.Sizes)+2 && st.Sizes[n-2] == "854x480" && st.Sizes[n-1] == "1280x720"
 	}, 15*time.Second, 50*time.Millisecond, "a 480p keyframe at once, then the source again: %+v", c.Stats())
 	require.Eventually(t, func() bool { return c.Stats().SeqGaps == 0 }, 5*time.Second, 50*time.Millisecond)
+}
+
+// TestWHEPCloseLeavesNoGoroutines closes the server while WebRTC viewers
+// watch: every session, feed, transcoder and RTCP reader goroutine ends.
+func TestWHEPCloseLeavesNoGoroutines(t *testing.T) {
+	src := source720p(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s := testServer(t, "480p")
+	pub := startPublisher(t, src, s.publishURL(testKey))
+	waitVariants(t, s, 2)
+	var cs []*peers.WHEPClient
+	for _, q := range []string{"", "?rung=480p"} {
+		c := &peers.WHEPClient{URL: s.testURL("/whep" + q)}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		require.NoError(t, c.Connect(ctx))
+		_, err := c.WaitFrames(ctx, 10)
+		cancel()
+		require.NoError(t, err)
+		cs = append(cs, c)
+	}
+	s.Close()
+	for _, c := range cs {
+		c.Vanish()
+	}
+	_ = pub.wait(t, 20*time.Second)
+	http.DefaultClient.CloseIdleConnections()
 }

@@ -44,6 +44,12 @@ var adapterCases = []struct {
 		remb int
 		want int
 	}{{5, 0, 0, 2}, {8.5, 0, 0, 1}, {12, 0.3, 0, 2}, {20.5, 0, 0, 2}, {28.5, 0, 0, 1}}},
+	{"no hold at the start: severe loss steps down at once", 0, 0, []struct {
+		at   float64
+		loss float64
+		remb int
+		want int
+	}{{0.5, 0.3, 0, 1}, {1, 0.3, 0, 1}}},
 	{"never above the ceiling", 1, 1, []struct {
 		at   float64
 		loss float64

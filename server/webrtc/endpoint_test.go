@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	pion "github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
 
 	"golive/internal/peers"
@@ -259,4 +261,39 @@ func TestEndpointConfig(t *testing.T) {
 	} {
 		require.ErrorIs(t, e.Initialize(), ErrBadConfig)
 	}
+}
+
+// TestEndpointChromiumOffer answers an offer Chromium 156 made (recvonly
+// video and audio, mDNS host candidates): H.264 packetization-mode 1 and
+// Opus are what the answer takes.
+func TestEndpointChromiumOffer(t *testing.T) {
+	offer, err := os.ReadFile("testdata/chromium-offer.sdp")
+	require.NoError(t, err)
+	te := newTestEndpoint(t, testTransport(t), func(e *Endpoint) {
+		setup := e.Setup
+		e.Setup = func(r *http.Request, s *Session) (Media, error) {
+			m, err := setup(r, s)
+			if err != nil {
+				return nil, err
+			}
+			audio, err := pion.NewTrackLocalStaticRTP(pion.RTPCodecCapability{MimeType: pion.MimeTypeOpus,
+				ClockRate: 48000, Channels: 2}, "audio", "golive")
+			if err != nil {
+				return nil, err
+			}
+			_, err = s.PC.AddTrack(audio)
+			return m, err
+		}
+	})
+	o, err := ParseOffer(offer)
+	require.NoError(t, err)
+	require.True(t, HasH264(o.Media("video")[0]))
+	require.True(t, HasOpus(o.Media("audio")[0]))
+	resp, answer := request(t, http.MethodPost, te.url("/whep"), "application/sdp", string(offer))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, answer)
+	require.Regexp(t, `a=rtpmap:\d+ H264/90000`, answer)
+	require.Regexp(t, `a=fmtp:\d+ .*packetization-mode=1`, answer)
+	require.Regexp(t, `a=rtpmap:\d+ opus/48000/2`, answer)
+	require.Contains(t, answer, "a=sendonly")
+	require.NotEmpty(t, candidates(answer))
 }
