@@ -248,7 +248,7 @@ func TestWHEPGlassToGlass(t *testing.T) {
 	t.Logf("glass-to-glass %s: WebRTC median %.3f s over %d frames; LL-HLS median %.3f s over %d frames",
 		size, w, len(lat["webrtc"]), h, len(lat["hls"]))
 	verdict(t, "g2g-whep", w, h, fmt.Sprintf("%s@30 3000k test pattern from golive stream, %d rounds of %v each way, "+
-		"frames read by clockstrip.js: %d WebRTC, %d LL-HLS; peer figure LL-HLS (top rung, hls.js) in the same run",
+		"frames read by clockstrip.js: %d WebRTC, %d LL-HLS; peer figure LL-HLS (hls.js, its own ABR over the three rungs) in the same run",
 		size, rounds, window, len(lat["webrtc"]), len(lat["hls"])))
 }
 
