@@ -168,7 +168,8 @@
       playing: function () {
         if (whep !== s) { return; }
         fallback = '';
-        setLive(live);
+        ended = false;
+        setLive(true); // pictures come: it is live, whatever the last status said
       },
       failed: function (reason) {
         if (whep !== s) { return; }
