@@ -148,7 +148,7 @@ func (h *Hub) kick(c *clientConn, why error, reason string) {
 	data, err := EncodeServerMessage(errorFrame(why))
 	if err != nil || !c.enqueue(outFrame{data: data}) ||
 		!c.enqueue(outFrame{closeCode: websocket.StatusPolicyViolation, closeReason: reason}) {
-		c.cancel()
+		c.drop()
 	}
 }
 
@@ -157,7 +157,7 @@ func (h *Hub) kick(c *clientConn, why error, reason string) {
 func (h *Hub) disconnect(c *clientConn, reason string) {
 	h.removeClient(c)
 	if !c.enqueue(outFrame{closeCode: websocket.StatusPolicyViolation, closeReason: reason}) {
-		c.cancel()
+		c.drop()
 	}
 }
 
@@ -201,7 +201,7 @@ func (h *Hub) dropSlow(c *clientConn) {
 	h.removeClient(c)
 	h.stats.droppedSlow.Add(1)
 	h.log.Info("dropped slow client", "remote", c.ip, "queue", h.SendQueue)
-	c.cancel()
+	c.drop()
 }
 
 // historyCopy returns a copy of the history, oldest first.
