@@ -69,6 +69,12 @@ func (h *Hub) setDefaults() {
 	if h.ViewersInterval <= 0 {
 		h.ViewersInterval = defaultViewersInterval
 	}
+	if h.CreatorName == "" {
+		h.CreatorName = "Creator"
+	}
+	if h.ReservedNames == nil {
+		h.ReservedNames = defaultReservedNames[:]
+	}
 	if h.Clock == nil {
 		h.Clock = time.Now
 	}

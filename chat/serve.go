@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -132,15 +131,6 @@ func (h *Hub) reply(c *clientConn, err error) {
 		return
 	}
 	c.enqueue(outFrame{data: data})
-}
-
-// authenticate tells whether r comes from a moderator: its ?token= matches
-// ModeratorToken.
-func (h *Hub) authenticate(r *http.Request) (moderator bool, modID string) {
-	if tok := r.URL.Query().Get("token"); tok != "" && h.ModeratorToken != "" {
-		moderator = subtle.ConstantTimeCompare([]byte(tok), []byte(h.ModeratorToken)) == 1
-	}
-	return moderator, ""
 }
 
 // clientIP returns the address bans by IP apply to.
