@@ -127,8 +127,7 @@ func (h *Hub) Subscribe(buf int) (events <-chan ServerMessage, cancel func(), er
 	s := &subscriber{ch: make(chan ServerMessage, buf)}
 	if err := h.do(h.ctx, func() {
 		h.subs[s] = struct{}{}
-		s.ch <- ServerMessage{Type: TypeWelcome, User: &User{}, History: h.room.historyCopy(),
-			Slow: h.room.slow.Value, Words: append([]string{}, h.room.words.Value...)}
+		s.ch <- h.subscriberWelcome()
 		if buf > 1 {
 			s.ch <- ServerMessage{Type: TypeViewers, Count: h.roomViewers()}
 		}

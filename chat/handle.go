@@ -149,14 +149,26 @@ func (h *Hub) hello(c *clientConn, m ClientMessage) {
 			c.user.Name = m.Name
 		}
 	}
+	h.sendTo(c, h.welcome(c))
+	h.sendTo(c, ServerMessage{Type: TypeViewers, Count: h.roomViewers()})
+}
+
+// welcome builds c's welcome frame: its user, the history, slow mode and, for
+// moderators, the blocked-words list.
+func (h *Hub) welcome(c *clientConn) ServerMessage {
 	u := c.user
-	welcome := ServerMessage{Type: TypeWelcome, User: &u, History: h.room.historyCopy(), Moderator: c.moderator,
+	w := ServerMessage{Type: TypeWelcome, User: &u, History: h.room.historyCopy(), Moderator: c.moderator,
 		Slow: h.room.slow.Value}
 	if c.moderator {
-		welcome.Words = append([]string{}, h.room.words.Value...)
+		w.Words = append([]string{}, h.room.words.Value...)
 	}
-	h.sendTo(c, welcome)
-	h.sendTo(c, ServerMessage{Type: TypeViewers, Count: h.roomViewers()})
+	return w
+}
+
+// subscriberWelcome builds the welcome frame of an in-process subscriber.
+func (h *Hub) subscriberWelcome() ServerMessage {
+	return ServerMessage{Type: TypeWelcome, User: &User{}, History: h.room.historyCopy(),
+		Slow: h.room.slow.Value, Words: append([]string{}, h.room.words.Value...)}
 }
 
 // roundUp rounds d up to a whole second, or a whole minute above two minutes.

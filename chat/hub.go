@@ -236,6 +236,18 @@ func (h *Hub) do(ctx context.Context, f func()) error {
 	}
 }
 
+// call runs f on the hub's goroutine and waits until it has run; it fails with
+// ErrClosed if the hub stops before f was handed over. Never call it from the
+// hub's goroutine.
+func (h *Hub) call(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	if err := h.do(ctx, func() { defer close(done); f() }); err != nil {
+		return err
+	}
+	<-done
+	return nil
+}
+
 // run is the hub's goroutine: it owns the room and every map.
 func (h *Hub) run() {
 	defer h.wg.Done()

@@ -116,7 +116,7 @@ func (h *Hub) MintModerator(name string) (ModeratorToken, error) {
 		return ModeratorToken{}, fmt.Errorf("chat mint moderator: %w", err)
 	}
 	tok := ModeratorToken{Moderator: Moderator{ID: "m" + hex.EncodeToString(id), Name: n}, Token: hex.EncodeToString(secret)}
-	err = h.do(h.ctx, func() {
+	err = h.call(h.ctx, func() {
 		now := h.Clock()
 		tok.Created = time.UnixMilli(now.UnixMilli())
 		h.emit(event{Type: evModAdd, Mod: &modRecord{ID: tok.ID, Name: n, Hash: hashToken(tok.Token), Created: now.UnixMilli()}})

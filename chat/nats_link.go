@@ -119,6 +119,9 @@ type NATSStats struct {
 	Room string `json:"room,omitempty"`
 	// JetStream tells whether the server has JetStream (room state kept there).
 	JetStream bool `json:"jetstream"`
+	// Synced tells whether this instance has the room's state (taken from
+	// JetStream or a peer, or founded here when there was none).
+	Synced bool `json:"synced"`
 	// Peers counts the other instances heard from.
 	Peers int `json:"peers"`
 	// Reconnects counts reconnections after the link was lost.
@@ -182,8 +185,8 @@ func (l *NATSLink) Initialize() error {
 		nats.Timeout(2 * time.Second),
 		nats.PingInterval(5 * time.Second),
 		nats.MaxPingsOutstanding(2),
-		nats.ConnectHandler(func(*nats.Conn) { l.connected("connected") }),
-		nats.ReconnectHandler(func(*nats.Conn) { l.reconnects.Add(1); l.connected("reconnected") }),
+		nats.ConnectHandler(func(nc *nats.Conn) { l.connected(nc, "connected") }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { l.reconnects.Add(1); l.connected(nc, "reconnected") }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				l.log.Warn("NATS link lost; chat goes on here and catches up when it returns", "url", l.redacted, "error", err)
@@ -216,9 +219,6 @@ func (l *NATSLink) Initialize() error {
 		return fmt.Errorf("chat nats: %s: %v: %w", l.redacted, err, ErrNATSConfig)
 	}
 	l.nc = nc
-	if nc.IsConnected() {
-		l.connected("connected")
-	}
 	l.wg.Add(1)
 	go l.run()
 	return nil
@@ -323,8 +323,8 @@ func (l *NATSLink) Stats() NATSStats {
 }
 
 // connected runs when the link reaches the server (first time or again).
-func (l *NATSLink) connected(how string) {
-	l.log.Info("NATS link "+how, "url", l.nc.ConnectedUrlRedacted(), "room", l.Room)
+func (l *NATSLink) connected(nc *nats.Conn, how string) {
+	l.log.Info("NATS link "+how, "url", nc.ConnectedUrlRedacted(), "room", l.Room)
 	l.upOnce.Do(func() { close(l.up) })
 	l.poke()
 }
@@ -425,12 +425,12 @@ func (l *NATSLink) async(f func(h *Hub)) {
 	}()
 }
 
-// hubDo runs f on h's goroutine, unless h detaches first.
+// hubDo runs f on h's goroutine and waits for it, unless h detaches first.
 func (l *NATSLink) hubDo(h *Hub, f func()) error {
 	l.mu.Lock()
 	ctx := l.hubCtx
 	l.mu.Unlock()
-	return h.do(ctx, f)
+	return h.call(ctx, f)
 }
 
 // run is the link's goroutine: presence and snapshots every PresenceInterval,
@@ -525,6 +525,7 @@ func (l *NATSLink) sync(h *Hub) {
 			l.log.Info("no chat room state found: this instance starts the room")
 		}
 		h.synced = true
+		h.stats.synced.Store(true)
 		h.checkGaps(h.Clock())
 	})
 }

@@ -204,7 +204,9 @@ func (h *Hub) mergeSnapshot(s snapshot) {
 			h.broadcast(ServerMessage{Type: TypeDeleted, ID: id})
 		}
 	}
-	h.mergeHistory(s.History)
+	if h.mergeHistory(s.History) {
+		h.rewelcome()
+	}
 	ips := append([]string(nil), s.BannedIPs...)
 	for id, at := range s.Bans {
 		r.ban(id, at, nil)
@@ -257,8 +259,9 @@ func (h *Hub) mergeSnapshot(s snapshot) {
 	}
 }
 
-// mergeHistory adds messages the room lacks, keeping history in time order.
-func (h *Hub) mergeHistory(msgs []Message) {
+// mergeHistory adds messages the room lacks, keeping history in time order; it
+// reports whether it added any.
+func (h *Hub) mergeHistory(msgs []Message) bool {
 	r := h.room
 	added := false
 	for _, m := range msgs {
@@ -275,10 +278,27 @@ func (h *Hub) mergeHistory(msgs []Message) {
 		}
 	}
 	if !added {
-		return
+		return false
 	}
 	sort.SliceStable(r.history, func(i, j int) bool { return r.history[i].TS < r.history[j].TS })
 	if over := len(r.history) - r.historySize; over > 0 {
 		r.history = append(r.history[:0:0], r.history[over:]...)
+	}
+	return true
+}
+
+// rewelcome sends every joined connection and subscriber a fresh welcome after
+// the room's history grew from a snapshot (an instance that joined the room
+// after its first viewers, or two rooms merged).
+func (h *Hub) rewelcome() {
+	for c := range h.clients {
+		h.sendTo(c, h.welcome(c))
+	}
+	for s := range h.subs {
+		select {
+		case s.ch <- h.subscriberWelcome():
+		default:
+			h.stats.subscriberDrops.Add(1)
+		}
 	}
 }

@@ -64,6 +64,7 @@ type hubCounters struct {
 	droppedSlow, bans, timeouts, bannedRejected, slowRefused, mutedRefused, blocked, namesRefused,
 	suppressed, badRequests, tooBig, subscriberDrops, pingTimeouts, helloTimeouts,
 	peers, duplicates, replayed, lost atomic.Uint64
+	synced                            atomic.Bool
 }
 
 // Stats returns a snapshot of the hub's counters; safe from any goroutine.
@@ -99,5 +100,6 @@ func (h *Hub) Stats() HubStats {
 	st.NATS.Duplicates = s.duplicates.Load()
 	st.NATS.Replayed = s.replayed.Load()
 	st.NATS.Lost = s.lost.Load()
+	st.NATS.Synced = h.NATS != nil && s.synced.Load()
 	return st
 }
