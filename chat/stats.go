@@ -64,7 +64,7 @@ type hubCounters struct {
 	droppedSlow, bans, timeouts, bannedRejected, slowRefused, mutedRefused, blocked, namesRefused,
 	suppressed, badRequests, tooBig, subscriberDrops, pingTimeouts, helloTimeouts,
 	peers, duplicates, replayed, lost atomic.Uint64
-	synced                            atomic.Bool
+	synced atomic.Bool
 }
 
 // Stats returns a snapshot of the hub's counters; safe from any goroutine.
