@@ -54,7 +54,7 @@ func (h *Hub) apply(ev event) {
 	case evBan:
 		h.applyBan(ev)
 	case evTimeout:
-		if !h.room.timeout(ev.Target, ev.Until, ev.TS, ev.Origin) {
+		if !h.room.timeout(ev.Target, ev.Until, stampOf(ev)) {
 			return
 		}
 		h.stats.timeouts.Add(1)
@@ -69,12 +69,12 @@ func (h *Hub) apply(ev event) {
 			}
 		}
 	case evSlow:
-		if h.room.setSlow(ev.Seconds, ev.TS, ev.Origin) {
+		if h.room.setSlow(ev.Seconds, stampOf(ev)) {
 			h.log.Info("slow mode", "seconds", ev.Seconds)
 			h.broadcast(ServerMessage{Type: TypeSlow, Seconds: ev.Seconds})
 		}
 	case evWords:
-		if h.room.setWords(ev.Words, ev.TS, ev.Origin) {
+		if h.room.setWords(ev.Words, stampOf(ev)) {
 			h.log.Info("blocked words changed", "entries", len(ev.Words))
 			h.toModerators(ServerMessage{Type: TypeWords, Words: append([]string{}, ev.Words...)})
 		}

@@ -26,7 +26,7 @@ var lookAlikes = map[rune]rune{
 	'i': 'l', 'ı': 'l', 'ł': 'l', 'ø': 'o', 'đ': 'd', 'ħ': 'h', 'ŧ': 't',
 	// digits and symbols used as letters
 	'0': 'o', '1': 'l', '2': 'z', '3': 'e', '4': 'a', '5': 's', '6': 'b', '7': 't', '8': 'b', '9': 'g',
-	'|': 'l', '!': 'l', '@': 'a', '$': 's', '€': 'e',
+	'|': 'l', '@': 'a', '$': 's', '€': 'e',
 }
 
 // lookAlikePairs are letter pairs that read as one letter.

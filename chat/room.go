@@ -11,25 +11,40 @@ const (
 	maxRevoked       = 4096
 )
 
-// lww is a setting that the latest change wins, whichever order instances
-// learn of changes in: a later Set (Unix ms) wins, and for equal times the
-// larger By (the instance that made the change).
+// stamp orders changes to a setting the same way on every instance, whichever
+// order they learn of them in: a later Set (Unix ms) wins; for equal times the
+// larger By (the instance that made the change), and for one instance its later
+// event (Seq).
+type stamp struct {
+	Set int64  `json:"set"`
+	By  string `json:"by,omitempty"`
+	Seq uint64 `json:"seq,omitempty"`
+}
+
+// stampOf returns the stamp of the change an event makes.
+func stampOf(ev event) stamp { return stamp{Set: ev.TS, By: ev.Origin, Seq: ev.Seq} }
+
+// after reports whether s wins over o.
+func (s stamp) after(o stamp) bool {
+	if s.Set != o.Set {
+		return s.Set > o.Set
+	}
+	if s.By != o.By {
+		return s.By > o.By
+	}
+	return s.Seq > o.Seq
+}
+
+// lww is a setting the latest change wins (see stamp).
 type lww[T any] struct {
-	Value T      `json:"value"`
-	Set   int64  `json:"set"`
-	By    string `json:"by,omitempty"`
+	Value T `json:"value"`
+	stamp
 }
 
-// newer reports whether a change made at set by origin by wins over s.
-func (s lww[T]) newer(set int64, by string) bool {
-	return set > s.Set || set == s.Set && by > s.By
-}
-
-// timeoutEntry is one user's timeout: muted until Until (Unix ms), decided at Set.
+// timeoutEntry is one user's timeout: muted until Until (Unix ms, 0: lifted).
 type timeoutEntry struct {
-	Until int64  `json:"until"`
-	Set   int64  `json:"set"`
-	By    string `json:"by,omitempty"`
+	Until int64 `json:"until"`
+	stamp
 }
 
 // room is the state a chat room shares across instances: history, deleted
@@ -143,12 +158,11 @@ func (r *room) banIPs(ips []string) {
 
 // timeout records a timeout of user id until until (0 lifts it), unless a later
 // decision is already known; it reports whether it changed anything.
-func (r *room) timeout(id string, until, set int64, by string) bool {
-	old, ok := r.timeouts[id]
-	if ok && !(lww[int]{Set: old.Set, By: old.By}).newer(set, by) {
+func (r *room) timeout(id string, until int64, st stamp) bool {
+	if old, ok := r.timeouts[id]; ok && !st.after(old.stamp) {
 		return false
 	}
-	r.timeouts[id] = timeoutEntry{Until: until, Set: set, By: by}
+	r.timeouts[id] = timeoutEntry{Until: until, stamp: st}
 	return true
 }
 
@@ -175,20 +189,20 @@ func (r *room) pruneTimeouts(now time.Time) {
 }
 
 // setSlow sets slow mode's interval unless a later change is known.
-func (r *room) setSlow(seconds int, set int64, by string) bool {
-	if !r.slow.newer(set, by) {
+func (r *room) setSlow(seconds int, st stamp) bool {
+	if !st.after(r.slow.stamp) {
 		return false
 	}
-	r.slow = lww[int]{Value: seconds, Set: set, By: by}
+	r.slow = lww[int]{Value: seconds, stamp: st}
 	return true
 }
 
 // setWords replaces the blocked-words list unless a later change is known.
-func (r *room) setWords(words []string, set int64, by string) bool {
-	if !r.words.newer(set, by) {
+func (r *room) setWords(words []string, st stamp) bool {
+	if !st.after(r.words.stamp) {
 		return false
 	}
-	r.words = lww[[]string]{Value: append([]string(nil), words...), Set: set, By: by}
+	r.words = lww[[]string]{Value: append([]string(nil), words...), stamp: st}
 	r.filter = newWordFilter(words)
 	return true
 }

@@ -225,12 +225,12 @@ func (h *Hub) mergeSnapshot(s snapshot) {
 		}
 	}
 	for id, e := range s.Timeouts {
-		r.timeout(id, e.Until, e.Set, e.By)
+		r.timeout(id, e.Until, e.stamp)
 	}
-	if r.setSlow(s.Slow.Value, s.Slow.Set, s.Slow.By) {
+	if r.setSlow(s.Slow.Value, s.Slow.stamp) {
 		h.broadcast(ServerMessage{Type: TypeSlow, Seconds: s.Slow.Value})
 	}
-	if r.setWords(s.Words.Value, s.Words.Set, s.Words.By) {
+	if r.setWords(s.Words.Value, s.Words.stamp) {
 		h.toModerators(ServerMessage{Type: TypeWords, Words: append([]string{}, s.Words.Value...)})
 	}
 	tokens := false
