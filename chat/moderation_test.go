@@ -76,6 +76,7 @@ func TestHubTimeouts(t *testing.T) {
 	other.waitFor(isText("back"))
 
 	require.NoError(t, e.hub.Timeout(w.User.ID, time.Hour))
+	require.Contains(t, viewer.waitFor(isCode(CodeTimedOut)).Message, "1h0m0s", "told at once")
 	viewer.send(`{"type":"message","text":"muted by the app"}`)
 	require.Equal(t, CodeTimedOut, viewer.waitFor(isType(TypeError)).Code)
 	require.NoError(t, e.hub.Timeout(w.User.ID, 0), "0 lifts it")
@@ -154,6 +155,7 @@ func TestModeratorTokens(t *testing.T) {
 	alice, err := e.hub.MintModerator("Alice")
 	require.NoError(t, err)
 	require.Len(t, alice.Token, 32)
+	e.clock.Advance(time.Second)
 	bob, err := e.hub.MintModerator("Bob")
 	require.NoError(t, err)
 	list, err := e.hub.Moderators()

@@ -374,8 +374,13 @@ func (l *NATSLink) attach(h *Hub) error {
 	return nil
 }
 
-// detach leaves h's room: no callback reaches h once it returns.
+// detach leaves h's room, telling the others so: no callback reaches h once it
+// returns.
 func (l *NATSLink) detach(h *Hub) {
+	if p, err := l.byePresence(h); err == nil && l.nc.IsConnected() {
+		_ = l.nc.Publish(l.prefix+"presence", p)
+		_ = l.nc.FlushTimeout(time.Second)
+	}
 	l.mu.Lock()
 	if l.hub != h {
 		l.mu.Unlock()
@@ -655,6 +660,16 @@ func (l *NATSLink) sendPresence(h *Hub) {
 	if err == nil {
 		_ = l.nc.Publish(l.prefix+"presence", data)
 	}
+}
+
+// byePresence encodes h's last presence, saying it leaves.
+func (l *NATSLink) byePresence(h *Hub) ([]byte, error) {
+	var p presence
+	if err := l.hubDo(h, func() { p = h.presence() }); err != nil {
+		return nil, err
+	}
+	p.Bye = true
+	return json.Marshal(p)
 }
 
 // onPresence hands another instance's presence to the hub.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -35,6 +36,10 @@ func newNATSHub(t *testing.T, url string, configure func(h *Hub, l *NATSLink)) *
 		Logger: slog.New(slog.DiscardHandler)}
 	h := &Hub{ModeratorToken: testToken, ViewersInterval: 20 * time.Millisecond, NATS: l,
 		Logger: slog.New(slog.DiscardHandler)}
+	if os.Getenv("CHAT_TEST_LOG") != "" {
+		l.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		h.Logger = l.Logger
+	}
 	if configure != nil {
 		configure(h, l)
 	}
@@ -236,7 +241,10 @@ func TestNATSOneRoomAcrossThreeInstances(t *testing.T) {
 
 func TestNATSOutageCatchesUpWithoutLossOrDuplicates(t *testing.T) {
 	ns := peers.StartNATS(t)
-	a, b := newNATSHub(t, ns.URL(), nil), newNATSHub(t, ns.URL(), nil)
+	a := newNATSHub(t, ns.URL(), nil)
+	waitSynced(t, a)
+	b := newNATSHub(t, ns.URL(), nil)
+	waitSynced(t, b)
 	waitPeers(t, a, b)
 	va, _ := a.join(t, "?token="+testToken, `{"type":"hello","name":"ann"}`)
 	vb, _ := b.join(t, "?token="+testToken, `{"type":"hello","name":"bob"}`)
@@ -351,6 +359,9 @@ func TestNATSInstancesStartedApartBecomeOneRoom(t *testing.T) {
 	_, wb := b.join(t, "", `{"type":"hello","name":"zed","id":"same-browser-2"}`)
 	require.NotEqual(t, wa.User.ID, wb.User.ID, "two rooms: two secrets")
 
+	vb, _ := b.join(t, "", `{"type":"hello","name":"watching b"}`)
+	colB := collect(vb)
+
 	ns.Start()
 	waitPeers(t, a, b)
 	require.Eventually(t, func() bool {
@@ -358,6 +369,8 @@ func TestNATSInstancesStartedApartBecomeOneRoom(t *testing.T) {
 		_, wb := b.join(t, "", `{"type":"hello","id":"same-browser-2"}`)
 		return wa.User.ID == wb.User.ID && len(wb.History) == 1
 	}, waitTimeout, 50*time.Millisecond, "one secret and one history after the merge")
+	colB.wait(t, "a's message, live on b", isText("said on a alone"))
+	require.Equal(t, []string{"said on a alone"}, colB.texts(), "once")
 }
 
 func TestNATSUnreachableThenUp(t *testing.T) {

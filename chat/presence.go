@@ -29,6 +29,8 @@ type presence struct {
 	Moderators int    `json:"moderators"`
 	Founded    int64  `json:"founded"`
 	Key        string `json:"key"`
+	// Bye says the instance is leaving the room (it closes).
+	Bye bool `json:"bye,omitempty"`
 }
 
 // decodePresence parses and checks a presence message. Errors wrap ErrBadEvent.
@@ -77,6 +79,14 @@ func (h *Hub) receivePresence(p presence) {
 	if p.Origin == h.origin {
 		return
 	}
+	if p.Bye {
+		if _, ok := h.peers[p.Origin]; ok {
+			delete(h.peers, p.Origin)
+			h.log.Info("chat instance left", "instance", p.Origin)
+			h.countsChanged()
+		}
+		return
+	}
 	now := h.Clock()
 	pr, ok := h.peers[p.Origin]
 	if !ok {
@@ -97,13 +107,15 @@ func (h *Hub) receivePresence(p presence) {
 	}
 }
 
-// prunePeers forgets instances not heard from for three presence intervals.
+// prunePeers forgets instances not heard from for five presence intervals (at
+// least two seconds), so a busy instance is not dropped from the count.
 func (h *Hub) prunePeers(now time.Time) {
 	if h.NATS == nil {
 		return
 	}
+	silence := max(5*h.NATS.PresenceInterval, 2*time.Second)
 	for o, p := range h.peers {
-		if now.Sub(p.seen) > 3*h.NATS.PresenceInterval {
+		if now.Sub(p.seen) > silence {
 			delete(h.peers, o)
 			h.log.Info("chat instance left", "instance", o)
 			h.countsChanged()

@@ -191,7 +191,9 @@ func decodeSnapshot(data []byte, maxText int) (snapshot, error) {
 // room takes its state whole; two rooms founded apart end as one (the older
 // founding's secret, the union of history, bans and tokens, the latest
 // settings). Changes that viewers see (deletions, kicks, slow mode, words) are
-// told as they would be for an event.
+// told as they would be for an event. Messages new to the room reach its
+// viewers as message frames when the room was live (a merge), or in a fresh
+// welcome when it was joining.
 func (h *Hub) mergeSnapshot(s snapshot) {
 	h.version++
 	r := h.room
@@ -204,8 +206,15 @@ func (h *Hub) mergeSnapshot(s snapshot) {
 			h.broadcast(ServerMessage{Type: TypeDeleted, ID: id})
 		}
 	}
-	if h.mergeHistory(s.History) {
-		h.rewelcome()
+	if added := h.mergeHistory(s.History); len(added) > 0 {
+		if h.synced {
+			for _, m := range added {
+				h.stats.messages.Add(1)
+				h.broadcast(messageFrame(m))
+			}
+		} else {
+			h.rewelcome()
+		}
 	}
 	ips := append([]string(nil), s.BannedIPs...)
 	for id, at := range s.Bans {
@@ -260,10 +269,10 @@ func (h *Hub) mergeSnapshot(s snapshot) {
 }
 
 // mergeHistory adds messages the room lacks, keeping history in time order; it
-// reports whether it added any.
-func (h *Hub) mergeHistory(msgs []Message) bool {
+// returns those it added, oldest first.
+func (h *Hub) mergeHistory(msgs []Message) []Message {
 	r := h.room
-	added := false
+	var added []Message
 	for _, m := range msgs {
 		if r.deleted.has(m.ID) || r.hasMessage(m.ID) {
 			continue
@@ -272,19 +281,20 @@ func (h *Hub) mergeHistory(msgs []Message) bool {
 			continue
 		}
 		r.history = append(r.history, m)
-		added = true
+		added = append(added, m)
 		if m.User.Mod && m.User.Name != "" {
 			r.reserve(m.User.Name)
 		}
 	}
-	if !added {
-		return false
+	if len(added) == 0 {
+		return nil
 	}
 	sort.SliceStable(r.history, func(i, j int) bool { return r.history[i].TS < r.history[j].TS })
 	if over := len(r.history) - r.historySize; over > 0 {
 		r.history = append(r.history[:0:0], r.history[over:]...)
 	}
-	return true
+	sort.SliceStable(added, func(i, j int) bool { return added[i].TS < added[j].TS })
+	return added
 }
 
 // rewelcome sends every joined connection and subscriber a fresh welcome after
