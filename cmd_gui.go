@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
+
+	"golive/app"
+	"golive/studio"
 )
 
 // hasDisplay reports whether a window can be opened here.
@@ -16,10 +20,18 @@ func hasDisplay() bool {
 	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }
 
-func runGUI(ctx context.Context, stdout, stderr io.Writer) int {
+// runGUI opens the desktop window (bundled server, chat and pipeline start
+// with it) and returns when it is closed or ctx is cancelled.
+func runGUI(ctx context.Context, _, stderr io.Writer) int {
 	if !hasDisplay() {
 		fmt.Fprintln(stderr, "golive: no display here; run 'golive serve' for the server and 'golive stream --to rtmp://HOST/live/KEY' to broadcast headless")
 		return 1
 	}
-	return openApp(ctx, stdout, stderr)
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s := &studio.Studio{Logger: logger, NewServer: studio.BundledServer(nil, "")}
+	if err := app.Run(ctx, s, app.Options{}); err != nil {
+		fmt.Fprintln(stderr, "golive:", err)
+		return 1
+	}
+	return 0
 }

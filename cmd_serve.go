@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +30,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	dataDir := fs.String("data-dir", "", "data directory (default: the user config dir + /golive)")
 	encoderName := fs.String("encoder", "auto", "ladder H.264 encoder")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "usage: golive serve [flags]")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return 0
+		}
 		fmt.Fprintf(stderr, "golive serve: %v\n", err)
 		return exitUsage
 	}

@@ -3,35 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"golive/internal/peers"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestServeBadFlags(t *testing.T) {
 	for _, args := range [][]string{
@@ -57,7 +39,7 @@ var serveLinesRE = regexp.MustCompile(`(?m)^rtmp listening on (\S+)\nhttp listen
 func startServe(t *testing.T, dataDir string) (httpAddr, key string, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr peers.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- runServe(ctx, []string{"--rtmp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",

@@ -12,6 +12,7 @@ import (
 
 	"golive/broadcast"
 	"golive/encoder"
+	"golive/media"
 )
 
 // stringList is a flag that may be given several times.
@@ -45,14 +46,15 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	fs.BoolVar(&verbose, "verbose", false, "log every stage, FFmpeg included, to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "usage: golive stream --to URL [flags]")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return cfg, 0, false, err
 		}
-		return cfg, 0, false, fmt.Errorf("%w: %w", broadcast.ErrBadOption, err)
+		return cfg, 0, false, fmt.Errorf("%w: %w", media.ErrBadOption, err)
 	}
 	if fs.NArg() > 0 {
-		return cfg, 0, false, fmt.Errorf("%w: unexpected argument %q", broadcast.ErrBadOption, fs.Arg(0))
+		return cfg, 0, false, fmt.Errorf("%w: unexpected argument %q", media.ErrBadOption, fs.Arg(0))
 	}
 	var err error
 	cfg.Destinations = to
@@ -62,15 +64,15 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	if cfg.FPS, err = broadcast.ParseFPS(fps); err != nil {
 		return cfg, 0, false, err
 	}
-	if cfg.Bitrate, err = broadcast.ParseBitrate(bitrate); err != nil {
+	if cfg.Bitrate, err = media.ParseBitrate(bitrate); err != nil {
 		return cfg, 0, false, err
 	}
-	if cfg.AudioBitrate, err = broadcast.ParseBitrate(abitrate); err != nil {
+	if cfg.AudioBitrate, err = media.ParseBitrate(abitrate); err != nil {
 		return cfg, 0, false, err
 	}
 	dur, err := time.ParseDuration(durStr)
 	if err != nil || dur < 0 {
-		return cfg, 0, false, fmt.Errorf("%w: duration %q: want e.g. 30s or 10m", broadcast.ErrBadOption, durStr)
+		return cfg, 0, false, fmt.Errorf("%w: duration %q: want e.g. 30s or 10m", media.ErrBadOption, durStr)
 	}
 	return cfg, dur, verbose, cfg.Validate()
 }

@@ -16,6 +16,7 @@ import (
 const exitUsage = 2
 
 func main() {
+	restoreLocale()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

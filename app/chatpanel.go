@@ -6,6 +6,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"golive/chat"
 )
 
 // chatPanel shows the live chat with send, delete and ban, and the toggle
@@ -14,7 +16,7 @@ type chatPanel struct {
 	ctl     Controller
 	win     func() fyne.Window
 	changed func()
-	msgs    []ChatMessage
+	msgs    []chat.Message
 	list    *widget.List
 	entry   *widget.Entry
 	overlay *widget.Check
@@ -40,7 +42,7 @@ func newChatPanel(ctl Controller, win func() fyne.Window, changed func()) *chatP
 			text := c.Objects[0].(*widget.Label)
 			btns := c.Objects[1].(*fyne.Container)
 			del, ban := btns.Objects[0].(*widget.Button), btns.Objects[1].(*widget.Button)
-			name := m.Name
+			name := m.User.Name
 			if name == "" {
 				name = "anonymous"
 			}
@@ -49,11 +51,11 @@ func newChatPanel(ctl Controller, win func() fyne.Window, changed func()) *chatP
 			ban.OnTapped = func() {
 				dialog.ShowConfirm("Ban "+name, "Ban "+name+" from the chat?", func(ok bool) {
 					if ok {
-						p.report(p.ctl.BanChat(m.UserID))
+						p.report(p.ctl.BanChat(m.User.ID))
 					}
 				}, p.win())
 			}
-			if m.Mod {
+			if m.User.Mod {
 				ban.Hide()
 			} else {
 				ban.Show()

@@ -6,6 +6,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"golive/studio"
 )
 
 // destinationsPanel lists where the stream goes: a tick per entry (several
@@ -22,7 +24,7 @@ type destinationsPanel struct {
 
 func newDestinationsPanel(ctl Controller, win func() fyne.Window, changed func()) *destinationsPanel {
 	p := &destinationsPanel{ctl: ctl, win: win, changed: changed, rows: container.NewVBox(), checks: map[string]*widget.Check{}}
-	add := widget.NewButtonWithIcon("Add destination", theme.ContentAddIcon(), func() { p.openForm(Destination{}) })
+	add := widget.NewButtonWithIcon("Add destination", theme.ContentAddIcon(), func() { p.openForm(studio.Destination{}) })
 	hint := widget.NewLabel("Tick several to multistream. Stream keys are stored on this computer and shown masked.")
 	hint.Wrapping = fyne.TextWrapWord
 	p.object = container.NewBorder(nil, container.NewVBox(hint, add), nil, nil, container.NewVScroll(p.rows))
@@ -44,10 +46,10 @@ func (p *destinationsPanel) reload() {
 		p.checks[d.ID] = check
 		name := widget.NewLabel(d.Name)
 		name.TextStyle.Bold = true
-		where := widget.NewLabel(d.URL + "/" + d.MaskedKey)
+		where := widget.NewLabel(d.URL + "/" + d.MaskedKey())
 		where.Truncation = fyne.TextTruncateEllipsis
 		var buttons []fyne.CanvasObject
-		if !d.Fixed {
+		if d.Kind != studio.DestBundled {
 			buttons = append(buttons,
 				widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), func() { p.openForm(d) }),
 				widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
@@ -79,14 +81,14 @@ type destForm struct {
 	key    *widget.Entry
 	advice *widget.Label
 	form   *widget.Form
-	dest   Destination
+	dest   studio.Destination
 }
 
-func newDestForm(presets []Preset, d Destination) *destForm {
+func newDestForm(presets []studio.Preset, d studio.Destination) *destForm {
 	f := &destForm{dest: d, name: widget.NewEntry(), url: widget.NewEntry(), key: widget.NewPasswordEntry(), advice: widget.NewLabel("")}
 	f.advice.Wrapping = fyne.TextWrapWord
 	var names []string
-	byName := map[string]Preset{}
+	byName := map[string]studio.Preset{}
 	for _, p := range presets {
 		names = append(names, p.Name)
 		byName[p.Name] = p
@@ -95,7 +97,7 @@ func newDestForm(presets []Preset, d Destination) *destForm {
 		p := byName[n]
 		f.dest.Kind = p.Kind
 		f.advice.SetText(p.Advice)
-		if p.Kind != "custom" || f.url.Text == "" {
+		if p.Kind != studio.DestCustom || f.url.Text == "" {
 			f.url.SetText(p.URL)
 		}
 		if f.name.Text == "" || isPresetName(presets, f.name.Text) {
@@ -125,7 +127,7 @@ func newDestForm(presets []Preset, d Destination) *destForm {
 	return f
 }
 
-func isPresetName(presets []Preset, n string) bool {
+func isPresetName(presets []studio.Preset, n string) bool {
 	for _, p := range presets {
 		if p.Name == n {
 			return true
@@ -135,7 +137,7 @@ func isPresetName(presets []Preset, n string) bool {
 }
 
 // value returns the destination the form describes.
-func (f *destForm) value() Destination {
+func (f *destForm) value() studio.Destination {
 	d := f.dest
 	d.Name, d.URL, d.Key = f.name.Text, f.url.Text, f.key.Text
 	if d.ID == "" {
@@ -144,7 +146,7 @@ func (f *destForm) value() Destination {
 	return d
 }
 
-func (p *destinationsPanel) openForm(d Destination) {
+func (p *destinationsPanel) openForm(d studio.Destination) {
 	f := newDestForm(p.ctl.Presets(), d)
 	title := "Add destination"
 	if d.ID != "" {

@@ -10,6 +10,9 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"golive/broadcast"
+	"golive/studio"
 )
 
 // healthPanel shows the stream's health at a glance, like OBS's stats dock.
@@ -62,16 +65,14 @@ func newHealthPanel(ctl Controller) *healthPanel {
 	return h
 }
 
-func (h *healthPanel) update(st Status) {
-	state := "Offline"
-	if st.State != "" {
-		state = strings.ToUpper(st.State[:1]) + st.State[1:]
-	}
-	if st.State == "reconnecting" && st.ReconnectIn > 0 {
+func (h *healthPanel) update(st studio.Status) {
+	state := st.State.String()
+	state = strings.ToUpper(state[:1]) + state[1:]
+	if st.State == broadcast.StateReconnecting && st.ReconnectIn > 0 {
 		state = fmt.Sprintf("Reconnecting in %d s", int(st.ReconnectIn.Round(time.Second)/time.Second))
 	}
 	h.state.SetText(state)
-	if st.State == "reconnecting" && st.CanReconnect {
+	if st.State == broadcast.StateReconnecting && st.CanReconnect {
 		h.reconnect.Show()
 	} else {
 		h.reconnect.Hide()
@@ -96,7 +97,7 @@ func (h *healthPanel) update(st Status) {
 	h.cpu.SetText(fmt.Sprintf("%.0f %%", st.CPU))
 	h.queue.SetText(st.Queue.Round(time.Millisecond).String())
 	h.viewers.SetText(fmt.Sprint(st.Viewers))
-	h.graph.SetData(st.History)
+	h.graph.SetData(st.BitrateHistory)
 	var b strings.Builder
 	for _, d := range st.Destinations {
 		fmt.Fprintf(&b, "%s — %s, %s", d.URL, d.State, kbps(d.Bitrate))

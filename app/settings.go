@@ -9,6 +9,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"golive/studio"
 )
 
 // settingsPanel edits the capture and encoding settings.
@@ -72,8 +74,8 @@ func (p *settingsPanel) load() {
 }
 
 // value parses the form; empty fields keep their defaults (zero).
-func (p *settingsPanel) value() (Settings, error) {
-	s := Settings{Source: strings.TrimSpace(p.source.Text), Audio: strings.TrimSpace(p.audio.Text),
+func (p *settingsPanel) value() (studio.Settings, error) {
+	s := studio.Settings{Source: strings.TrimSpace(p.source.Text), Audio: strings.TrimSpace(p.audio.Text),
 		Encoder: strings.TrimSpace(p.encoder.Text), ChatName: strings.TrimSpace(p.chatName.Text)}
 	if t := strings.TrimSpace(p.size.Text); t != "" {
 		ws, hs, _ := strings.Cut(strings.ToLower(t), "x")
@@ -111,7 +113,7 @@ func (p *settingsPanel) value() (Settings, error) {
 func (p *settingsPanel) save() {
 	s, err := p.value()
 	if err == nil {
-		err = p.ctl.SaveSettings(s)
+		err = p.ctl.SetSettings(s)
 	}
 	if err != nil {
 		p.status.SetText("Not saved: " + err.Error())

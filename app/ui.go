@@ -14,6 +14,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	qrcode "github.com/skip2/go-qrcode"
+
+	"golive/broadcast"
+	"golive/studio"
 )
 
 // UI is GoLive's main window content. Build it with New, show Window,
@@ -36,7 +39,7 @@ type UI struct {
 	health    *healthPanel
 	dests     *destinationsPanel
 	chat      *chatPanel
-	lastState string
+	lastState broadcast.State
 	tapErr    string // why the last Go Live click failed
 	noLevel   bool   // the controller has no audio level
 
@@ -70,7 +73,7 @@ func (u *UI) SelectTab(title string) bool {
 }
 
 // ShowAddDestination opens the add-destination dialog; GUI goroutine only.
-func (u *UI) ShowAddDestination() { u.dests.openForm(Destination{}) }
+func (u *UI) ShowAddDestination() { u.dests.openForm(studio.Destination{}) }
 
 // GoLiveButton returns the Go Live button (for tests and automation).
 func (u *UI) GoLiveButton() *widget.Button { return u.goLive }
@@ -145,7 +148,7 @@ func dbfs(v float64) float64 {
 // tapGoLive starts or stops the stream depending on the state.
 func (u *UI) tapGoLive() {
 	u.tapErr = ""
-	if u.lastState == "offline" || u.lastState == "" {
+	if u.lastState == broadcast.StateOffline {
 		if err := u.ctl.GoLive(); err != nil {
 			u.tapErr = err.Error()
 		}
@@ -193,15 +196,15 @@ func (u *UI) refresh() {
 	st := u.ctl.Status()
 	u.lastState = st.State
 	switch st.State {
-	case "connecting":
+	case broadcast.StateConnecting:
 		u.goLive.SetText("Connecting… (click to cancel)")
 		u.goLive.SetIcon(theme.MediaStopIcon())
 		u.goLive.Importance = widget.WarningImportance
-	case "live":
+	case broadcast.StateLive:
 		u.goLive.SetText("End stream")
 		u.goLive.SetIcon(theme.MediaStopIcon())
 		u.goLive.Importance = widget.DangerImportance
-	case "reconnecting":
+	case broadcast.StateReconnecting:
 		u.goLive.SetText("Reconnecting… (click to end)")
 		u.goLive.SetIcon(theme.MediaStopIcon())
 		u.goLive.Importance = widget.WarningImportance
@@ -214,7 +217,7 @@ func (u *UI) refresh() {
 	switch {
 	case u.tapErr != "":
 		u.errLabel.SetText(u.tapErr)
-	case st.State == "offline":
+	case st.State == broadcast.StateOffline:
 		u.errLabel.SetText(st.LastError)
 	default:
 		u.errLabel.SetText("")

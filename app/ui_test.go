@@ -13,30 +13,35 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 	"github.com/stretchr/testify/require"
+
+	"golive/broadcast"
+	"golive/chat"
+	"golive/studio"
 )
 
 // fakeController is a Controller with a hand-driven state.
 type fakeController struct {
 	mu        sync.Mutex
-	st        Status
+	st        studio.Status
 	goErr     error
 	calls     []string
-	dests     []Destination
-	chat      []ChatMessage
+	dests     []studio.Destination
+	chat      []chat.Message
 	viewerURL string
-	settings  Settings
+	settings  studio.Settings
 }
 
 func newFake() *fakeController {
 	return &fakeController{
-		st:        Status{State: "offline", TargetFPS: 30, AudioPeak: 0.25},
-		settings:  Settings{Source: "test", Audio: "test", Width: 1280, Height: 720, FPS: 30, Bitrate: 3_000_000, Encoder: "auto", ChatName: "Creator"},
+		st:        studio.Status{Stats: broadcast.Stats{TargetFPS: 30}, AudioPeak: 0.25},
+		settings:  studio.Settings{Source: "test", Audio: "test", Width: 1280, Height: 720, FPS: 30, Bitrate: 3_000_000, Encoder: "auto", ChatName: "Creator"},
 		viewerURL: "http://192.0.2.7:8080/",
-		dests: []Destination{
-			{ID: "bundled", Kind: "bundled", Name: "GoLive server", URL: "rtmp://127.0.0.1:1935/live", Key: "supersecretkey", MaskedKey: "****ey", Enabled: true, Fixed: true},
-			{ID: "yt", Kind: "youtube", Name: "YouTube", URL: "rtmp://a.rtmp.youtube.com/live2", Key: "abcd-efgh-ijkl", MaskedKey: "****kl"},
+		dests: []studio.Destination{
+			{ID: "bundled", Kind: "bundled", Name: "GoLive server", URL: "rtmp://127.0.0.1:1935/live", Key: "supersecretkey", Enabled: true},
+			{ID: "yt", Kind: "youtube", Name: "YouTube", URL: "rtmp://a.rtmp.youtube.com/live2", Key: "abcd-efgh-ijkl"},
 		},
-		chat: []ChatMessage{{ID: "m1", UserID: "u1", Name: "ann", Text: "hi!"}, {ID: "m2", UserID: "c", Name: "Creator", Text: "welcome", Mod: true}},
+		chat: []chat.Message{{ID: "m1", User: chat.User{ID: "u1", Name: "ann"}, Text: "hi!"},
+			{ID: "m2", User: chat.User{ID: "c", Name: "Creator", Mod: true}, Text: "welcome"}},
 	}
 }
 
@@ -46,34 +51,34 @@ func (f *fakeController) called() []string {
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
 }
-func (f *fakeController) set(fn func(*Status)) { f.mu.Lock(); fn(&f.st); f.mu.Unlock() }
-func (f *fakeController) Status() Status       { f.mu.Lock(); defer f.mu.Unlock(); return f.st }
+func (f *fakeController) set(fn func(*studio.Status)) { f.mu.Lock(); fn(&f.st); f.mu.Unlock() }
+func (f *fakeController) Status() studio.Status       { f.mu.Lock(); defer f.mu.Unlock(); return f.st }
 func (f *fakeController) GoLive() error {
 	f.call("golive")
 	if f.goErr != nil {
 		return f.goErr
 	}
-	f.set(func(s *Status) { s.State = "connecting" })
+	f.set(func(s *studio.Status) { s.State = broadcast.StateConnecting })
 	return nil
 }
 func (f *fakeController) StopLive() {
 	f.call("stop")
-	f.set(func(s *Status) { s.State = "offline" })
+	f.set(func(s *studio.Status) { s.State = broadcast.StateOffline })
 }
 func (f *fakeController) ReconnectNow() bool { f.call("reconnect"); return true }
-func (f *fakeController) Destinations() []Destination {
+func (f *fakeController) Destinations() []studio.Destination {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Destination(nil), f.dests...)
+	return append([]studio.Destination(nil), f.dests...)
 }
-func (f *fakeController) SaveDestination(d Destination) error {
+func (f *fakeController) SaveDestination(d studio.Destination) error {
 	f.call("save " + d.Kind + " " + d.Name + " " + d.URL + " " + d.Key)
 	if d.Key == "" {
 		return errors.New("no key")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	d.ID, d.MaskedKey = "new", "****"+d.Key[len(d.Key)-2:]
+	d.ID = "new"
 	f.dests = append(f.dests, d)
 	return nil
 }
@@ -86,29 +91,33 @@ func (f *fakeController) SetEnabled(id string, on bool) error {
 	}
 	return nil
 }
-func (f *fakeController) Presets() []Preset {
-	return []Preset{{"youtube", "YouTube", "rtmp://a.rtmp.youtube.com/live2", "yt advice"}, {"twitch", "Twitch", "rtmp://live.twitch.tv/app", "twitch advice"}, {"custom", "Custom RTMP(S)", "rtmp://", ""}}
+func (f *fakeController) Presets() []studio.Preset {
+	return []studio.Preset{
+		{Kind: "youtube", Name: "YouTube", URL: "rtmp://a.rtmp.youtube.com/live2", Advice: "yt advice"},
+		{Kind: "twitch", Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Advice: "twitch advice"},
+		{Kind: "custom", Name: "Custom RTMP(S)", URL: "rtmp://"},
+	}
 }
 func (f *fakeController) ViewerURL() string { return f.viewerURL }
-func (f *fakeController) Chat() []ChatMessage {
+func (f *fakeController) Chat() []chat.Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]ChatMessage(nil), f.chat...)
+	return append([]chat.Message(nil), f.chat...)
 }
 func (f *fakeController) SendChat(t string) error    { f.call("send " + t); return nil }
 func (f *fakeController) DeleteChat(id string) error { f.call("delete " + id); return nil }
 func (f *fakeController) BanChat(id string) error    { f.call("ban " + id); return nil }
 func (f *fakeController) SetOverlay(on bool) {
 	f.call("overlay")
-	f.set(func(s *Status) { s.Overlay = on })
+	f.set(func(s *studio.Status) { s.Overlay = on })
 }
 
-func (f *fakeController) Settings() Settings {
+func (f *fakeController) Settings() studio.Settings {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.settings
 }
-func (f *fakeController) SaveSettings(s Settings) error {
+func (f *fakeController) SetSettings(s studio.Settings) error {
 	f.call("settings")
 	if s.Width%2 != 0 {
 		return errors.New("bad size")
@@ -140,10 +149,10 @@ func TestGoLiveButtonStates(t *testing.T) {
 	require.True(t, strings.HasPrefix(u.goLive.Text, "Connecting"))
 	require.Equal(t, widget.WarningImportance, u.goLive.Importance)
 
-	f.set(func(s *Status) {
-		s.State, s.Encoder, s.FPS, s.Bitrate, s.Uptime = "live", "libx264", 29.97, 3_100_000, 90*time.Second
-		s.History = []int{3_000_000, 3_200_000, 2_900_000, 3_100_000}
-		s.Destinations = []DestinationStatus{{URL: "rtmp://127.0.0.1:1935/live/****", State: "live", Bitrate: 3_050_000}}
+	f.set(func(s *studio.Status) {
+		s.State, s.Encoder, s.FPS, s.Bitrate, s.Uptime = broadcast.StateLive, "libx264", 29.97, 3_100_000, 90*time.Second
+		s.BitrateHistory = []int{3_000_000, 3_200_000, 2_900_000, 3_100_000}
+		s.Destinations = []broadcast.DestinationStats{{URL: "rtmp://127.0.0.1:1935/live/****", State: "live", Bitrate: 3_050_000}}
 	})
 	u.Reload()
 	require.Equal(t, "End stream", u.goLive.Text)
@@ -156,8 +165,8 @@ func TestGoLiveButtonStates(t *testing.T) {
 	require.False(t, u.health.reconnect.Visible())
 
 	// Reconnecting shows "Reconnect now".
-	f.set(func(s *Status) {
-		s.State, s.CanReconnect, s.ReconnectIn, s.TargetBitrate = "reconnecting", true, 2600*time.Millisecond, 2_000_000
+	f.set(func(s *studio.Status) {
+		s.State, s.CanReconnect, s.ReconnectIn, s.TargetBitrate = broadcast.StateReconnecting, true, 2600*time.Millisecond, 2_000_000
 		s.Destinations[0].State, s.Destinations[0].Attempts, s.Destinations[0].Err = "reconnecting", 2, "connection refused"
 	})
 	u.refresh()
@@ -185,7 +194,7 @@ func TestGoLiveError(t *testing.T) {
 
 func TestHealthZeroStatus(t *testing.T) {
 	h := newHealthPanel(newFake())
-	h.update(Status{})
+	h.update(studio.Status{})
 	require.Equal(t, "Offline", h.state.Text)
 	require.Equal(t, "offline", h.dests.Text)
 }
@@ -236,7 +245,7 @@ func TestDestinationsPanel(t *testing.T) {
 	}
 
 	// The form: picking Twitch fills its ingest URL; the key is a password field.
-	form := newDestForm(f.Presets(), Destination{})
+	form := newDestForm(f.Presets(), studio.Destination{})
 	require.Equal(t, "YouTube", form.preset.Selected)
 	form.preset.SetSelected("Twitch")
 	require.Equal(t, "rtmp://live.twitch.tv/app", form.url.Text)
@@ -314,7 +323,7 @@ func TestPreviewAndShare(t *testing.T) {
 	require.InDelta(t, 0.25, u.meter.Value, 1e-9)
 	require.Contains(t, u.meter.TextFormatter(), "-12 dBFS")
 
-	f.set(func(s *Status) { s.AudioPeak = -1 })
+	f.set(func(s *studio.Status) { s.AudioPeak = -1 })
 	f.viewerURL = ""
 	u.refresh()
 	require.Equal(t, "audio level: not available", u.meter.TextFormatter())

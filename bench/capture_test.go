@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golive/capture"
+	"golive/internal/peers"
 	"golive/media"
 )
 
@@ -32,18 +33,18 @@ func captureCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// captureFFmpeg returns the ffmpeg path, or "" (skipping the peer figure)
-// when it is missing outside CI.
-func captureFFmpeg(b *testing.B) string {
-	path, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			b.Fatal("ffmpeg not found (needed as the peer under CI)")
-		}
-		b.Log("ffmpeg not found: no peer figure")
-		return ""
+// reportFFmpegConvert has ffmpeg convert 60 copies of the camera frame src
+// (read with the input options in) to YUV420P and reports its CPU time per
+// frame beside ours, the same work done by GoLive.
+func reportFFmpegConvert(b *testing.B, ff string, ours float64, src []byte, in ...string) {
+	file := filepath.Join(b.TempDir(), "in.raw")
+	if err := os.WriteFile(file, bytes.Repeat(src, 60), 0o600); err != nil {
+		b.Fatal(err)
 	}
-	return path
+	args := append(append([]string{}, in...), "-i", file, "-pix_fmt", "yuv420p", "-f", "null", "-")
+	peer := captureFFmpegPerFrame(b, ff, 60, args...)
+	b.ReportMetric(peer, "ffmpeg-cpu-ns/frame")
+	b.ReportMetric(peer/ours, "speed-vs-ffmpeg")
 }
 
 // captureFFmpegCPU runs ffmpeg with args and returns its CPU time.
@@ -71,6 +72,7 @@ func captureFFmpegPerFrame(b *testing.B, path string, n int, args ...string) flo
 // FFmpeg's testsrc2 source at the same size: `ffmpeg -f lavfi -i
 // testsrc2=size=1280x720:rate=30 -pix_fmt yuv420p -frames:v 300 -f null -`.
 func BenchmarkCaptureTestPattern720p(b *testing.B) {
+	ff := peers.RequireTool(b, "ffmpeg")
 	p := &capture.TestPattern{Width: 1280, Height: 720, FPS: 30, Ticker: capture.NewManualTicker().Factory()}
 	if err := p.Initialize(); err != nil {
 		b.Fatal(err)
@@ -85,12 +87,10 @@ func BenchmarkCaptureTestPattern720p(b *testing.B) {
 	}
 	ours := float64((captureCPU(b) - cpu0).Nanoseconds()) / float64(b.N)
 	b.ReportMetric(ours, "cpu-ns/frame")
-	if ff := captureFFmpeg(b); ff != "" {
-		peer := captureFFmpegPerFrame(b, ff, 300, "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-			"-pix_fmt", "yuv420p", "-f", "null", "-")
-		b.ReportMetric(peer, "ffmpeg-cpu-ns/frame")
-		b.ReportMetric(peer/ours, "speed-vs-ffmpeg")
-	}
+	peer := captureFFmpegPerFrame(b, ff, 300, "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+		"-pix_fmt", "yuv420p", "-f", "null", "-")
+	b.ReportMetric(peer, "ffmpeg-cpu-ns/frame")
+	b.ReportMetric(peer/ours, "speed-vs-ffmpeg")
 }
 
 // BenchmarkCaptureTone20ms measures one 20 ms 48 kHz stereo tone block
@@ -114,6 +114,7 @@ func BenchmarkCaptureTone20ms(b *testing.B) {
 // doing the same: `ffmpeg -f rawvideo -pix_fmt yuyv422 -s 1920x1080 -i
 // FILE -pix_fmt yuv420p -frames:v 60 -f null -`.
 func BenchmarkCaptureConvertYUYV1080p(b *testing.B) {
+	ff := peers.RequireTool(b, "ffmpeg")
 	const w, h = 1920, 1080
 	src := make([]byte, 2*w*h)
 	for i := range src {
@@ -130,16 +131,7 @@ func BenchmarkCaptureConvertYUYV1080p(b *testing.B) {
 	ours := float64((captureCPU(b) - cpu0).Nanoseconds()) / float64(b.N)
 	b.ReportMetric(ours, "cpu-ns/frame")
 	b.ReportMetric(ours*30/1e9*100, "%core@30fps")
-	if ff := captureFFmpeg(b); ff != "" {
-		file := filepath.Join(b.TempDir(), "in.yuyv")
-		if err := os.WriteFile(file, bytes.Repeat(src, 60), 0o600); err != nil {
-			b.Fatal(err)
-		}
-		peer := captureFFmpegPerFrame(b, ff, 60, "-f", "rawvideo", "-pix_fmt", "yuyv422", "-s", "1920x1080",
-			"-i", file, "-pix_fmt", "yuv420p", "-f", "null", "-")
-		b.ReportMetric(peer, "ffmpeg-cpu-ns/frame")
-		b.ReportMetric(peer/ours, "speed-vs-ffmpeg")
-	}
+	reportFFmpegConvert(b, ff, ours, src, "-f", "rawvideo", "-pix_fmt", "yuyv422", "-s", "1920x1080")
 }
 
 // BenchmarkCaptureConvertMJPEG1080p measures decoding one 1920×1080 MJPEG
@@ -147,6 +139,7 @@ func BenchmarkCaptureConvertYUYV1080p(b *testing.B) {
 // against FFmpeg's MJPEG decoder on the same frame repeated: `ffmpeg -f
 // mjpeg -i FILE -pix_fmt yuv420p -frames:v 60 -f null -`.
 func BenchmarkCaptureConvertMJPEG1080p(b *testing.B) {
+	ff := peers.RequireTool(b, "ffmpeg")
 	p := &capture.TestPattern{Width: 1920, Height: 1080, FPS: 30, Ticker: capture.NewManualTicker().Factory()}
 	if err := p.Initialize(); err != nil {
 		b.Fatal(err)
@@ -170,15 +163,7 @@ func BenchmarkCaptureConvertMJPEG1080p(b *testing.B) {
 	ours := float64((captureCPU(b) - cpu0).Nanoseconds()) / float64(b.N)
 	b.ReportMetric(ours, "cpu-ns/frame")
 	b.ReportMetric(ours*30/1e9*100, "%core@30fps")
-	if ff := captureFFmpeg(b); ff != "" {
-		file := filepath.Join(b.TempDir(), "in.mjpeg")
-		if err := os.WriteFile(file, bytes.Repeat(src, 60), 0o600); err != nil {
-			b.Fatal(err)
-		}
-		peer := captureFFmpegPerFrame(b, ff, 60, "-f", "mjpeg", "-i", file, "-pix_fmt", "yuv420p", "-f", "null", "-")
-		b.ReportMetric(peer, "ffmpeg-cpu-ns/frame")
-		b.ReportMetric(peer/ours, "speed-vs-ffmpeg")
-	}
+	reportFFmpegConvert(b, ff, ours, src, "-f", "mjpeg")
 }
 
 // BenchmarkCaptureConvertImage422to420_1080p measures the camera path's

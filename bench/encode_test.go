@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"golive/encoder"
+	"golive/internal/peers"
 	"golive/media"
 )
 
@@ -48,13 +49,7 @@ func (r encodeRun) fps(frames int) float64 { return float64(frames) / r.wall.Sec
 // asserts a timing. With GOLIVE_BENCH=1 it runs the recorded 720p30
 // 600-frame configuration; otherwise a 20-frame smoke run of the harness.
 func TestEncodeVsFFmpeg(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ffmpeg is required under CI=true: %v", err)
-		}
-		t.Skipf("ffmpeg not installed: %v", err)
-	}
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
 	cfg := encodeBenchSmoke
 	if os.Getenv("GOLIVE_BENCH") == "1" {
 		cfg = encodeBenchFull
@@ -145,7 +140,7 @@ var x264OptionsRE = regexp.MustCompile(`options: ([^"\n]*)`)
 // frames, from Initialize to Close, with wall and process CPU time.
 func encodeGoLive(t *testing.T, cfg encodeBenchConfig, frames []*media.VideoFrame) encodeRun {
 	t.Helper()
-	var logs syncBuffer
+	var logs peers.SyncBuffer
 	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

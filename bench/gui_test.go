@@ -37,7 +37,7 @@ func guiCPU(t testing.TB) time.Duration {
 func guiFFmpegCPU(t testing.TB, ffmpeg string, args ...string) time.Duration {
 	t.Helper()
 	cmd := exec.Command(ffmpeg, append([]string{"-hide_banner", "-loglevel", "error", "-nostdin"}, args...)...)
-	out := &syncBuffer{}
+	out := &peers.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)

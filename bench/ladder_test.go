@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golive/encoder"
+	"golive/internal/peers"
 	"golive/media"
 	"golive/server/ingest"
 	"golive/server/ladder"
@@ -107,7 +108,7 @@ type ladderRunResult struct {
 // the ladder takes them.
 func ladderGoLive(t testing.TB, src ladderFLV, rungs []ladder.Rung, paced bool) ladderRunResult {
 	t.Helper()
-	var logs syncBuffer
+	var logs peers.SyncBuffer
 	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -245,12 +246,7 @@ func ladderFFmpeg(t testing.TB, args []string, outDir string, rungs []ladder.Run
 // keeps real time. GOLIVE_BENCH=1 runs the full 20 s measurement; without
 // it a 2 s smoke run checks that both sides work (no figures).
 func TestLadderVsFFmpeg(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ffmpeg missing under CI=true")
-		}
-		t.Skip("ffmpeg not installed")
-	}
+	peers.RequireTool(t, "ffmpeg")
 	full := os.Getenv("GOLIVE_BENCH") == "1"
 	seconds := 2
 	if full {

@@ -25,6 +25,7 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"golive/encoder"
+	"golive/internal/peers"
 	"golive/server"
 )
 
@@ -362,12 +363,7 @@ func pollFFmpegHLS(ctx context.Context, t testing.TB, dir string, clock *latency
 // segments) as the peer. GOLIVE_BENCH=1 runs 20 s of 720p30 media; without
 // it a 4 s smoke run checks the tool (no figures).
 func TestLatencyLLHLS(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ffmpeg missing under CI=true")
-		}
-		t.Skip("ffmpeg not installed")
-	}
+	peers.RequireTool(t, "ffmpeg")
 	seconds := 4
 	if os.Getenv("GOLIVE_BENCH") == "1" {
 		seconds = 20

@@ -26,7 +26,7 @@ func (r streamRun) cores() float64 { return r.cpu.Seconds() / r.wall.Seconds() }
 func streamMeasure(t *testing.T, name string, args ...string) streamRun {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	out := &syncBuffer{}
+	out := &peers.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
@@ -109,7 +109,7 @@ func TestStreamMemory(t *testing.T) {
 	ng := peers.StartNginxRTMP(t)
 	cmd := exec.Command(bin, "stream", "--to", ng.URL("mem"), "--size", size, "--fps", "30",
 		"--bitrate", "3000k", "--encoder", "libx264", "--duration", dur.String())
-	out := &syncBuffer{}
+	out := &peers.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

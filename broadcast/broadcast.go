@@ -21,7 +21,7 @@ import (
 // ErrNotInitialized is returned by GoLive before Initialize or after Close.
 var ErrNotInitialized = errors.New("broadcast not initialized")
 
-// ErrAlreadyLive is returned by GoLive while a session is running.
+// ErrAlreadyLive is returned by GoLive while an onAir is running.
 var ErrAlreadyLive = errors.New("already live")
 
 // Broadcast captures continuously from Initialize on (for the preview) and
@@ -55,22 +55,22 @@ type Broadcast struct {
 
 	onAudio atomic.Pointer[func(*media.AudioFrame)]
 
-	mu      sync.Mutex // guards sess, lastErr and connecting
-	sess    *session
+	mu      sync.Mutex // guards air, lastErr and connecting
+	air     *onAir
 	lastErr error
 	connect bool
 }
 
-// control hands a session (or nil) to a capture loop, which acknowledges
+// control hands an onAir (or nil) to a capture loop, which acknowledges
 // by closing ack once it no longer uses the previous one.
 type control struct {
-	sess *session
-	ack  chan struct{}
+	air *onAir
+	ack chan struct{}
 }
 
 // Initialize starts capture.
 func (b *Broadcast) Initialize() error {
-	b.Config = b.Config.withDefaults()
+	b.Config = b.Config.WithDefaults()
 	if b.Logger == nil {
 		b.Logger = slog.Default()
 	}
@@ -117,7 +117,7 @@ func (b *Broadcast) GoLive(ctx context.Context, destinations []string) error {
 		return ErrNotInitialized
 	}
 	b.mu.Lock()
-	if b.sess != nil || b.connect {
+	if b.air != nil || b.connect {
 		b.mu.Unlock()
 		return ErrAlreadyLive
 	}
@@ -131,47 +131,47 @@ func (b *Broadcast) GoLive(ctx context.Context, destinations []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	sess, err := openSession(ctx, cfg, b.audio != nil, b.Logger)
+	air, err := openOnAir(ctx, cfg, b.audio != nil, b.Logger)
 	if err != nil {
 		return err
 	}
 	b.mu.Lock()
-	b.sess = sess
+	b.air = air
 	b.mu.Unlock()
-	b.handOver(sess)
+	b.handOver(air)
 	b.wg.Add(1)
-	go b.watch(sess)
+	go b.watch(air)
 	return nil
 }
 
-// handOver gives sess (or nil) to the capture loops and waits until both
-// have let go of the previous session.
-func (b *Broadcast) handOver(sess *session) {
+// handOver gives air (or nil) to the capture loops and waits until both
+// have let go of the previous onAir.
+func (b *Broadcast) handOver(air *onAir) {
 	n := 1
 	if b.audio != nil {
 		n = 2
 	}
 	for i := range n {
-		c := control{sess: sess, ack: make(chan struct{})}
+		c := control{air: air, ack: make(chan struct{})}
 		select {
 		case b.ctl[i] <- c:
 			<-c.ack
-		case <-b.ended[i]: // its source ended: it uses no session any more
+		case <-b.ended[i]: // its source ended: it uses no onAir any more
 		case <-b.ctx.Done():
 			return
 		}
 	}
 }
 
-// watch ends the session when every destination has failed for good.
-func (b *Broadcast) watch(sess *session) {
+// watch ends the onAir when every destination has failed for good.
+func (b *Broadcast) watch(air *onAir) {
 	defer b.wg.Done()
 	select {
-	case <-sess.out.Done():
-		err := sess.err()
+	case <-air.out.Done():
+		err := air.err()
 		b.Logger.Error("broadcast ended", "err", err)
-		b.stop(sess, err)
-	case <-sess.stopped:
+		b.stop(air, err)
+	case <-air.stopped:
 	case <-b.ctx.Done():
 	}
 }
@@ -191,46 +191,46 @@ func (b *Broadcast) SetOnAudio(f func(*media.AudioFrame)) {
 // capture goes on.
 func (b *Broadcast) StopLive() {
 	b.mu.Lock()
-	sess := b.sess
+	air := b.air
 	b.mu.Unlock()
-	if sess != nil {
-		b.stop(sess, nil)
+	if air != nil {
+		b.stop(air, nil)
 	}
 }
 
-func (b *Broadcast) stop(sess *session, err error) {
+func (b *Broadcast) stop(air *onAir, err error) {
 	b.mu.Lock()
-	if b.sess != sess {
+	if b.air != air {
 		b.mu.Unlock()
 		return
 	}
-	b.sess = nil
+	b.air = nil
 	b.lastErr = err
 	b.mu.Unlock()
 	b.handOver(nil)
-	sess.close()
+	air.close()
 }
 
-// LiveDone returns a channel closed when the current session ends, by
+// LiveDone returns a channel closed when the current onAir ends, by
 // StopLive or because every destination failed (then Err says why); nil
 // when offline.
 func (b *Broadcast) LiveDone() <-chan struct{} {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.sess == nil {
+	if b.air == nil {
 		return nil
 	}
-	return b.sess.stopped
+	return b.air.stopped
 }
 
-// Err returns why the last session ended, nil if it was stopped by the user.
+// Err returns why the last onAir ended, nil if it was stopped by the user.
 func (b *Broadcast) Err() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.lastErr
 }
 
-// SetBitrate changes the video bitrate of the running session and of the
+// SetBitrate changes the video bitrate of the running onAir and of the
 // next ones. With adaptive bitrate it is the new ceiling: a current bitrate
 // above it comes down at once, a lower one climbs back as the link allows.
 func (b *Broadcast) SetBitrate(bps int) {
@@ -238,11 +238,11 @@ func (b *Broadcast) SetBitrate(bps int) {
 	defer b.mu.Unlock()
 	b.Config.Bitrate = bps
 	switch {
-	case b.sess == nil:
-	case b.sess.abr != nil:
-		b.sess.abr.SetMax(bps)
+	case b.air == nil:
+	case b.air.abr != nil:
+		b.air.abr.SetMax(bps)
 	default:
-		b.sess.venc.SetBitrate(bps)
+		b.air.venc.SetBitrate(bps)
 	}
 }
 
@@ -251,8 +251,8 @@ func (b *Broadcast) SetBitrate(bps int) {
 func (b *Broadcast) ReconnectNow() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.sess != nil {
-		for _, d := range b.sess.out.Destinations {
+	if b.air != nil {
+		for _, d := range b.air.out.Destinations {
 			d.ReconnectNow()
 		}
 	}
@@ -275,14 +275,14 @@ func (b *Broadcast) Close() {
 func (b *Broadcast) videoLoop() {
 	defer b.wg.Done()
 	defer close(b.ended[0])
-	var sess *session
+	var air *onAir
 	needKey := false
 	for {
 		select {
 		case <-b.ctx.Done():
 			return
 		case c := <-b.ctl[0]:
-			sess, needKey = c.sess, true
+			air, needKey = c.air, true
 			close(c.ack)
 		case f, ok := <-b.video.Frames():
 			if !ok {
@@ -291,16 +291,16 @@ func (b *Broadcast) videoLoop() {
 			if b.OnFrame != nil {
 				b.OnFrame(f)
 			}
-			if sess == nil {
+			if air == nil {
 				continue
 			}
-			pkts, err := sess.venc.Encode(f, needKey)
+			pkts, err := air.venc.Encode(f, needKey)
 			if err != nil {
 				b.errs.add("video encode", err)
 				continue
 			}
 			needKey = false
-			sess.write(pkts)
+			air.write(pkts)
 		}
 	}
 }
@@ -308,13 +308,13 @@ func (b *Broadcast) videoLoop() {
 func (b *Broadcast) audioLoop() {
 	defer b.wg.Done()
 	defer close(b.ended[1])
-	var sess *session
+	var air *onAir
 	for {
 		select {
 		case <-b.ctx.Done():
 			return
 		case c := <-b.ctl[1]:
-			sess = c.sess
+			air = c.air
 			close(c.ack)
 		case f, ok := <-b.audio.Samples():
 			if !ok {
@@ -323,15 +323,15 @@ func (b *Broadcast) audioLoop() {
 			if tap := b.onAudio.Load(); tap != nil {
 				(*tap)(f)
 			}
-			if sess == nil || sess.aenc == nil || !sess.videoOut.Load() {
+			if air == nil || air.aenc == nil || !air.videoOut.Load() {
 				continue
 			}
-			pkts, err := sess.aenc.Encode(f)
+			pkts, err := air.aenc.Encode(f)
 			if err != nil {
 				b.errs.add("audio encode", err)
 				continue
 			}
-			sess.write(pkts)
+			air.write(pkts)
 		}
 	}
 }
@@ -347,9 +347,9 @@ func (b *Broadcast) statsLoop() {
 		case now := <-t.C:
 			b.errs.report(b.Logger)
 			b.mu.Lock()
-			sess := b.sess
+			air := b.air
 			b.mu.Unlock()
-			b.stats.sample(now, sess, b.video)
+			b.stats.sample(now, air, b.video)
 		}
 	}
 }
@@ -360,9 +360,9 @@ func (b *Broadcast) Stats() Stats {
 		return Stats{}
 	}
 	b.mu.Lock()
-	sess, connecting := b.sess, b.connect
+	air, connecting := b.air, b.connect
 	b.mu.Unlock()
-	st := b.stats.snapshot(sess, connecting)
+	st := b.stats.snapshot(air, connecting)
 	st.Errors = b.errs.sum()
 	return st
 }

@@ -84,14 +84,14 @@ func TestBroadcastRefused(t *testing.T) {
 	require.ErrorIs(t, err, publisher.ErrNoDestination)
 	require.ErrorIs(t, err, publisher.ErrUnreachable)
 	require.NotContains(t, err.Error(), "secret")
-	require.ErrorIs(t, b.GoLive(context.Background(), []string{"http://x/live/k"}), ErrBadOption)
+	require.ErrorIs(t, b.GoLive(context.Background(), []string{"http://x/live/k"}), media.ErrBadOption)
 	require.Equal(t, StateOffline, b.Stats().State)
 }
 
 func TestBroadcastBadSource(t *testing.T) {
 	for _, c := range []Config{{Source: "telescope"}, {Audio: "kazoo"}} {
 		b := &Broadcast{Config: c}
-		require.ErrorIs(t, b.Initialize(), ErrBadOption)
+		require.ErrorIs(t, b.Initialize(), media.ErrBadOption)
 		b.Close()
 	}
 }
@@ -133,7 +133,7 @@ func TestBroadcastCameraAndMic(t *testing.T) {
 	select {
 	case <-time.After(dur):
 	case <-b.LiveDone():
-		t.Fatalf("session ended: %v", b.Err())
+		t.Fatalf("onAir ended: %v", b.Err())
 	}
 	st := b.Stats()
 	b.StopLive()

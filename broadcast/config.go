@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"golive/capture"
+	"golive/media"
 )
 
 // Config is what a broadcast sends and where; the zero value of each field
@@ -33,8 +34,8 @@ type Config struct {
 	FixedBitrate bool
 }
 
-// withDefaults returns c with every zero field set to its default.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
 	if c.Source == "" {
 		c.Source = "test"
 	}
@@ -62,9 +63,9 @@ func (c Config) withDefaults() Config {
 // Validate checks the configuration a user gave, with the same rules as the
 // command-line parsers.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	if len(c.Destinations) == 0 {
-		return fmt.Errorf("%w: no destination (want --to rtmp://HOST/APP/KEY)", ErrBadOption)
+		return fmt.Errorf("%w: no destination (want --to rtmp://HOST/APP/KEY)", media.ErrBadOption)
 	}
 	for _, d := range c.Destinations {
 		if _, err := ParseDestination(d); err != nil {
@@ -72,10 +73,10 @@ func (c Config) Validate() error {
 		}
 	}
 	if spec, err := capture.Parse(c.Source); err != nil || (spec.Kind != capture.KindTest && spec.Kind != capture.KindCamera) {
-		return fmt.Errorf("%w: source %q: want test or camera[:N]", ErrBadOption, c.Source)
+		return fmt.Errorf("%w: source %q: want test or camera[:N]", media.ErrBadOption, c.Source)
 	}
 	if spec, err := capture.Parse(c.Audio); err != nil || spec.Kind == capture.KindCamera {
-		return fmt.Errorf("%w: audio %q: want test, mic[:N] or none", ErrBadOption, c.Audio)
+		return fmt.Errorf("%w: audio %q: want test, mic[:N] or none", media.ErrBadOption, c.Audio)
 	}
 	if _, _, err := ParseSize(fmt.Sprintf("%dx%d", c.Width, c.Height)); err != nil {
 		return err
@@ -83,10 +84,10 @@ func (c Config) Validate() error {
 	if _, err := ParseFPS(fmt.Sprint(c.FPS)); err != nil {
 		return err
 	}
-	if _, err := ParseBitrate(fmt.Sprint(c.Bitrate)); err != nil {
+	if _, err := media.ParseBitrate(fmt.Sprint(c.Bitrate)); err != nil {
 		return err
 	}
-	if _, err := ParseBitrate(fmt.Sprint(c.AudioBitrate)); err != nil {
+	if _, err := media.ParseBitrate(fmt.Sprint(c.AudioBitrate)); err != nil {
 		return err
 	}
 	return nil

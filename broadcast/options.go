@@ -1,34 +1,30 @@
 package broadcast
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 
+	"golive/media"
 	"golive/publisher"
 )
-
-// ErrBadOption is returned by the option parsers when a size, frame rate,
-// bitrate or destination URL cannot be used.
-var ErrBadOption = errors.New("bad option")
 
 // ParseSize parses a frame size such as "1280x720". Both sides must be even
 // (YUV420P) and between 16 and 7680.
 func ParseSize(s string) (width, height int, err error) {
 	ws, hs, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "x")
 	if !ok {
-		return 0, 0, fmt.Errorf("%w: size %q: want WIDTHxHEIGHT, e.g. 1280x720", ErrBadOption, s)
+		return 0, 0, fmt.Errorf("%w: size %q: want WIDTHxHEIGHT, e.g. 1280x720", media.ErrBadOption, s)
 	}
 	width, err1 := strconv.Atoi(ws)
 	height, err2 := strconv.Atoi(hs)
 	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("%w: size %q: want WIDTHxHEIGHT, e.g. 1280x720", ErrBadOption, s)
+		return 0, 0, fmt.Errorf("%w: size %q: want WIDTHxHEIGHT, e.g. 1280x720", media.ErrBadOption, s)
 	}
 	for _, v := range []int{width, height} {
 		if v < 16 || v > 7680 || v%2 != 0 {
-			return 0, 0, fmt.Errorf("%w: size %q: each side must be even and between 16 and 7680", ErrBadOption, s)
+			return 0, 0, fmt.Errorf("%w: size %q: each side must be even and between 16 and 7680", media.ErrBadOption, s)
 		}
 	}
 	return width, height, nil
@@ -38,32 +34,9 @@ func ParseSize(s string) (width, height int, err error) {
 func ParseFPS(s string) (int, error) {
 	fps, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || fps < 1 || fps > 120 {
-		return 0, fmt.Errorf("%w: fps %q: want a whole number from 1 to 120", ErrBadOption, s)
+		return 0, fmt.Errorf("%w: fps %q: want a whole number from 1 to 120", media.ErrBadOption, s)
 	}
 	return fps, nil
-}
-
-// ParseBitrate parses a bitrate in bits per second: "3000k", "3M", "2500000"
-// or "128kbps". The result must lie between 8 kbit/s and 200 Mbit/s.
-func ParseBitrate(s string) (int, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "bps"), "b")
-	mult := 1.0
-	switch {
-	case strings.HasSuffix(t, "k"):
-		mult, t = 1e3, strings.TrimSuffix(t, "k")
-	case strings.HasSuffix(t, "m"):
-		mult, t = 1e6, strings.TrimSuffix(t, "m")
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v != v {
-		return 0, fmt.Errorf("%w: bitrate %q: want e.g. 3000k, 3M or 3000000", ErrBadOption, s)
-	}
-	bps := v * mult
-	if bps < 8e3 || bps > 200e6 {
-		return 0, fmt.Errorf("%w: bitrate %q: must be between 8k and 200M", ErrBadOption, s)
-	}
-	return int(bps), nil
 }
 
 // ParseDestination checks an RTMP publish URL (see publisher.ParseURL):
@@ -71,11 +44,11 @@ func ParseBitrate(s string) (int, error) {
 func ParseDestination(s string) (publisher.Target, error) {
 	t, err := publisher.ParseURL(s)
 	if err != nil {
-		return t, fmt.Errorf("%w: destination %s: %w", ErrBadOption, MaskURL(s), err)
+		return t, fmt.Errorf("%w: destination %s: %w", media.ErrBadOption, MaskURL(s), err)
 	}
 	_, port, _ := net.SplitHostPort(t.Addr)
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return t, fmt.Errorf("%w: destination %s: port %q out of range", ErrBadOption, t.Redacted(), port)
+		return t, fmt.Errorf("%w: destination %s: port %q out of range", media.ErrBadOption, t.Redacted(), port)
 	}
 	return t, nil
 }

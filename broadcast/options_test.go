@@ -1,6 +1,7 @@
 package broadcast
 
 import (
+	"golive/media"
 	"strings"
 	"testing"
 
@@ -23,15 +24,6 @@ var optionCases = []struct {
 	{"fps", "0", 0},
 	{"fps", "29.97", 0},
 	{"fps", "121", 0},
-	{"bitrate", "3000k", 3000000},
-	{"bitrate", "3M", 3000000},
-	{"bitrate", "2.5m", 2500000},
-	{"bitrate", "128kbps", 128000},
-	{"bitrate", "2500000", 2500000},
-	{"bitrate", "1", 0},
-	{"bitrate", "lots", 0},
-	{"bitrate", "NaNk", 0},
-	{"bitrate", "-3000k", 0},
 	{"url", "rtmp://127.0.0.1:1935/live/key", 1},
 	{"url", "rtmps://live.example.com/app/abc?x=1", 1},
 	{"url", "http://example.com/live/key", 0},
@@ -49,8 +41,6 @@ func parseOption(kind, in string) (int, error) {
 		return w * h, err
 	case "fps":
 		return ParseFPS(in)
-	case "bitrate":
-		return ParseBitrate(in)
 	default:
 		_, err := ParseDestination(in)
 		if err != nil {
@@ -64,7 +54,7 @@ func TestParseOptions(t *testing.T) {
 	for _, c := range optionCases {
 		got, err := parseOption(c.kind, c.in)
 		if c.want == 0 {
-			require.ErrorIs(t, err, ErrBadOption, "%s %q", c.kind, c.in)
+			require.ErrorIs(t, err, media.ErrBadOption, "%s %q", c.kind, c.in)
 			require.NotContains(t, err.Error(), "\n")
 			continue
 		}
@@ -91,7 +81,7 @@ func FuzzParseOptions(f *testing.F) {
 	f.Fuzz(func(t *testing.T, kind, in string) {
 		v, err := parseOption(kind, in)
 		if err != nil {
-			require.ErrorIs(t, err, ErrBadOption)
+			require.ErrorIs(t, err, media.ErrBadOption)
 			return
 		}
 		require.Positive(t, v)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"golive/capture"
+	"golive/media"
 )
 
 // audioBuffer is how many 20 ms audio blocks may wait for the encoder.
@@ -18,19 +19,19 @@ func videoBuffer(fps int) int { return max(2, fps/4) }
 func openSources(cfg Config, opts capture.Options) (capture.VideoSource, capture.AudioSource, error) {
 	vspec, err := capture.Parse(cfg.Source)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: --source: %w", ErrBadOption, err)
+		return nil, nil, fmt.Errorf("%w: --source: %w", media.ErrBadOption, err)
 	}
 	aspec, err := capture.Parse(cfg.Audio)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: --audio: %w", ErrBadOption, err)
+		return nil, nil, fmt.Errorf("%w: --audio: %w", media.ErrBadOption, err)
 	}
 	video, err := vspec.Video(opts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: --source: %w", ErrBadOption, err)
+		return nil, nil, fmt.Errorf("%w: --source: %w", media.ErrBadOption, err)
 	}
 	audio, err := aspec.Audio(opts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: --audio: %w", ErrBadOption, err)
+		return nil, nil, fmt.Errorf("%w: --audio: %w", media.ErrBadOption, err)
 	}
 	switch v := video.(type) {
 	case *capture.TestPattern:

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"golive/capture"
+	"golive/media"
 	"golive/publisher"
 )
 
@@ -51,54 +52,51 @@ type DestinationStats struct {
 type statsKeeper struct {
 	targetFPS int
 
-	mu        sync.Mutex
-	last      time.Time
-	lastSess  *session
-	lastBytes int64
-	lastFrame int64
-	cur       Stats
-	history   []int
+	mu      sync.Mutex
+	lastAir *onAir
+	bytes   media.RateMeter // the encoders' output
+	frames  media.RateMeter // video frames encoded
+	cur     Stats
+	history []int
 }
 
 func newStatsKeeper(fps int) *statsKeeper { return &statsKeeper{targetFPS: fps} }
 
-func (k *statsKeeper) sample(now time.Time, sess *session, video capture.VideoSource) {
+func (k *statsKeeper) sample(now time.Time, air *onAir, video capture.VideoSource) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var st Stats
 	vs := video.Stats()
 	st.Skipped = int64(vs.Skipped + vs.Dropped)
-	if sess != nil {
-		es := sess.venc.Stats()
+	if air != nil {
+		es := air.venc.Stats()
 		bytes, frames := es.Bytes, es.FramesOut
-		if sess.aenc != nil {
-			bytes += sess.aenc.Stats().Bytes
+		if air.aenc != nil {
+			bytes += air.aenc.Stats().Bytes
 		}
-		if k.lastSess == sess && !k.last.IsZero() {
-			dt := now.Sub(k.last).Seconds()
-			if dt > 0 {
-				st.Bitrate = int(float64(bytes-k.lastBytes) * 8 / dt)
-				st.FPS = float64(frames-k.lastFrame) / dt
-			}
+		if k.lastAir != air {
+			k.bytes.Reset()
+			k.frames.Reset()
+			k.lastAir = air
 		}
-		k.lastBytes, k.lastFrame, k.lastSess = bytes, frames, sess
+		st.Bitrate = k.bytes.Bitrate(now, bytes)
+		st.FPS = k.frames.Observe(now, frames)
 		st.Skipped += es.Skipped
 		k.history = append(k.history, st.Bitrate)
 		if len(k.history) > historyLen {
 			k.history = k.history[len(k.history)-historyLen:]
 		}
 	} else {
-		k.lastSess = nil
+		k.lastAir = nil
 		k.history = k.history[:0]
 	}
-	k.last = now
 	k.cur = st
 }
 
-func (k *statsKeeper) snapshot(sess *session, connecting bool) Stats {
+func (k *statsKeeper) snapshot(air *onAir, connecting bool) Stats {
 	k.mu.Lock()
 	st := k.cur
-	if sess == nil || k.lastSess != sess { // not sampled since this session began
+	if air == nil || k.lastAir != air { // not sampled since this onAir began
 		st.Bitrate, st.FPS = 0, 0
 	} else {
 		st.BitrateHistory = append([]int(nil), k.history...)
@@ -106,14 +104,14 @@ func (k *statsKeeper) snapshot(sess *session, connecting bool) Stats {
 	k.mu.Unlock()
 	st.TargetFPS = k.targetFPS
 	switch {
-	case sess != nil:
+	case air != nil:
 		st.State = StateLive
-		st.Uptime = time.Since(sess.started)
-		es := sess.venc.Stats()
+		st.Uptime = time.Since(air.started)
+		es := air.venc.Stats()
 		st.Encoder, st.Hardware, st.TargetBitrate = es.Encoder, es.Hardware, es.Bitrate
-		for i, ps := range sess.out.Stats() {
+		for i, ps := range air.out.Stats() {
 			ds := DestinationStats{
-				URL: sess.urls[i], State: ps.State.String(), Bitrate: ps.Bitrate, Dropped: int64(ps.DroppedVideo + ps.DroppedAudio),
+				URL: air.urls[i], State: ps.State.String(), Bitrate: ps.Bitrate, Dropped: int64(ps.DroppedVideo + ps.DroppedAudio),
 				Queue: ps.QueueDelay, Attempts: ps.Attempts, NextAttempt: ps.NextAttempt,
 			}
 			if ps.LastError != nil {

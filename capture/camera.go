@@ -162,26 +162,26 @@ func (c *Camera) Stats() SourceStats {
 	return c.stats.snapshot(name)
 }
 
-// camFrame is what a session's reader hands the owner.
+// camFrame is what a deviceReader hands the owner.
 type camFrame struct {
 	f   *media.VideoFrame
 	err error
 }
 
-// session is one opened device and its reader goroutine.
-type session struct {
+// deviceReader is one opened device and its reader goroutine.
+type deviceReader struct {
 	dev    CameraDevice
 	frames chan camFrame
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// startSession starts reading dev in a helper goroutine that converts
+// startReader starts reading dev in a helper goroutine that converts
 // each picture (so the device may reuse its buffers on the next Read) and
 // stamps it with the clock's time on arrival.
-func (c *Camera) startSession(dev CameraDevice, mode CameraMode) *session {
+func (c *Camera) startReader(dev CameraDevice, mode CameraMode) *deviceReader {
 	ctx, cancel := context.WithCancel(c.ctx)
-	s := &session{dev: dev, frames: make(chan camFrame), cancel: cancel, done: make(chan struct{})}
+	s := &deviceReader{dev: dev, frames: make(chan camFrame), cancel: cancel, done: make(chan struct{})}
 	var scaler *Scaler
 	var tmp *media.VideoFrame
 	if mode.Width != c.Width || mode.Height != c.Height {
@@ -234,12 +234,12 @@ func (c *Camera) startSession(dev CameraDevice, mode CameraMode) *session {
 	return s
 }
 
-// stopSession ends a session without blocking the owner: the reader is
+// stopReader ends a deviceReader without blocking the owner: the reader is
 // told to stop and given a short grace to return from its Read by itself
 // (some drivers never return from a Read once closed), then the device is
 // closed, which unblocks real cameras. The returned channel is closed once
 // the device is closed; Close waits for it (at most about 5 s).
-func (c *Camera) stopSession(s *session) <-chan struct{} {
+func (c *Camera) stopReader(s *deviceReader) <-chan struct{} {
 	s.cancel()
 	closed := make(chan struct{})
 	grace := max(3*c.grid.at(1), 200*time.Millisecond)
@@ -274,14 +274,14 @@ type openResult struct {
 func (c *Camera) run() {
 	defer c.wg.Done()
 	defer close(c.out)
-	sess := c.startSession(c.first, c.mode)
+	rd := c.startReader(c.first, c.mode)
 	c.first = nil
 	var opening bool
 	openDone := make(chan openResult, 1)
-	var closing <-chan struct{} // an ended session's device still closing
+	var closing <-chan struct{} // an ended reader's device still closing
 	defer func() {
-		if sess != nil {
-			c.stopSession(sess)
+		if rd != nil {
+			c.stopReader(rd)
 		}
 		if opening { // a reopen is in flight: wait for it and close what it opened
 			if r := <-openDone; r.err == nil {
@@ -302,8 +302,8 @@ func (c *Camera) run() {
 		frames     <-chan camFrame
 		badReports uint64
 	)
-	if sess != nil {
-		frames = sess.frames
+	if rd != nil {
+		frames = rd.frames
 	}
 	send := func(f *media.VideoFrame, slate bool) {
 		if f.PTS <= lastPTS {
@@ -316,8 +316,8 @@ func (c *Camera) run() {
 	}
 	lose := func(why error) {
 		c.Logger.Warn("camera lost; sending slate", "err", why)
-		closing = c.stopSession(sess)
-		sess, frames = nil, nil
+		closing = c.stopReader(rd)
+		rd, frames = nil, nil
 		c.stats.losses.Add(1)
 		c.stats.setState(StateLost)
 		now := c.Clock.Now()
@@ -356,7 +356,7 @@ func (c *Camera) run() {
 				c.Logger.Debug("bad camera frames dropped", "total", b)
 				badReports = b
 			}
-			if sess != nil {
+			if rd != nil {
 				if now-lastFrame > c.StallTimeout {
 					lose(fmt.Errorf("no frame for %v", now-lastFrame))
 				} else {
@@ -403,8 +403,8 @@ func (c *Camera) run() {
 				return
 			}
 			c.Logger.Info("camera back")
-			sess = c.startSession(r.dev, r.mode)
-			frames = sess.frames
+			rd = c.startReader(r.dev, r.mode)
+			frames = rd.frames
 			lastFrame = now
 			c.stats.setState(StateRunning)
 		}

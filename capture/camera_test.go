@@ -168,7 +168,7 @@ func TestCameraFramesLossAndReturn(t *testing.T) {
 	require.Equal(t, call{true}, <-calls)
 	require.Equal(t, 2300*time.Millisecond, recvFrame(t, cam.Frames()).PTS)
 	clock.Set(2400 * time.Millisecond)
-	second.imgs <- yuv422(160, 120, 99) // accepted once the owner started the new session
+	second.imgs <- yuv422(160, 120, 99) // accepted once the owner started the new reader
 	f = recvFrame(t, cam.Frames())
 	require.Equal(t, 2400*time.Millisecond, f.PTS)
 	require.Equal(t, byte(99), f.Y[0])

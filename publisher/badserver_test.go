@@ -88,9 +88,10 @@ func (tc *turncoat) Close() {
 }
 
 // TestBadServerWhileReconnecting: live on a good server, then the server
-// turns silent, speaks garbage or hangs up during the handshake. The
-// publisher ends in reconnecting with a clear reason, keeps its memory
-// bounded, and leaks no goroutine once closed.
+// turns silent, speaks garbage, hangs up during the handshake or answers
+// connect with a message go-amf0 cannot survive. The publisher ends in
+// reconnecting with a clear reason, keeps its memory bounded, and leaks
+// no goroutine once closed.
 func TestBadServerWhileReconnecting(t *testing.T) {
 	c := makeClip(t, peers.TestSource{Width: 160, Height: 120, FPS: 25, GOP: 25, Duration: 8 * time.Second})
 	cases := []struct {
@@ -108,6 +109,7 @@ func TestBadServerWhileReconnecting(t *testing.T) {
 			_, _ = io.ReadFull(c, make([]byte, 200))
 			_ = c.Close()
 		}, ErrRefused, "closed the connection"},
+		{"unsafe reply to connect", answerConnectWith(unsafeReplies[0].typ, unsafeReplies[0].body), ErrProtocol, "unsafe RTMP message"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,10 +5,11 @@
 //     codecs over a connection it owns (go-rtmp's ClientConn waits for
 //     replies without a timeout), waits for NetStream.Publish.Start, sends
 //     @setDataFrame onMetaData and the sequence headers, then FLV tags built
-//     with go-flv. One writer goroutine owns the connection; WritePacket
-//     only queues and never blocks. With a ReconnectPolicy a lost
-//     connection comes back by itself (backoff on an injected Clock,
-//     headers re-sent, resumed at a keyframe, bounded buffer while away).
+//     with go-flv. One goroutine runs the stage (dial → publish → pump →
+//     reconnect) and owns the connection; WritePacket only queues and never
+//     blocks. With a ReconnectPolicy a lost connection comes back by itself
+//     (backoff on an injected Clock, headers re-sent, resumed at a
+//     keyframe, bounded buffer while away).
 //   - Queue bounds the send queue in media time and drops video before
 //     audio, never handing out a frame whose reference was dropped.
 //   - Multi fans one encode out to several RTMP destinations.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"golive/media"
@@ -22,7 +23,6 @@ type Multi struct {
 	// Destinations are configured but not yet initialized stages.
 	Destinations []*RTMP
 
-	live []*RTMP
 	errs []error
 	done chan struct{}
 	once sync.Once
@@ -43,11 +43,12 @@ func (m *Multi) Initialize() error { return m.InitializeContext(context.Backgrou
 // server unreachable, a timeout, a protocol error) keeps trying in the
 // background with that policy, showing StateReconnecting in Stats, and
 // receives the stream from a keyframe once it connects. The others are
-// left out for the whole session.
+// left out for the whole broadcast.
 func (m *Multi) InitializeContext(ctx context.Context) error {
 	m.errs = make([]error, len(m.Destinations))
 	var wg sync.WaitGroup
 	for i, d := range m.Destinations {
+		d.joinLate = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -56,32 +57,23 @@ func (m *Multi) InitializeContext(ctx context.Context) error {
 	}
 	wg.Wait()
 	m.done = make(chan struct{})
-	if err := ctx.Err(); err != nil {
-		m.Close()
-		close(m.done)
-		return fmt.Errorf("multi: connecting: %w", err)
-	}
-	for i, d := range m.Destinations {
-		if m.errs[i] == nil {
-			m.live = append(m.live, d)
-		}
-	}
-	if len(m.live) == 0 {
-		close(m.done)
-		return fmt.Errorf("%w: %w", ErrNoDestination, errors.Join(m.errs...))
-	}
-	for i, d := range m.Destinations {
-		if m.errs[i] != nil && d.retryInBackground() {
-			m.live = append(m.live, d)
-		}
-	}
 	go func() {
-		for _, d := range m.live {
+		for _, d := range m.Destinations {
 			<-d.Done()
 		}
 		close(m.done)
 	}()
-	return nil
+	var err error
+	if ctx.Err() != nil {
+		err = fmt.Errorf("multi: connecting: %w", ctx.Err())
+	} else if !slices.Contains(m.errs, nil) {
+		err = fmt.Errorf("%w: %w", ErrNoDestination, errors.Join(m.errs...))
+	}
+	if err != nil {
+		m.Close() // stops the destinations retrying in the background
+		<-m.done
+	}
+	return err
 }
 
 // Errors returns each destination's Initialize error (nil for those that
@@ -89,10 +81,10 @@ func (m *Multi) InitializeContext(ctx context.Context) error {
 // background keeps its first error here; Stats tells where it stands.
 func (m *Multi) Errors() []error { return append([]error(nil), m.errs...) }
 
-// WritePacket queues pkt on every started or retrying destination; it
-// never blocks.
+// WritePacket queues pkt on every started or retrying destination (the
+// others ignore it); it never blocks.
 func (m *Multi) WritePacket(pkt *media.Packet) {
-	for _, d := range m.live {
+	for _, d := range m.Destinations {
 		d.WritePacket(pkt)
 	}
 }
@@ -108,7 +100,7 @@ func (m *Multi) Stats() []RTMPStats {
 	return out
 }
 
-// Done is closed once every started or retrying destination has stopped.
+// Done is closed once every destination has stopped.
 func (m *Multi) Done() <-chan struct{} { return m.done }
 
 // Close closes every destination in parallel (each flushes for at most

@@ -36,12 +36,7 @@ func TestMultiOneDeadDestination(t *testing.T) {
 	c := makeClip(t, peers.TestSource{Width: 320, Height: 240, FPS: 25, Duration: 3 * time.Second})
 	n := peers.StartNginxRTMP(t)
 	l := peers.StartFFmpegListen(t, filepath.Join(t.TempDir(), "out.flv"))
-	refused := func() string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		defer ln.Close()
-		return "rtmp://" + ln.Addr().String() + "/live/x"
-	}()
+	refused := "rtmp://" + closedAddr(t) + "/live/x"
 	release := make(chan struct{})
 	stalled, stop := startGoRTMPServer(t, func() rtmp.Handler { return &stallHandler{release: release} }, 4096)
 	defer stop()
@@ -133,16 +128,7 @@ func TestMultiLateDestinationJoins(t *testing.T) {
 			after = append(after, p)
 		}
 	}
-	paced := func(pkts []*media.Packet) {
-		start := time.Now()
-		for _, p := range pkts {
-			if d := time.Until(start.Add(p.DTS - pkts[0].DTS)); d > 0 {
-				time.Sleep(d) // pacing like a live encoder, not synchronisation
-			}
-			m.WritePacket(p)
-		}
-	}
-	paced(before)
+	feed(m, before, true, 0)
 	require.Equal(t, StateReconnecting, late.Stats().State)
 	require.LessOrEqual(t, late.Stats().QueueDelay, 500*time.Millisecond, "the away buffer is bounded")
 	down.Start()
@@ -152,7 +138,7 @@ func TestMultiLateDestinationJoins(t *testing.T) {
 	require.Zero(t, st[1].Reconnects, "joining is not a reconnection")
 	require.Zero(t, st[1].Attempts)
 	require.True(t, st[1].NextAttempt.IsZero())
-	paced(after)
+	feed(m, after, true, 0)
 	m.Close()
 	up.WaitUnpublished("a", 10*time.Second)
 	down.WaitUnpublished("b", 10*time.Second)
@@ -212,12 +198,7 @@ func TestMultiRetryingDestinationsClose(t *testing.T) {
 			defer stopGood()
 			silent, stopSilent := badServer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 			defer stopSilent()
-			closed := func() string {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				require.NoError(t, err)
-				defer ln.Close()
-				return ln.Addr().String()
-			}()
+			closed := closedAddr(t)
 			clock := newFakeClock()
 			m := &Multi{}
 			for _, a := range []string{good, closed, silent} {

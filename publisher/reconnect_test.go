@@ -49,17 +49,7 @@ func TestReconnectNginxRestart(t *testing.T) {
 			after = append(after, p)
 		}
 	}
-	feedAt := func(pkts []*media.Packet) {
-		// Real-time pacing relative to the first packet of the part.
-		start := time.Now()
-		for _, p := range pkts {
-			if d := time.Until(start.Add(p.DTS - pkts[0].DTS)); d > 0 {
-				time.Sleep(d)
-			}
-			r.WritePacket(p)
-		}
-	}
-	feedAt(first)
+	feed(r, first, true, 0)
 	require.Eventually(t, func() bool { return r.Stats().QueueLen == 0 }, 5*time.Second, 10*time.Millisecond)
 	n.Stop()
 	require.Eventually(t, func() bool { return r.Stats().State == StateReconnecting }, 10*time.Second, 10*time.Millisecond,
@@ -76,12 +66,12 @@ func TestReconnectNginxRestart(t *testing.T) {
 	require.ErrorIs(t, r.Stats().LastError, ErrUnreachable)
 	require.Equal(t, clock.Now().Add(3*time.Second), r.Stats().NextAttempt)
 
-	feedAt(during) // kept while away (5 s budget)
+	feed(r, during, true, 0) // kept while away (5 s budget)
 	n.Start()
 	r.ReconnectNow()
 	require.Eventually(t, func() bool { return r.Stats().State == StateLive }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, 1, r.Stats().Reconnects)
-	feedAt(after)
+	feed(r, after, true, 0)
 	r.Close()
 	n.WaitUnpublished("cam", 10*time.Second)
 	n.Stop()

@@ -46,12 +46,12 @@ func makeClip(t *testing.T, s peers.TestSource) clip {
 	return clip{src: s, file: f, frames: n}
 }
 
-// feed writes the clip's packets, in real time when pace is set.
+// feed writes packets, in real time from the first one when pace is set.
 func feed(r interface{ WritePacket(*media.Packet) }, pkts []*media.Packet, pace bool, offset time.Duration) {
 	start := time.Now()
 	for _, p := range pkts {
 		if pace {
-			if d := time.Until(start.Add(p.DTS)); d > 0 {
+			if d := time.Until(start.Add(p.DTS - pkts[0].DTS)); d > 0 {
 				time.Sleep(d) // pacing like a live encoder, not synchronisation
 			}
 		}
@@ -190,17 +190,19 @@ func badServer(t *testing.T, behave func(net.Conn)) (addr string, stop func()) {
 	}
 }
 
+// closedAddr returns an address on which nothing listens.
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 func TestRTMPInitializeErrors(t *testing.T) {
 	c := makeClip(t, peers.TestSource{Duration: 200 * time.Millisecond, NoAudio: true})
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 
-	closedAddr := func() string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		a := ln.Addr().String()
-		ln.Close()
-		return a
-	}()
+	closed := closedAddr(t)
 	refuser, stopRefuser := startGoRTMPServer(t, func() rtmp.Handler { return &refuseHandler{} })
 	defer stopRefuser()
 	silent, stopSilent := badServer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
@@ -236,7 +238,7 @@ func TestRTMPInitializeErrors(t *testing.T) {
 	}{
 		{"bad scheme", "http://127.0.0.1/live/x", ErrBadURL, "scheme"},
 		{"no key", "rtmp://127.0.0.1/live", ErrBadURL, "streamkey"},
-		{"nothing listening", "rtmp://" + closedAddr + "/live/x", ErrUnreachable, "refused"},
+		{"nothing listening", "rtmp://" + closed + "/live/x", ErrUnreachable, "refused"},
 		{"publish refused by go-rtmp server", "rtmp://" + refuser + "/live/wrongkey", ErrRefused, "NetStream.Publish.Failed"},
 		{"silent server", "rtmp://" + silent + "/live/x", ErrTimeout, "handshake"},
 		{"HTTP server", "rtmp://" + httpServer + "/live/x", ErrProtocol, "'H'"},

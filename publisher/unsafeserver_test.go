@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	rtmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/handshake"
 	"go.uber.org/goleak"
 
@@ -86,40 +85,4 @@ func TestUnsafeServerReply(t *testing.T) {
 			t.Log(err)
 		})
 	}
-}
-
-// TestUnsafeServerWhileReconnecting: live on a good server, which then
-// answers the reconnection's connect with an unsafe message. The publisher
-// keeps reconnecting with ErrProtocol as the reason, like for any broken
-// server.
-func TestUnsafeServerWhileReconnecting(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	m := unsafeReplies[0]
-	upstream, stopUpstream := startGoRTMPServer(t, func() rtmp.Handler { return &rtmp.DefaultHandler{} })
-	defer stopUpstream()
-	srv := newTurncoat(t, upstream, answerConnectWith(m.typ, m.body))
-	defer srv.Close()
-
-	clock := newFakeClock()
-	r := &RTMP{URL: srv.URL(), Video: fakeVideo, Logger: testLogger(t), ConnectTimeout: 10 * time.Second,
-		Clock: clock, Reconnect: &ReconnectPolicy{Buffer: 2 * time.Second}}
-	require.NoError(t, r.Initialize())
-	defer r.Close()
-	srv.Kill()
-	require.Eventually(t, func() bool { return r.Stats().State == StateReconnecting }, 10*time.Second, time.Millisecond,
-		"the publisher did not notice the connection was killed")
-	for attempt := 1; attempt <= 2; attempt++ {
-		require.Eventually(t, func() bool { return clock.Waiters() == 1 }, 10*time.Second, time.Millisecond,
-			"no reconnection scheduled before attempt %d", attempt)
-		clock.Advance(time.Minute)
-		require.Eventually(t, func() bool { return r.Stats().Attempts == attempt }, 10*time.Second, time.Millisecond,
-			"attempt %d did not end", attempt)
-	}
-	st := r.Stats()
-	require.Equal(t, StateReconnecting, st.State)
-	require.ErrorIs(t, st.LastError, ErrProtocol)
-	require.Contains(t, st.LastError.Error(), "unsafe RTMP message")
-	t.Log("reason:", st.LastError)
-	r.Close()
-	require.Equal(t, StateClosed, r.Stats().State)
 }

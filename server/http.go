@@ -141,7 +141,7 @@ func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	hr, ok := s.pipe.lookup(rung)
+	v, ok := s.pipe.lookup(rung)
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -149,7 +149,7 @@ func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(file, ".m3u8") {
 		s.viewers.seen(r)
 	}
-	hr.ServeHTTP(w, r)
+	v.ServeHTTP(w, r)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

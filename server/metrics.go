@@ -58,8 +58,8 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(is.Refused))
 	ch <- prometheus.MustNewConstMetric(c.badTags, prometheus.CounterValue, float64(is.BadTags))
 	p.mu.RLock()
-	for name, r := range p.rungs {
-		st := r.Stats()
+	for name, v := range p.variants {
+		st := v.Stats()
 		ch <- prometheus.MustNewConstMetric(c.rungB, prometheus.CounterValue, float64(st.Bytes), name)
 		ch <- prometheus.MustNewConstMetric(c.rungErr, prometheus.CounterValue, float64(st.EncodeErrors), name)
 	}

@@ -10,10 +10,6 @@ import (
 	"golive/server/ladder"
 )
 
-// audioBitrateGuess is added to each variant's bandwidth for the shared
-// AAC rendition when the publisher does not announce its bitrate.
-const audioBitrateGuess = 128_000
-
 // rungInfo describes a rung of the current (or last) stream.
 type rungInfo struct {
 	Name          string
@@ -21,7 +17,7 @@ type rungInfo struct {
 	FPS           float64
 	Bitrate       int
 	Source        bool
-	rung          *hls.Rung
+	variant       *hls.Variant
 }
 
 // pipeline is the ingest's Sink: it passes the source to the top rung,
@@ -37,45 +33,59 @@ type pipeline struct {
 	log     *slog.Logger
 
 	mu        sync.RWMutex
-	rungs     map[string]*hls.Rung // by name, kept across streams so URLs stay
-	current   []rungInfo           // top first; the last stream's after it ended
-	audioFrom string
+	variants  map[string]*hls.Variant // by name, kept across streams so URLs stay
+	current   []rungInfo              // top first; the last stream's after it ended
+	audioFrom *hls.Variant            // the variant whose audio every variant uses; nil without audio
 	live      bool
 	since     time.Time
 	video     *media.CodecParams
 	audio     *media.CodecParams
 	dropped   []string
 	lad       *ladder.Ladder
-	lower     []*hls.Rung
-	top       *hls.Rung
+	lower     []*hls.Variant
+	top       *hls.Variant
 
 	rate bitrateMeter
 }
 
-func (p *pipeline) rung(name string) *hls.Rung {
-	r, ok := p.rungs[name]
-	if !ok {
-		r = &hls.Rung{Name: name, SegmentDuration: p.segment, PartDuration: p.part,
-			Logger: p.log.With("rung", name)}
-		p.rungs[name] = r
+// variant returns the variant serving rung name, made on first use.
+func (p *pipeline) variant(name string) (*hls.Variant, error) {
+	if v, ok := p.variants[name]; ok {
+		return v, nil
 	}
-	return r
+	v := &hls.Variant{Name: name, SegmentDuration: p.segment, PartDuration: p.part,
+		Logger: p.log.With("rung", name)}
+	if err := v.Initialize(); err != nil {
+		return nil, err
+	}
+	p.variants[name] = v
+	return v, nil
 }
 
 // StartStream starts the top rung and the ladder for a new stream.
 func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	top := p.rung(ladder.SourceName(video.Height))
+	top, err := p.variant(ladder.SourceName(video.Height))
+	if err != nil {
+		return err
+	}
+	plan := ladder.Plan(p.specs, video.Width, video.Height)
+	planned := make([]*hls.Variant, len(plan))
+	for i, r := range plan {
+		if planned[i], err = p.variant(r.Name); err != nil {
+			return err
+		}
+	}
 	if err := top.Start(video, audio); err != nil {
 		return err
 	}
 	br := video.Bitrate
 	infos := []rungInfo{{Name: top.Name, Width: video.Width, Height: video.Height, FPS: video.FPS,
-		Bitrate: br, Source: true, rung: top}}
-	var lower []*hls.Rung
+		Bitrate: br, Source: true, variant: top}}
+	var lower []*hls.Variant
 	var lad *ladder.Ladder
-	if plan := ladder.Plan(p.specs, video.Width, video.Height); len(plan) > 0 {
+	if len(plan) > 0 {
 		lad = &ladder.Ladder{Source: *video, Rungs: plan, Encoder: p.encoder,
 			Preset: p.preset, MaxLag: p.maxLag, Logger: p.log.With("stage", "ladder")}
 		lad.Output = func(i int, pkt *media.Packet) { _ = lower[i].WriteVideo(pkt) }
@@ -85,23 +95,22 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 			lad = nil
 		} else {
 			p.encoder = lad.EncoderName() // probe hardware once per server, not per stream
+			lower = planned
 			for i, r := range plan {
 				params := lad.Params(i)
-				hr := p.rung(r.Name)
-				if err := hr.Start(&params, nil); err != nil {
+				if err := lower[i].Start(&params, nil); err != nil {
 					p.log.Error("rung unavailable", "rung", r.Name, "err", err)
 				}
-				lower = append(lower, hr)
 				infos = append(infos, rungInfo{Name: r.Name, Width: r.Width, Height: r.Height,
-					FPS: video.FPS, Bitrate: r.Bitrate, rung: hr})
+					FPS: video.FPS, Bitrate: r.Bitrate, variant: lower[i]})
 			}
 		}
 	}
 	p.top, p.lower, p.lad = top, lower, lad
 	p.current, p.dropped = infos, nil
-	p.audioFrom = ""
+	p.audioFrom = nil
 	if audio != nil {
-		p.audioFrom = top.Name
+		p.audioFrom = top
 	}
 	p.live, p.since = true, time.Now()
 	p.video, p.audio = video, audio
@@ -113,21 +122,21 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 // its playlists. It runs on the ladder's decode goroutine.
 func (p *pipeline) onDrop(i int) {
 	p.mu.Lock()
-	var r *hls.Rung
+	var v *hls.Variant
 	if i < len(p.lower) {
-		r = p.lower[i]
-		p.dropped = append(p.dropped, r.Name)
+		v = p.lower[i]
+		p.dropped = append(p.dropped, v.Name)
 		kept := p.current[:0:0]
 		for _, ri := range p.current {
-			if ri.rung != r {
+			if ri.variant != v {
 				kept = append(kept, ri)
 			}
 		}
 		p.current = kept
 	}
 	p.mu.Unlock()
-	if r != nil {
-		go r.Stop() // its worker may still be finishing a frame
+	if v != nil {
+		go v.Stop() // its worker may still be finishing a frame
 	}
 }
 
@@ -156,12 +165,12 @@ func (p *pipeline) StopStream() {
 		lad.Close()
 	}
 	var wg sync.WaitGroup
-	for _, r := range append([]*hls.Rung{top}, lower...) {
-		if r == nil {
+	for _, v := range append([]*hls.Variant{top}, lower...) {
+		if v == nil {
 			continue
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); r.Stop() }()
+		go func() { defer wg.Done(); v.Stop() }()
 	}
 	wg.Wait()
 	p.mu.Lock()
@@ -169,18 +178,18 @@ func (p *pipeline) StopStream() {
 	p.mu.Unlock()
 }
 
-// close frees every rung.
+// close frees every variant.
 func (p *pipeline) close() {
 	p.mu.Lock()
 	lad := p.lad
 	p.lad = nil
-	rungs := p.rungs
+	variants := p.variants
 	p.mu.Unlock()
 	if lad != nil {
 		lad.Close()
 	}
-	for _, r := range rungs {
-		r.Close()
+	for _, v := range variants {
+		v.Close()
 	}
 }
 
@@ -188,47 +197,27 @@ func (p *pipeline) close() {
 // nil when there never was one.
 func (p *pipeline) multivariant() []byte {
 	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if len(p.current) == 0 {
+	vs := make([]*hls.Variant, 0, len(p.current))
+	for _, ri := range p.current {
+		vs = append(vs, ri.variant)
+	}
+	audio := p.audioFrom
+	p.mu.RUnlock()
+	if len(vs) == 0 {
 		return nil
 	}
-	audioBR := 0
-	if p.audioFrom != "" {
-		audioBR = audioBitrateGuess
+	pl, err := hls.MultivariantPlaylist(vs, audio)
+	if err != nil {
+		p.log.Error("multivariant playlist", "err", err)
+		return nil
 	}
-	srcBR := p.rate.bitsPerSecond()
-	vs := make([]hls.Variant, 0, len(p.current))
-	for _, ri := range p.current {
-		br := ri.Bitrate
-		if ri.Source {
-			// The publisher's declared rate (onMetaData videodatarate) is
-			// its ceiling; a measured rate above it wins.
-			if srcBR > 0 {
-				br = max(br, srcBR-audioBR, srcBR/2)
-			}
-			if br == 0 {
-				br = 4_000_000
-			}
-		}
-		vs = append(vs, hls.Variant{
-			Name: ri.Name, Width: ri.Width, Height: ri.Height, FPS: ri.FPS,
-			Bandwidth:        (br + audioBR) * 6 / 5,
-			AverageBandwidth: br + audioBR,
-			Codecs:           ri.rung.Codecs(),
-		})
-		if len(vs[len(vs)-1].Codecs) == 1 && p.audioFrom != "" {
-			if top := p.rungs[p.audioFrom].Codecs(); len(top) > 1 {
-				vs[len(vs)-1].Codecs = append(vs[len(vs)-1].Codecs, top[1])
-			}
-		}
-	}
-	return hls.MultivariantPlaylist(vs, p.audioFrom)
+	return pl
 }
 
-// lookup returns the rung serving name, if any.
-func (p *pipeline) lookup(name string) (*hls.Rung, bool) {
+// lookup returns the variant serving rung name, if any.
+func (p *pipeline) lookup(name string) (*hls.Variant, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	r, ok := p.rungs[name]
-	return r, ok
+	v, ok := p.variants[name]
+	return v, ok
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"golive/chat"
+	"golive/media"
 	"golive/server/hls"
 	"golive/server/ingest"
 	"golive/server/ladder"
@@ -119,7 +120,8 @@ func (s *Server) Initialize() (err error) {
 	s.pipe = &pipeline{
 		specs: s.Ladder, segment: s.Segment, part: s.Part, encoder: s.Encoder,
 		preset: s.Preset, maxLag: s.LadderMaxLag,
-		log: s.Logger.With("stage", "pipeline"), rungs: map[string]*hls.Rung{},
+		log: s.Logger.With("stage", "pipeline"), variants: map[string]*hls.Variant{},
+		rate: bitrateMeter{meter: media.RateMeter{Window: ingestRateWindow}},
 	}
 	defer func() {
 		if err != nil {

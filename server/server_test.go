@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 	"github.com/stretchr/testify/require"
 
 	"golive/chat"
@@ -200,7 +201,8 @@ func TestServeEndToEnd(t *testing.T) {
 
 	require.NoError(t, pub.wait(t, 40*time.Second), pub.stderr.String())
 	require.Eventually(t, func() bool { return !s.Status().Live }, 10*time.Second, 50*time.Millisecond)
-	time.Sleep(2 * time.Second) // the page's pending blocking reloads are answered meanwhile
+	require.Eventually(t, func() bool { return waitingPlaylistRequests(s) == 0 }, 10*time.Second, 20*time.Millisecond,
+		"the page's pending blocking reloads are answered")
 	for _, p := range watch.problems() {
 		require.NotContains(t, p, "status of 500", "waiting playlist requests get the ended playlist, not an error")
 	}
@@ -212,6 +214,17 @@ func TestServeEndToEnd(t *testing.T) {
 		require.Equal(t, 200, code, rung)
 		require.Contains(t, pl, "#EXT-X-ENDLIST", rung)
 	}
+	// The multivariant playlist lists what each rung's muxer measured:
+	// the rungs' bitrates (2500k source, ladder targets below) rank them.
+	_, endedMV := get(t, s.testURL("/hls/index.m3u8"))
+	parsed, err := playlist.Unmarshal([]byte(endedMV))
+	require.NoError(t, err, endedMV)
+	variants := parsed.(*playlist.Multivariant).Variants
+	require.Len(t, variants, 4, endedMV)
+	for i := 1; i < len(variants); i++ {
+		require.Greater(t, variants[i-1].Bandwidth, variants[i].Bandwidth, endedMV)
+	}
+	require.Greater(t, variants[0].Bandwidth, 2_000_000, "the 2500k source, measured: %s", endedMV)
 	info := probe(t, s.testURL("/hls/index.m3u8"))
 	videos := 0
 	for _, st := range info.Streams {
@@ -225,6 +238,18 @@ func TestServeEndToEnd(t *testing.T) {
 	require.True(t, ok, "audio rendition")
 	require.Equal(t, "aac", a.CodecName)
 	require.Empty(t, info.Stderr, "ffprobe reports no errors")
+}
+
+// waitingPlaylistRequests counts the playlist requests the variants'
+// muxers hold (blocking reloads waiting for content).
+func waitingPlaylistRequests(s *Server) int {
+	s.pipe.mu.RLock()
+	defer s.pipe.mu.RUnlock()
+	n := 0
+	for _, v := range s.pipe.variants {
+		n += v.Stats().Waiting
+	}
+	return n
 }
 
 // probe runs ffprobe with frame counting over url.

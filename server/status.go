@@ -81,7 +81,7 @@ func (s *Server) Status() Status {
 	}
 	srcBR := p.rate.bitsPerSecond()
 	for _, ri := range p.current {
-		rs := ri.rung.Stats()
+		rs := ri.variant.Stats()
 		if ri.Source && p.live && srcBR > 0 {
 			ri.Bitrate = srcBR // measured (audio included)
 		}

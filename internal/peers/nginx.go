@@ -52,10 +52,7 @@ func StartNginxRTMP(t testing.TB, opts ...NginxOptions) *Nginx {
 	t.Helper()
 	bin := RequireTool(t, "nginx")
 	if _, err := os.Stat(NginxModule); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("nginx RTMP module missing under CI=true: %v", err)
-		}
-		t.Skipf("nginx RTMP module missing: %v", err)
+		Missing(t, "nginx RTMP module (apt-get install libnginx-mod-rtmp): %v", err)
 	}
 	n := &Nginx{t: t, bin: bin, dir: t.TempDir()}
 	if len(opts) > 0 {

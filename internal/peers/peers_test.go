@@ -2,7 +2,6 @@ package peers
 
 import (
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -90,27 +89,34 @@ func TestParseProbe(t *testing.T) {
 	require.Equal(t, 25.0, ParseRational("25"))
 }
 
-func TestRequireToolFailsUnderCI(t *testing.T) {
-	if os.Getenv("CI") == "true" {
-		t.Skip("checks the non-CI path")
+func TestMissingFailsUnderCIAndSkipsElsewhere(t *testing.T) {
+	for _, ci := range []bool{true, false} {
+		ft := &fakeTB{TB: t}
+		func() {
+			defer func() { _ = recover() }()
+			missing(ft, ci, "no-such-program-golive")
+		}()
+		require.Equal(t, ci, ft.failed, "CI=%v fails", ci)
+		require.Equal(t, !ci, ft.skipped, "CI=%v skips", ci)
 	}
-	ft := &fakeTB{TB: t}
-	func() {
-		defer func() { _ = recover() }()
-		RequireTool(ft, "no-such-program-golive")
-	}()
-	require.True(t, ft.skipped)
+	require.NotEmpty(t, RequireTool(t, "no-such-program-golive", "sh"), "the first installed name wins")
 }
 
+// fakeTB records how a test was stopped; like testing.T it does not return
+// from Fatalf or Skipf.
 type fakeTB struct {
 	testing.TB
-	skipped bool
+	skipped, failed bool
 }
 
 func (f *fakeTB) Helper() {}
 func (f *fakeTB) Skipf(string, ...any) {
 	f.skipped = true
 	panic("skip")
+}
+func (f *fakeTB) Fatalf(string, ...any) {
+	f.failed = true
+	panic("fatal")
 }
 
 func TestReadFLV(t *testing.T) {

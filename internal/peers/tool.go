@@ -1,23 +1,37 @@
 package peers
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
 )
 
-// RequireTool returns the path of the program name. When it is not
-// installed the test fails under CI=true (CI must have every peer) and is
-// skipped otherwise.
-func RequireTool(t testing.TB, name string) string {
+// Missing stops a test whose peer is not here: under CI=true it fails (CI
+// must have every peer), elsewhere it skips. The message says what is
+// missing and, where it helps, how to install it.
+func Missing(t testing.TB, format string, args ...any) {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
+	missing(t, os.Getenv("CI") == "true", fmt.Sprintf(format, args...))
+}
+
+func missing(t testing.TB, ci bool, why string) {
+	t.Helper()
+	if ci {
+		t.Fatalf("peer required under CI=true: %s", why)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("peer %q is required under CI=true but is not installed: %v", name, err)
+	t.Skipf("peer missing: %s", why)
+}
+
+// RequireTool returns the path of the first of names installed here; when
+// none is, the test stops as Missing says.
+func RequireTool(t testing.TB, names ...string) string {
+	t.Helper()
+	for _, name := range names {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
 	}
-	t.Skipf("peer %q is not installed: %v", name, err)
+	Missing(t, "none of %q is installed (make deps installs them)", names)
 	return ""
 }

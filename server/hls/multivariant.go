@@ -1,51 +1,108 @@
 package hls
 
 import (
-	"fmt"
+	"errors"
 	"strconv"
-	"strings"
+
+	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 )
 
-// Variant is one rung as the multivariant playlist lists it.
-type Variant struct {
-	// Name is the rung's path element under /hls/.
-	Name string
-	// Bandwidth is the peak bitrate in bit/s, audio included.
-	Bandwidth int
-	// AverageBandwidth is the average bitrate in bit/s, audio included.
-	AverageBandwidth int
-	// Width and Height are the picture size.
-	Width, Height int
-	// FPS is the frame rate (0 if unknown).
-	FPS float64
-	// Codecs are the RFC 6381 codec strings, video first.
-	Codecs []string
+// ErrNoVariants is returned by MultivariantPlaylist when none of the
+// variants was ever started.
+var ErrNoVariants = errors.New("hls: no variant to list")
+
+// Bitrates that stand in for one nobody declared (a publisher without
+// onMetaData videodatarate or audiodatarate), until the first segment is
+// measured.
+const (
+	videoBitrateGuess = 4_000_000
+	audioBitrateGuess = 128_000
+)
+
+// description is what the multivariant playlist says of a stream, as
+// given to Start.
+type description struct {
+	width, height int
+	fps           float64
+	// videoCodec and audioCodec are RFC 6381 strings; audioCodec is empty
+	// without audio.
+	videoCodec, audioCodec string
+	// videoBitrate and audioBitrate are the declared bitrates in bit/s (0
+	// if unknown).
+	videoBitrate, audioBitrate int
 }
 
-// MultivariantPlaylist writes the playlist that lists every rung, best
-// first as given. When audioFrom names a rung, its audio playlist is the
-// one audio rendition every variant uses (all rungs carry the same AAC
-// stream on the same timeline).
-func MultivariantPlaylist(variants []Variant, audioFrom string) []byte {
-	var b strings.Builder
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n\n")
-	if audioFrom != "" {
-		fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"main\",AUTOSELECT=YES,DEFAULT=YES,URI=\"%s/%s\"\n\n",
-			audioFrom, AudioPlaylist)
+// MultivariantPlaylist writes the playlist that lists variants, best
+// first as given, each with what its muxer's segments measured: BANDWIDTH
+// the peak segment bitrate, AVERAGE-BANDWIDTH the average, audio
+// included, with RESOLUTION, CODECS and FRAME-RATE. When audio carries
+// audio, its audio media playlist is the one audio rendition every
+// variant uses (all rungs carry the same AAC stream on the same
+// timeline). Variants never started are left out.
+func MultivariantPlaylist(variants []*Variant, audio *Variant) ([]byte, error) {
+	pl := &playlist.Multivariant{Version: 9, IndependentSegments: true}
+	var audioCodec string
+	var audioBW Bandwidth
+	if audio != nil {
+		if d, _, measured, ok := audio.measured(); ok && d.audioCodec != "" {
+			uri := audio.Name + "/" + AudioPlaylist
+			pl.Renditions = append(pl.Renditions, &playlist.MultivariantRendition{
+				Type: playlist.MultivariantRenditionTypeAudio, GroupID: "audio", Name: "main",
+				Autoselect: true, Default: true, URI: &uri,
+			})
+			audioCodec = d.audioCodec
+			audioBW = measuredOr(measured, d.audioBitrate, audioBitrateGuess)
+		}
 	}
 	for _, v := range variants {
-		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,AVERAGE-BANDWIDTH=%d", v.Bandwidth, v.AverageBandwidth)
-		if len(v.Codecs) > 0 {
-			fmt.Fprintf(&b, ",CODECS=\"%s\"", strings.Join(v.Codecs, ","))
+		d, measured, _, ok := v.measured()
+		if !ok {
+			continue
 		}
-		fmt.Fprintf(&b, ",RESOLUTION=%dx%d", v.Width, v.Height)
-		if v.FPS > 0 {
-			b.WriteString(",FRAME-RATE=" + strconv.FormatFloat(v.FPS, 'f', 3, 64))
+		video := measuredOr(measured, d.videoBitrate, videoBitrateGuess)
+		avg := video.Average + audioBW.Average
+		mv := &playlist.MultivariantVariant{
+			Bandwidth:        video.Peak + audioBW.Peak,
+			AverageBandwidth: &avg,
+			Codecs:           []string{d.videoCodec},
+			Resolution:       strconv.Itoa(d.width) + "x" + strconv.Itoa(d.height),
+			URI:              v.Name + "/" + VideoPlaylist,
 		}
-		if audioFrom != "" {
-			b.WriteString(`,AUDIO="audio"`)
+		if d.fps > 0 {
+			fps := d.fps
+			mv.FrameRate = &fps
 		}
-		fmt.Fprintf(&b, "\n%s/%s\n", v.Name, VideoPlaylist)
+		if audioCodec != "" {
+			mv.Codecs = append(mv.Codecs, audioCodec)
+			mv.Audio = "audio"
+		}
+		pl.Variants = append(pl.Variants, mv)
 	}
-	return []byte(b.String())
+	if len(pl.Variants) == 0 {
+		return nil, ErrNoVariants
+	}
+	return pl.Marshal()
+}
+
+// measuredOr returns the measured bandwidth, or before the first segment
+// is measured the declared bitrate (guess when none was declared) with a
+// fifth on top for the peak.
+//
+// Why a floor, and only then: a player that loads the multivariant
+// playlist as the stream starts must see a BANDWIDTH for every variant,
+// and the declared rates rank the variants as their encoders were told
+// to. Once segments are measured, the bytes alone count. Commit aee9d4b
+// held the measured source at least at its declared rate because the
+// lower rungs were listed at their declared targets, and a simple
+// picture made the source look cheaper than 480p; now every variant is
+// measured the same way, from what its own muxer produced, so a declared
+// rate would only overstate a variant.
+func measuredOr(measured Bandwidth, declared, guess int) Bandwidth {
+	if measured.Segments > 0 {
+		return measured
+	}
+	if declared <= 0 {
+		declared = guess
+	}
+	return Bandwidth{Peak: declared * 6 / 5, Average: declared}
 }

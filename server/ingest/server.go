@@ -240,7 +240,7 @@ func (s *Server) release(h *connHandler) {
 	if !live {
 		return
 	}
-	h.stopSession()
+	h.stopPublication()
 	s.mu.Lock()
 	s.live = nil
 	s.mu.Unlock()
@@ -257,8 +257,8 @@ type connHandler struct {
 	tracked bool
 	buf     bytes.Buffer
 
-	mu       sync.Mutex // guards sess against Stats readers
-	sess     *session
+	mu       sync.Mutex // guards pub against Stats readers
+	pub      *publication
 	streamID uint32
 	badLog   time.Time
 }
@@ -266,10 +266,10 @@ type connHandler struct {
 func (h *connHandler) params() (video, audio *media.CodecParams) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.sess == nil {
+	if h.pub == nil {
 		return nil, nil
 	}
-	return clone(h.sess.demux.VideoParams()), clone(h.sess.demux.AudioParams())
+	return clone(h.pub.demux.VideoParams()), clone(h.pub.demux.AudioParams())
 }
 
 func clone(p *media.CodecParams) *media.CodecParams {
@@ -316,7 +316,7 @@ func (h *connHandler) OnPublish(ctx *rtmp.StreamContext, _ uint32, cmd *rtmpmsg.
 		return fmt.Errorf("%w: already publishing", ErrRefused)
 	}
 	h.mu.Lock()
-	h.sess = &session{sink: h.srv.Sink, log: h.log}
+	h.pub = &publication{sink: h.srv.Sink, log: h.log}
 	h.streamID = ctx.StreamID
 	h.mu.Unlock()
 	h.log.Info("publisher accepted", "type", cmd.PublishingType)
@@ -325,7 +325,7 @@ func (h *connHandler) OnPublish(ctx *rtmp.StreamContext, _ uint32, cmd *rtmpmsg.
 
 // OnSetDataFrame reads onMetaData.
 func (h *connHandler) OnSetDataFrame(_ uint32, data *rtmpmsg.NetStreamSetDataFrame) error {
-	if s := h.session(); s != nil {
+	if s := h.currentPublication(); s != nil {
 		if md, ok := ParseMetadata(data.Payload); ok {
 			s.metadata(md)
 			h.log.Debug("metadata", "encoder", md.Encoder, "video", md.VideoCodec, "audio", md.AudioCodec,
@@ -346,7 +346,7 @@ func (h *connHandler) OnAudio(ts uint32, payload io.Reader) error {
 }
 
 func (h *connHandler) onMedia(ts uint32, payload io.Reader, video bool) error {
-	s := h.session()
+	s := h.currentPublication()
 	if s == nil {
 		return nil
 	}
@@ -401,16 +401,16 @@ func (h *connHandler) OnDeleteStream(_ uint32, _ *rtmpmsg.NetStreamDeleteStream)
 // OnClose ends the stream when the connection closes.
 func (h *connHandler) OnClose() { h.srv.release(h) }
 
-func (h *connHandler) session() *session {
+func (h *connHandler) currentPublication() *publication {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.sess
+	return h.pub
 }
 
-func (h *connHandler) stopSession() {
+func (h *connHandler) stopPublication() {
 	h.mu.Lock()
-	s := h.sess
-	h.sess = nil
+	s := h.pub
+	h.pub = nil
 	h.mu.Unlock()
 	if s != nil {
 		s.stop()

@@ -1,15 +1,17 @@
 package ladder
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+
+	"golive/media"
 )
 
-// ErrBadLadder is returned by ParseSpecs for a ladder it cannot read.
-var ErrBadLadder = errors.New("bad ladder")
+// ErrBadLadder is returned by ParseSpecs for a ladder it cannot read; it
+// wraps media.ErrBadOption, like every option parser's error.
+var ErrBadLadder = fmt.Errorf("%w: ladder", media.ErrBadOption)
 
 // DefaultLadder is the --ladder default: the source's rung, then the
 // standard rungs that are smaller than it.
@@ -58,9 +60,9 @@ func ParseSpecs(s string) ([]Spec, error) {
 		seen[h] = true
 		sp := Spec{Name: fmt.Sprintf("%dp", h), Height: h}
 		if hasRate {
-			br, err := parseBitrate(rate)
-			if err != nil {
-				return nil, fmt.Errorf("%w: rung %q: %w", ErrBadLadder, part, err)
+			br, err := media.ParseBitrate(rate)
+			if err != nil { // the bitrate's own error would repeat "bad option"
+				return nil, fmt.Errorf("%w: rung %q: want a bitrate such as 1000k, between 8k and 200M", ErrBadLadder, part)
 			}
 			sp.Bitrate = br
 		}
@@ -70,22 +72,6 @@ func ParseSpecs(s string) ([]Spec, error) {
 		return nil, fmt.Errorf("%w: no rung in %q", ErrBadLadder, s)
 	}
 	return out, nil
-}
-
-func parseBitrate(s string) (int, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	mul := 1
-	switch {
-	case strings.HasSuffix(s, "k"):
-		mul, s = 1000, strings.TrimSuffix(s, "k")
-	case strings.HasSuffix(s, "m"):
-		mul, s = 1000_000, strings.TrimSuffix(s, "m")
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n <= 0 || n*float64(mul) > 100e6 {
-		return 0, fmt.Errorf("bitrate %q", s)
-	}
-	return int(n * float64(mul)), nil
 }
 
 // Plan picks the transcoded rungs for a source of srcW x srcH: the specs

@@ -14,8 +14,8 @@ import (
 	"golive/publisher"
 )
 
-// session is one Go Live: the encoders and the destinations they feed.
-type session struct {
+// onAir is one Go Live, from the button to the stop: the encoders and the destinations they feed.
+type onAir struct {
 	venc    *encoder.H264
 	aenc    *encoder.AAC // nil without audio
 	out     *publisher.Multi
@@ -31,10 +31,10 @@ type session struct {
 	once     sync.Once
 }
 
-// openSession opens the encoders and connects to every destination in
+// openOnAir opens the encoders and connects to every destination in
 // parallel. It fails only when no destination accepts the stream; the ones
 // that did reconnect by themselves when their connection is lost.
-func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.Logger) (*session, error) {
+func openOnAir(ctx context.Context, cfg Config, withAudio bool, logger *slog.Logger) (*onAir, error) {
 	venc := &encoder.H264{
 		Encoder: cfg.Encoder, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
 		Bitrate: cfg.Bitrate, Logger: logger.With("stage", "encoder"),
@@ -42,7 +42,7 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 	if err := venc.Initialize(); err != nil {
 		return nil, fmt.Errorf("video encoder: %w", err)
 	}
-	s := &session{venc: venc, out: &publisher.Multi{}, stopped: make(chan struct{}), started: time.Now()}
+	s := &onAir{venc: venc, out: &publisher.Multi{}, stopped: make(chan struct{}), started: time.Now()}
 	var ap *media.CodecParams
 	if withAudio {
 		s.aenc = &encoder.AAC{Bitrate: cfg.AudioBitrate, Logger: logger.With("stage", "aac")}
@@ -101,7 +101,7 @@ func openSession(ctx context.Context, cfg Config, withAudio bool, logger *slog.L
 // worstDestination returns the stats of the live destination with the
 // longest queue: one encode feeds them all, so the slowest link sets the
 // bitrate (a dead one, reconnecting, does not).
-func (s *session) worstDestination() publisher.RTMPStats {
+func (s *onAir) worstDestination() publisher.RTMPStats {
 	var worst publisher.RTMPStats
 	for _, st := range s.out.Stats() {
 		if st.State != publisher.StateLive {
@@ -115,7 +115,7 @@ func (s *session) worstDestination() publisher.RTMPStats {
 }
 
 // write hands packets to every destination; it never blocks.
-func (s *session) write(pkts []*media.Packet) {
+func (s *onAir) write(pkts []*media.Packet) {
 	for _, p := range pkts {
 		if p.Codec.IsVideo() {
 			s.videoOut.Store(true)
@@ -128,7 +128,7 @@ func (s *session) write(pkts []*media.Packet) {
 }
 
 // err joins the destinations' errors once all of them have ended.
-func (s *session) err() error {
+func (s *onAir) err() error {
 	var errs []error
 	for i, d := range s.out.Destinations {
 		if err := d.Err(); err != nil {
@@ -139,9 +139,9 @@ func (s *session) err() error {
 }
 
 // close drains the encoders into the destinations (the capture loops have
-// let go of the session by then), then flushes and closes the destinations
+// let go of the onAir by then), then flushes and closes the destinations
 // and the recorder, then the encoders.
-func (s *session) close() {
+func (s *onAir) close() {
 	s.once.Do(func() {
 		close(s.stopped)
 		if s.abr != nil {

@@ -1,4 +1,4 @@
-package link
+package app
 
 import (
 	"encoding/json"
@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,27 +16,12 @@ import (
 	"fyne.io/fyne/v2/test"
 	"github.com/stretchr/testify/require"
 
-	"golive/app"
 	"golive/broadcast"
 	"golive/media"
 	"golive/server/ingest"
 	"golive/server/ladder"
+	"golive/studio"
 )
-
-type memStore struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (s *memStore) String(k string) string { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] }
-func (s *memStore) SetString(k, v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]string{}
-	}
-	s.m[k] = v
-}
 
 // eventually polls cond on the test goroutine until it holds.
 func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
@@ -62,19 +46,20 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
-	r, err := Start(Options{App: a, Store: &memStore{}, RTMPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0",
-		Ladder: []ladder.Spec{}, DataDir: t.TempDir(), Refresh: -1, OnImage: func(img *image.RGBA) {
+	r, err := Start(&studio.Studio{RTMPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0",
+		NewServer: studio.BundledServer([]ladder.Spec{}, t.TempDir()), OnImage: func(img *image.RGBA) {
 			if img.Bounds().Dx() > 100 {
 				images.Add(1)
 			}
 		},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, Options{App: a, Refresh: -1})
 	require.NoError(t, err)
 	defer r.Close()
-	ctl := Controller{S: r.Studio}
+	ctl := r.Studio
+	require.Equal(t, ctl.StreamKey(), a.Preferences().String("golive.server.key"), "settings live in the app's preferences")
 	dests := ctl.Destinations()
 	require.Len(t, dests, 1)
-	require.True(t, dests[0].Fixed && dests[0].Enabled)
+	require.True(t, dests[0].Kind == studio.DestBundled && dests[0].Enabled)
 	require.NotContains(t, dests[0].URL, busy.Addr().String(), "moved off the busy port")
 	btn := r.UI.GoLiveButton()
 	require.Equal(t, "Go Live", btn.Text)
@@ -89,17 +74,17 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	other := &ingest.Server{Listener: ln, StreamKey: "otherkey", Sink: sink, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	require.NoError(t, other.Initialize())
 	defer other.Close()
-	require.NoError(t, ctl.SaveDestination(app.Destination{Kind: "custom", Name: "Other", URL: "rtmp://" + ln.Addr().String() + "/live", Key: "otherkey", Enabled: true}))
+	require.NoError(t, ctl.SaveDestination(studio.Destination{Kind: "custom", Name: "Other", URL: "rtmp://" + ln.Addr().String() + "/live", Key: "otherkey", Enabled: true}))
 	r.UI.Reload()
 	require.Len(t, ctl.Destinations(), 2)
 
 	test.Tap(btn)
 	first := ctl.Status().State
-	require.Contains(t, []string{"connecting", "live"}, first)
-	if first == "connecting" {
+	require.Contains(t, []broadcast.State{broadcast.StateConnecting, broadcast.StateLive}, first)
+	if first == broadcast.StateConnecting {
 		require.True(t, strings.HasPrefix(btn.Text, "Connecting"), btn.Text)
 	}
-	eventually(t, "live", 30*time.Second, func() bool { return ctl.Status().State == "live" })
+	eventually(t, "live", 30*time.Second, func() bool { return ctl.Status().State == broadcast.StateLive })
 	r.UI.Reload()
 	require.Equal(t, "End stream", btn.Text)
 
@@ -128,24 +113,9 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	}
 
 	test.Tap(btn)
-	require.Equal(t, "offline", ctl.Status().State)
+	require.Equal(t, broadcast.StateOffline, ctl.Status().State)
 	require.Equal(t, "Go Live", btn.Text)
 	require.Empty(t, ctl.Status().LastError)
-}
-
-func TestReconnectIn(t *testing.T) {
-	now := time.Now()
-	for _, tc := range []struct {
-		ds   []broadcast.DestinationStats
-		want time.Duration
-	}{
-		{nil, 0},
-		{[]broadcast.DestinationStats{{}}, 0},
-		{[]broadcast.DestinationStats{{NextAttempt: now.Add(5 * time.Second)}, {NextAttempt: now.Add(2 * time.Second)}, {}}, 2 * time.Second},
-		{[]broadcast.DestinationStats{{NextAttempt: now.Add(-time.Second)}}, time.Millisecond},
-	} {
-		require.Equal(t, tc.want, reconnectIn(tc.ds, now))
-	}
 }
 
 // countSink counts the packets an ingest receives.

@@ -1,4 +1,4 @@
-package link
+package app
 
 import (
 	"bufio"
@@ -20,7 +20,9 @@ import (
 	"fyne.io/fyne/v2"
 	"github.com/stretchr/testify/require"
 
+	"golive/broadcast"
 	"golive/server/ladder"
+	"golive/studio"
 )
 
 // childEnv marks the test binary re-run as the app under Xvfb.
@@ -41,8 +43,9 @@ func runChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	dir := os.Getenv("GOLIVE_XVFB_DIR")
-	r, err := Start(Options{Store: &memStore{}, RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		Ladder: []ladder.Spec{}, DataDir: dir, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	r, err := Start(&studio.Studio{RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		NewServer: studio.BundledServer([]ladder.Spec{}, dir),
+		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, Options{})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		return 1
@@ -76,7 +79,7 @@ func runChild() int {
 				}
 				// Let the live state and a few stats seconds reach the window.
 				liveBy := time.Now().Add(15 * time.Second)
-				for time.Now().Before(liveBy) && (Controller{S: r.Studio}).Status().State != "live" {
+				for time.Now().Before(liveBy) && r.Studio.Status().State != broadcast.StateLive {
 					time.Sleep(50 * time.Millisecond)
 				}
 				time.Sleep(2500 * time.Millisecond)

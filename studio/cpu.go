@@ -1,4 +1,4 @@
-package broadcast
+package studio
 
 import (
 	"bytes"
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// studioCPU measures the process's CPU use from /proc/self/stat (Linux);
+// cpu measures the process's CPU use from /proc/self/stat (Linux);
 // elsewhere it reports 0.
-type studioCPU struct {
+type cpu struct {
 	path      string
 	lastTicks int64
 	lastAt    time.Time
@@ -43,7 +43,7 @@ func procTicks(data []byte) (int64, bool) {
 
 // sample updates and returns the CPU use since the previous sample, in
 // percent of one core.
-func (c *studioCPU) sample(now time.Time) float64 {
+func (c *cpu) sample(now time.Time) float64 {
 	if c.path == "" {
 		c.path = "/proc/self/stat"
 	}

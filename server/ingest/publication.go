@@ -8,21 +8,21 @@ import (
 	"golive/media"
 )
 
-// maxPending and maxPendingBytes bound what a session buffers while it
+// maxPending and maxPendingBytes bound what a publication buffers while it
 // waits for both sequence headers.
 const (
 	maxPending      = 512
 	maxPendingBytes = 16 << 20
 )
 
-// noAudioAfter is how much video a session buffers waiting for an audio
+// noAudioAfter is how much video a publication buffers waiting for an audio
 // sequence header before it starts the stream without audio.
 const noAudioAfter = time.Second
 
-// session is one accepted publisher: it demuxes its tags, holds packets
+// publication is one accepted publisher: it demuxes its tags, holds packets
 // back until the codecs are known, and drives the Sink. It is used only
 // from the publisher's connection goroutine.
-type session struct {
+type publication struct {
 	sink    Sink
 	log     *slog.Logger
 	demux   FLVDemuxer
@@ -37,12 +37,12 @@ type session struct {
 }
 
 // metadata records the publisher's onMetaData.
-func (s *session) metadata(md Metadata) {
+func (s *publication) metadata(md Metadata) {
 	s.md, s.haveMD = md, true
 }
 
 // handle feeds one demuxed tag result through the gate.
-func (s *session) handle(r TagResult) error {
+func (s *publication) handle(r TagResult) error {
 	if r.Params != nil && s.started && !s.sameParams() {
 		s.log.Info("codec parameters changed: restarting the stream")
 		s.sink.StopStream()
@@ -69,7 +69,7 @@ func (s *session) handle(r TagResult) error {
 	return nil
 }
 
-func (s *session) sameParams() bool {
+func (s *publication) sameParams() bool {
 	v, a := s.demux.VideoParams(), s.demux.AudioParams()
 	same := func(x, y *media.CodecParams) bool {
 		if x == nil || y == nil {
@@ -82,7 +82,7 @@ func (s *session) sameParams() bool {
 
 // tryStart starts the stream once the video parameters are known and the
 // audio parameters are known too, or are not coming.
-func (s *session) tryStart() error {
+func (s *publication) tryStart() error {
 	v, a := s.demux.VideoParams(), s.demux.AudioParams()
 	if v == nil {
 		return nil
@@ -116,7 +116,7 @@ func (s *session) tryStart() error {
 }
 
 // videoSpan returns the time covered by the buffered video packets.
-func (s *session) videoSpan() time.Duration {
+func (s *publication) videoSpan() time.Duration {
 	var first, last time.Duration
 	seen := false
 	for _, p := range s.pending {
@@ -132,7 +132,7 @@ func (s *session) videoSpan() time.Duration {
 }
 
 // stop ends the stream if it started.
-func (s *session) stop() {
+func (s *publication) stop() {
 	if s.started {
 		s.sink.StopStream()
 		s.started = false
