@@ -54,10 +54,19 @@ type Server struct {
 	// rung is dropped (default 20).
 	LadderMaxLag int
 	// Chat is mounted at /chat/ws. If nil, the server runs its own
-	// chat.Hub, moderated with the stream key, and closes it on Close.
+	// chat.Hub, moderated with minted moderator tokens kept in DataDir
+	// (the stream key only publishes; it guards /api/moderators), joined to
+	// other instances through ChatNATS, and closes it on Close.
 	// When it also has Collector and Stats (as *chat.Hub has), its
 	// metrics join /metrics and its counts /api/status.
 	Chat http.Handler
+	// ChatNATS, if set (initialized by the caller, who closes it after the
+	// server), joins the server's own chat to the same room on other instances.
+	ChatNATS *chat.NATSLink
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// Forwarded headers give the client address, for chat bans and the HLS
+	// viewer count (default none: the peer address is the client's).
+	TrustedProxies chat.TrustedProxies
 	// Collectors are registered on /metrics next to the server's own.
 	Collectors []prometheus.Collector
 	// Logger receives the server's logs (default slog.Default()).
@@ -116,7 +125,7 @@ func (s *Server) Initialize() (err error) {
 		}
 	}
 	s.started = time.Now()
-	s.viewers = newViewerCounter(15 * time.Second)
+	s.viewers = newViewerCounter(15*time.Second, s.TrustedProxies.ClientIP)
 	s.pipe = &pipeline{
 		specs: s.Ladder, segment: s.Segment, part: s.Part, encoder: s.Encoder,
 		preset: s.Preset, maxLag: s.LadderMaxLag,
@@ -129,7 +138,13 @@ func (s *Server) Initialize() (err error) {
 		}
 	}()
 	if s.Chat == nil {
-		s.ownChat = &chat.Hub{ModeratorToken: s.StreamKey, Logger: s.Logger.With("stage", "chat")}
+		s.ownChat = &chat.Hub{NATS: s.ChatNATS, Logger: s.Logger.With("stage", "chat")}
+		if s.DataDir != "" {
+			s.ownChat.TokenFile = filepath.Join(s.DataDir, "moderators.json")
+		}
+		if len(s.TrustedProxies) > 0 {
+			s.ownChat.ClientIP = s.TrustedProxies.ClientIP
+		}
 		if err := s.ownChat.Initialize(); err != nil {
 			s.ownChat = nil
 			return fmt.Errorf("server: %w", err)
