@@ -22,6 +22,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"--segment", "banana"},
 		{"--part", "2s"},
 		{"extra"},
+		{"--trusted-proxy", "banana"},
+		{"--trusted-proxy", "10.0.0.0/40"},
+		{"--chat-nats-creds", "/tmp/x.creds"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := runServe(context.Background(), args, &stdout, &stderr)

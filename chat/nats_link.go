@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -193,7 +194,10 @@ func (l *NATSLink) Initialize() error {
 			}
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
-			if err := nc.LastError(); err != nil {
+			l.mu.Lock()
+			closing := l.closed
+			l.mu.Unlock()
+			if err := nc.LastError(); err != nil && !closing {
 				l.log.Error("NATS link closed", "url", l.redacted, "error", err)
 			}
 		}),
@@ -262,12 +266,30 @@ func (l *NATSLink) WaitConnected(ctx context.Context) error {
 	case <-l.up:
 		return nil
 	case <-ctx.Done():
-		why := "no answer"
-		if err := l.nc.LastError(); err != nil {
-			why = err.Error()
-		}
-		return fmt.Errorf("%s: %s: %w", l.redacted, why, ErrNATSUnavailable)
+		return fmt.Errorf("%s: %s: %w", l.redacted, l.whyDown(), ErrNATSUnavailable)
 	}
+}
+
+// whyDown tells why the server has not been reached: nats.go's last error, or
+// what dialling the first server gives (nats.go keeps "connection refused" to itself).
+func (l *NATSLink) whyDown() string {
+	if err := l.nc.LastError(); err != nil {
+		return err.Error()
+	}
+	u, err := url.Parse(strings.TrimSpace(strings.Split(l.URL, ",")[0]))
+	if err != nil {
+		return "no answer"
+	}
+	port := u.Port()
+	if port == "" {
+		port = "4222"
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Hostname(), port), time.Second)
+	if err != nil {
+		return err.Error()
+	}
+	_ = c.Close()
+	return "no answer to the NATS handshake"
 }
 
 // Close stops the link and closes its NATS connection; idempotent. Close the hub

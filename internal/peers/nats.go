@@ -1,7 +1,6 @@
 package peers
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -37,7 +36,7 @@ type NATS struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
-	log     *syncLog
+	log     *SyncBuffer
 }
 
 // StartNATS starts nats-server on a free 127.0.0.1 port and returns once it is
@@ -142,7 +141,7 @@ func (n *NATS) start() error {
 	if n.opts.User != "" {
 		args = append(args, "--user", n.opts.User, "--pass", n.opts.Password)
 	}
-	log := &syncLog{}
+	log := &SyncBuffer{}
 	cmd := exec.Command(n.bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -183,22 +182,4 @@ func (n *NATS) start() error {
 	n.cmd, n.exited, n.log = cmd, exited, log
 	n.mu.Unlock()
 	return nil
-}
-
-// syncLog collects a child's output from its copying goroutine.
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
