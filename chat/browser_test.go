@@ -185,7 +185,16 @@ type page struct {
 
 // openPage opens url in a new tab.
 func openPage(t *testing.T, ctx context.Context, c *cdp, url string) *page {
-	res, err := c.call(ctx, "", "Target.createTarget", map[string]any{"url": url})
+	return openPageIn(t, ctx, c, url, "")
+}
+
+// openPageIn opens url in a new tab of browser context browserContext ("" the default one).
+func openPageIn(t *testing.T, ctx context.Context, c *cdp, url, browserContext string) *page {
+	params := map[string]any{"url": url}
+	if browserContext != "" {
+		params["browserContextId"] = browserContext
+	}
+	res, err := c.call(ctx, "", "Target.createTarget", params)
 	require.NoError(t, err)
 	var target struct {
 		TargetID string `json:"targetId"`
