@@ -65,10 +65,13 @@ func TestChatBenchServer(t *testing.T) {
 	var viewers func() int
 	switch mode {
 	case "golive":
-		hub := &chat.Hub{ModeratorToken: "bench", Logger: slog.New(slog.DiscardHandler)}
+		hub := &chat.Hub{ModeratorToken: "bench", Logger: slog.New(slog.DiscardHandler), NATS: benchNATSLink(t)}
+		if hub.NATS != nil {
+			defer hub.NATS.Close() // after the hub (deferred below) has left the room
+		}
 		require.NoError(t, hub.Initialize())
 		defer hub.Close()
-		handler, viewers = hub, func() int { return hub.Stats().Viewers }
+		handler, viewers = hub, func() int { return hub.Stats().LocalViewers }
 	case "peer":
 		p := &peerChat{subs: map[*peerSub]struct{}{}}
 		handler, viewers = p, p.count
