@@ -18,6 +18,10 @@ PKG_CONFIG_LIBS := libavcodec libavformat libavutil libswscale libswresample lib
 TOOLS := gcc pkg-config ffmpeg ffprobe nginx chromium Xvfb import
 NGINX_RTMP := /usr/lib/nginx/modules/ngx_rtmp_module.so
 
+# Chat across instances: Debian's nats-server (JetStream on) is the peer of the NATS tests and benchmarks.
+PEER_PKGS  += nats-server
+TOOLS      += /usr/sbin/nats-server
+
 .PHONY: all deps build run test vet fuzz bench clean
 
 all: build

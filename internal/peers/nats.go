@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ type NATS struct {
 // ready for clients. It is stopped by t.Cleanup.
 func StartNATS(t testing.TB, opts ...NATSOptions) *NATS {
 	t.Helper()
-	n := &NATS{t: t, bin: RequireTool(t, "nats-server"), dir: t.TempDir()}
+	n := &NATS{t: t, bin: natsServerBin(t), dir: t.TempDir()}
 	if len(opts) > 0 {
 		n.opts = opts[0]
 	}
@@ -65,6 +66,20 @@ func StartNATS(t testing.TB, opts ...NATSOptions) *NATS {
 	t.Fatalf("nats-server: %v", lastErr)
 	return nil
 }
+
+// natsServerBin finds nats-server: on the PATH, or where Debian's package puts
+// it (/usr/sbin, which a user's PATH often lacks).
+func natsServerBin(t testing.TB) string {
+	if _, err := exec.LookPath("nats-server"); err != nil {
+		if fi, err := os.Stat(debianNATSServer); err == nil && !fi.IsDir() {
+			return debianNATSServer
+		}
+	}
+	return RequireTool(t, "nats-server")
+}
+
+// debianNATSServer is where Debian's nats-server package installs the server.
+const debianNATSServer = "/usr/sbin/nats-server"
 
 // Addr returns host:port of the client listener.
 func (n *NATS) Addr() string { return n.addr }
