@@ -43,6 +43,18 @@ type roomBenchConfig struct {
 	rounds  int // messages, each to every viewer of the room
 }
 
+// fromEnv lets GOLIVE_BENCH_CHAT_VIEWERS and GOLIVE_BENCH_CHAT_ROUNDS override
+// the configuration, for quick looks; recorded figures use the defaults.
+func (c roomBenchConfig) fromEnv() roomBenchConfig {
+	if n, err := strconv.Atoi(os.Getenv("GOLIVE_BENCH_CHAT_VIEWERS")); err == nil && n > 0 {
+		c.viewers = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("GOLIVE_BENCH_CHAT_ROUNDS")); err == nil && n > 0 {
+		c.rounds = n
+	}
+	return c
+}
+
 // roomViewer is one viewer of a room benchmark: it records the latency of
 // every round's message and counts copies it had already received.
 type roomViewer struct {
@@ -102,7 +114,7 @@ func (rb *roomBench) connect(t *testing.T, ctx context.Context, perSide int) map
 			t.Fatalf("%s: dialing viewers: %v", s.name, err)
 		}
 		require.Eventually(t, func() bool { return s.mem(t).Viewers >= perSide }, 2*time.Minute, 100*time.Millisecond)
-		mems[s] = [2]chatMem{before, s.mem(t)}
+		mems[s] = [2]chatMem{before, settled(t, s)}
 		for _, ws := range conns {
 			rb.viewers = append(rb.viewers, &roomViewer{ws: ws})
 			s.viewers = append(s.viewers, ws) // chatSide.stop closes them
@@ -124,6 +136,22 @@ func (rb *roomBench) connect(t *testing.T, ctx context.Context, perSide int) map
 		}()
 	}
 	return mems
+}
+
+// settled returns a server's memory once its goroutines stopped changing (the
+// joins' viewer-count frames written, writers gone idle), as an idle room has it.
+func settled(t *testing.T, s *chatSide) chatMem {
+	m := s.mem(t)
+	for i := 0; i < 60; i++ {
+		time.Sleep(time.Second) // sampling a child process until it is quiet
+		next := s.mem(t)
+		if next.Goroutines == m.Goroutines {
+			return next
+		}
+		m = next
+	}
+	t.Logf("%s: goroutines still changing after a minute", s.name)
+	return m
 }
 
 // read records one viewer's deliveries.
@@ -270,6 +298,7 @@ func TestChatFanoutTenThousand(t *testing.T) {
 	if benchFull() {
 		cfg = roomBenchConfig{viewers: 10000, rounds: 100}
 	}
+	cfg = cfg.fromEnv()
 	raiseNoFile(t, uint64(cfg.viewers)+512)
 	g := runRoom(t, "golive, one instance", "golive", "", 1, cfg.viewers, cfg.rounds)
 	p := runRoom(t, "peer (chat example pattern)", "peer", "", 1, cfg.viewers, cfg.rounds)
@@ -295,6 +324,7 @@ func TestChatNATSFanout(t *testing.T) {
 	if benchFull() {
 		cfg = roomBenchConfig{viewers: 5000, rounds: 100}
 	}
+	cfg = cfg.fromEnv()
 	raiseNoFile(t, uint64(2*cfg.viewers)+512)
 	ns := peers.StartNATS(t)
 	two := runRoom(t, "golive, two instances + NATS", "golive", ns.URL(), 2, cfg.viewers, cfg.rounds)

@@ -20,8 +20,9 @@ type outFrame struct {
 
 // clientConn is one viewer's WebSocket connection on the Hub. Its reader runs in
 // one goroutine for the connection's whole life; everything else runs only while
-// there is work: a writer while frames are queued, a ping while one is due, the
-// close on shutdown. An idle viewer therefore costs one goroutine, two timers and
+// there is work: a writer while frames come (it lingers WriterLinger for more, so
+// a busy chat does not start one per frame), a ping while one is due, the close
+// on shutdown. An idle viewer therefore costs one goroutine, two timers and
 // small buffers. The fields below "hub-owned" are touched only by the Hub's
 // goroutine.
 type clientConn struct {
@@ -39,9 +40,10 @@ type clientConn struct {
 
 	mu          sync.Mutex // guards the fields down to helpers
 	queue       []outFrame
-	writing     bool // a writer goroutine is draining queue
-	closing     bool // a close frame was taken from the queue: later frames are pointless
-	ended       bool // the reader has ended: no helper may start any more
+	writing     bool          // a writer goroutine is draining queue or lingering for more
+	wake        chan struct{} // tells a lingering writer a frame was queued
+	closing     bool          // a close frame was taken from the queue: later frames are pointless
+	ended       bool          // the reader has ended: no helper may start any more
 	pinger      *time.Timer
 	helloTimer  *time.Timer
 	stopOnClose func() bool // unregisters the hub-shutdown callback
@@ -76,8 +78,10 @@ func (c *clientConn) end() {
 	c.ended = true
 	if c.pinger != nil {
 		c.pinger.Stop()
-		c.helloTimer.Stop()
 		c.stopOnClose()
+	}
+	if c.helloTimer != nil {
+		c.helloTimer.Stop()
 	}
 	c.queue = nil
 	c.mu.Unlock()
@@ -117,7 +121,16 @@ func (c *clientConn) enqueue(f outFrame) bool {
 		return false
 	}
 	c.queue = append(c.queue, f)
-	if !c.writing {
+	switch {
+	case c.writing:
+		select {
+		case c.wake <- struct{}{}:
+		default: // already told
+		}
+	default:
+		if c.wake == nil {
+			c.wake = make(chan struct{}, 1)
+		}
 		c.writing = c.spawnLocked(c.writeLoop)
 	}
 	return true
@@ -129,17 +142,46 @@ func (c *clientConn) drop() {
 	_ = c.ws.CloseNow()
 }
 
-// writeLoop writes c's queued frames until the queue is empty, a close frame is
-// taken, a write fails, c is dropped, or the hub is closing (then the
-// shutdown's close wins over queued frames).
+// writeLoop writes c's queued frames until the queue has stayed empty for
+// WriterLinger, a close frame is taken, a write fails, c is dropped, or the hub
+// is closing (then the shutdown's close wins over queued frames).
 func (c *clientConn) writeLoop() {
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		c.mu.Lock()
-		if len(c.queue) == 0 || c.closing || c.ctx.Err() != nil || c.h.ctx.Err() != nil {
+		if c.closing || c.ctx.Err() != nil || c.h.ctx.Err() != nil {
 			c.queue = nil
 			c.writing = false
 			c.mu.Unlock()
 			return
+		}
+		if len(c.queue) == 0 {
+			c.mu.Unlock()
+			if idle == nil {
+				idle = time.NewTimer(c.h.WriterLinger)
+			} else {
+				idle.Reset(c.h.WriterLinger)
+			}
+			select {
+			case <-c.wake:
+			case <-c.ctx.Done():
+			case <-c.h.ctx.Done():
+			case <-idle.C:
+				c.mu.Lock()
+				if len(c.queue) == 0 {
+					c.queue = nil
+					c.writing = false
+					c.mu.Unlock()
+					return
+				}
+				c.mu.Unlock()
+			}
+			continue
 		}
 		f := c.queue[0]
 		c.queue[0] = outFrame{}
@@ -174,9 +216,23 @@ func (c *clientConn) goingAway() {
 	_ = c.ws.Close(websocket.StatusGoingAway, "server shutting down")
 }
 
+// helloReceived stops the hello timeout once a valid hello came.
+func (c *clientConn) helloReceived() {
+	c.helloed.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.helloTimer != nil {
+		c.helloTimer.Stop()
+		c.helloTimer = nil
+	}
+}
+
 // helloDue closes c with StatusPolicyViolation "hello timeout" if it has not sent
 // a valid hello by now (other frames do not count).
 func (c *clientConn) helloDue() {
+	c.mu.Lock()
+	c.helloTimer = nil // fired: nothing to stop, nothing to keep
+	c.mu.Unlock()
 	if c.helloed.Load() {
 		return
 	}

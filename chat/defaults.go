@@ -17,6 +17,7 @@ const (
 	defaultMaxMessageBytes = 4096
 	defaultSendQueue       = 64
 	defaultWriteTimeout    = 10 * time.Second
+	defaultWriterLinger    = 2 * time.Second
 	defaultHelloTimeout    = 15 * time.Second
 	defaultPingInterval    = 20 * time.Second
 	defaultPingTimeout     = 10 * time.Second
@@ -56,6 +57,9 @@ func (h *Hub) setDefaults() {
 	}
 	if h.WriteTimeout <= 0 {
 		h.WriteTimeout = defaultWriteTimeout
+	}
+	if h.WriterLinger <= 0 {
+		h.WriterLinger = defaultWriterLinger
 	}
 	if h.HelloTimeout <= 0 {
 		h.HelloTimeout = defaultHelloTimeout

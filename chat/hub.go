@@ -99,6 +99,10 @@ type Hub struct {
 	SendQueue int
 	// WriteTimeout bounds one frame's write. Default 10 s.
 	WriteTimeout time.Duration
+	// WriterLinger is how long a connection's writer goroutine waits for more
+	// frames once its queue is empty before it exits; a viewer of a quiet chat
+	// then holds no writer, one of a busy chat keeps it. Default 2 s.
+	WriterLinger time.Duration
 	// HelloTimeout is how long a new connection has, from the upgrade, to send a
 	// valid hello; other frames do not extend it. A connection without one by then
 	// is closed with StatusPolicyViolation "hello timeout". Default 15 s.

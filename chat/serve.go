@@ -116,7 +116,7 @@ func (h *Hub) readFrame(c *clientConn, rs *readState, typ websocket.MessageType,
 	}
 	if m.Type == TypeHello {
 		// Set before the hand-over: while it is false the hub has not joined c.
-		c.helloed.Store(true) // the hub joins c or, if banned, closes it
+		c.helloReceived() // the hub joins c or, if banned, closes it
 	}
 	return h.do(c.ctx, func() { h.handle(c, m) }) == nil
 }

@@ -9,10 +9,11 @@ import (
 	"net/http"
 )
 
-// Buffer sizes of a hijacked chat connection. Chat frames are small (a message
-// frame is a few hundred bytes); larger reads and writes bypass the buffers.
+// Buffer sizes of a hijacked chat connection. Client frames are small (a hello
+// or a message is tens to hundreds of bytes) and server frames a few hundred;
+// larger reads and writes bypass the buffers.
 const (
-	connReadBuffer  = 512
+	connReadBuffer  = 256
 	connWriteBuffer = 1024
 )
 
