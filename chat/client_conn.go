@@ -183,9 +183,12 @@ func (c *clientConn) writeLoop() {
 			}
 			continue
 		}
+		// Pop by shifting, so the queue keeps its array while the writer lives
+		// (no allocation per frame); it is dropped when the writer exits.
 		f := c.queue[0]
-		c.queue[0] = outFrame{}
-		c.queue = c.queue[1:]
+		n := copy(c.queue, c.queue[1:])
+		c.queue[n] = outFrame{}
+		c.queue = c.queue[:n]
 		if f.closeCode != 0 {
 			c.closing = true
 			c.queue = nil
