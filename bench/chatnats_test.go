@@ -193,12 +193,7 @@ func (rb *roomBench) read(v *roomViewer) {
 // (or 30 s, then the missing ones count as lost).
 func (rb *roomBench) round(t *testing.T, sender *websocket.Conn) {
 	stamp := time.Now().UnixNano()
-	text := "T" + strconv.FormatInt(stamp, 10)
-	frame := `{"type":"message","text":"` + text + `"}`
-	if rb.peer {
-		frame = `{"type":"message","id":"bench-1","user":{"id":"0123456789abcdef","name":"sender","mod":true},"text":"` +
-			text + `","ts":` + strconv.FormatInt(stamp/1e6, 10) + `}`
-	}
+	frame := stampedFrame(stamp, rb.peer)
 	rb.done = make(chan struct{})
 	rb.pending.Store(int64(len(rb.viewers)))
 	rb.expect.Store(stamp)
@@ -211,6 +206,19 @@ func (rb *roomBench) round(t *testing.T, sender *websocket.Conn) {
 		rb.lost += rb.pending.Load()
 		rb.expect.Store(-1) // no viewer counts this round any more
 	}
+}
+
+// stampedFrame is what a sender sends for a round stamped stamp: a message
+// frame with the text "T<stamp>" for GoLive, which builds the frame viewers get;
+// the finished frame for the peer, which relays what it reads, so that both
+// servers send viewers the same bytes.
+func stampedFrame(stamp int64, peer bool) string {
+	text := "T" + strconv.FormatInt(stamp, 10)
+	if peer {
+		return `{"type":"message","id":"bench-1","user":{"id":"0123456789abcdef","name":"sender","mod":true},"text":"` +
+			text + `","ts":` + strconv.FormatInt(stamp/1e6, 10) + `}`
+	}
+	return `{"type":"message","text":"` + text + `"}`
 }
 
 // run runs the rounds, senders taking turns, and returns p50, p99 and max.

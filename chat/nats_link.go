@@ -424,32 +424,31 @@ func (l *NATSLink) unsubscribeLocked() {
 
 // withHub runs f with the attached hub, if any, counted so that detach waits for it.
 func (l *NATSLink) withHub(f func(h *Hub)) {
-	l.mu.Lock()
-	h := l.hub
-	if h == nil {
-		l.mu.Unlock()
-		return
+	if h := l.holdHub(); h != nil {
+		defer l.inflight.Done()
+		f(h)
 	}
-	l.inflight.Add(1)
-	l.mu.Unlock()
-	defer l.inflight.Done()
-	f(h)
 }
 
 // async runs f with the attached hub on a goroutine of its own.
 func (l *NATSLink) async(f func(h *Hub)) {
-	l.mu.Lock()
-	h := l.hub
-	if h == nil {
-		l.mu.Unlock()
-		return
+	if h := l.holdHub(); h != nil {
+		go func() {
+			defer l.inflight.Done()
+			f(h)
+		}()
 	}
-	l.inflight.Add(1)
-	l.mu.Unlock()
-	go func() {
-		defer l.inflight.Done()
-		f(h)
-	}()
+}
+
+// holdHub returns the attached hub, counted in inflight (the caller calls
+// Done), or nil.
+func (l *NATSLink) holdHub() *Hub {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hub != nil {
+		l.inflight.Add(1)
+	}
+	return l.hub
 }
 
 // hubDo runs f on h's goroutine and waits for it, unless h detaches first.
