@@ -79,7 +79,8 @@ func TestBrowserModeratorTools(t *testing.T) {
 
 	// A viewer's page shows slow mode, and cannot take the creator's name.
 	v := openIsolatedPage(t, ctx, browser, srv.URL+"/player.html") // no moderator cookie there
-	require.Eventually(t, func() bool { return v.eval(`document.readyState`) == "complete" }, 30*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return v.eval(`!!document.querySelector('#chat .chat-list')`) == "true" },
+		30*time.Second, 20*time.Millisecond, "chat.js built the panel")
 	waitPage(t, v, "slow mode shown", func(pageState) bool {
 		return v.eval(`document.querySelector('#chat .chat-slow').textContent`) == "🐢 30 s"
 	})
