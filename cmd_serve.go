@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"golive/chat"
 	"golive/encoder"
 	"golive/server"
 	"golive/server/ladder"
+	"golive/server/webrtc"
 )
 
 // runServe runs the bundled server until ctx is cancelled: `golive serve`.
@@ -41,6 +43,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			if err == nil {
 				proxies = append(proxies, p)
 			}
+			return err
+		})
+	webrtcAddr := fs.String("webrtc-addr", webrtc.DefaultAddr, "UDP address of all WebRTC media (one port)")
+	maxViewers := fs.Int("webrtc-max-viewers", server.DefaultWebRTCMaxViewers, "most WebRTC viewers at once (503 beyond)")
+	var iceServers []webrtc.ICEServer
+	fs.Func("ice-server", "STUN or TURN server for WebRTC, repeatable: stun:HOST[:PORT] or turn:USER:PASS@HOST[:PORT]",
+		func(v string) error {
+			s, err := webrtc.ParseICEServer(v)
+			iceServers = append(iceServers, s)
 			return err
 		})
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +84,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "golive serve: --part %v out of range (20ms up to --segment)\n", *part)
 		return exitUsage
 	}
+	rtcAddr := "" // the default: when its port is taken, serve runs without WebRTC
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "webrtc-addr" {
+			rtcAddr = *webrtcAddr
+		}
+	})
+	if _, err := net.ResolveUDPAddr("udp", *webrtcAddr); err != nil {
+		fmt.Fprintf(stderr, "golive serve: --webrtc-addr %q: %v\n", *webrtcAddr, err)
+		return exitUsage
+	}
+	if *maxViewers < 1 {
+		fmt.Fprintf(stderr, "golive serve: --webrtc-max-viewers %d: want at least 1\n", *maxViewers)
+		return exitUsage
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	encoder.RouteFFmpegLog(logger)
 	if *dataDir == "" {
@@ -85,6 +110,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	srv := &server.Server{
 		RTMPAddr: *rtmpAddr, HTTPAddr: *httpAddr, StreamKey: *key, DataDir: *dataDir,
 		Ladder: specs, Segment: *segment, Part: *part, Encoder: *encoderName,
+		WebRTCAddr: rtcAddr, ICEServers: iceServers, WebRTCMaxViewers: *maxViewers,
 		ChatNATS: link, TrustedProxies: proxies, Logger: logger,
 	}
 	if err := srv.Initialize(); err != nil {
@@ -95,6 +121,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "rtmp listening on %s\n", srv.RTMPAddress())
 	fmt.Fprintf(stdout, "http listening on %s\n", srv.HTTPAddress())
 	fmt.Fprintf(stdout, "stream key: %s\n", srv.Key())
+	if a := srv.WebRTCAddress(); a != nil {
+		fmt.Fprintf(stdout, "webrtc listening on %s\n", a)
+	}
 	<-ctx.Done()
 	return 0
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	_ "image/png"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"golive/broadcast"
+	"golive/internal/peers"
 	"golive/server/ladder"
 	"golive/studio"
 )
@@ -111,33 +111,12 @@ func runChild() int {
 	return 0
 }
 
-// freeDisplay returns an X display number nobody uses.
-func freeDisplay() int {
-	for n := 90; n < 400; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		return n
-	}
-	return 399
-}
-
 // TestXvfbScreenshot opens the real window under Xvfb, screenshots the
 // screen with ImageMagick's import into the artifacts directory
 // ($GOLIVE_ARTIFACTS, else a temp dir) and checks the preview area shows
 // a picture (non-uniform pixels).
 func TestXvfbScreenshot(t *testing.T) {
-	xvfb, err1 := exec.LookPath("Xvfb")
-	imp, err2 := exec.LookPath("import")
-	if err1 != nil || err2 != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Xvfb and ImageMagick's import are required under CI (apt-get install xvfb imagemagick): %v %v", err1, err2)
-		}
-		t.Skip("Xvfb or import not installed")
-	}
+	imp := peers.RequireTool(t, "import")
 	if testing.Short() {
 		t.Skip("short mode")
 	}
@@ -147,38 +126,7 @@ func TestXvfbScreenshot(t *testing.T) {
 	}
 	require.NoError(t, os.MkdirAll(artifacts, 0o755))
 
-	var display string
-	var xcmd *exec.Cmd
-	for attempt := 0; attempt < 3 && xcmd == nil; attempt++ {
-		n := freeDisplay() + attempt
-		display = fmt.Sprintf(":%d", n)
-		c := exec.Command(xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		c.Stderr = io.Discard
-		require.NoError(t, c.Start())
-		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		exited := make(chan struct{})
-		go func() { _ = c.Wait(); close(exited) }()
-		ok := false
-		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
-			if _, err := os.Stat(sock); err == nil {
-				ok = true
-				break
-			}
-			select {
-			case <-exited:
-				deadline = time.Time{}
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-		if ok {
-			xcmd = c
-			t.Cleanup(func() { _ = c.Process.Kill(); <-exited })
-		} else {
-			_ = c.Process.Kill()
-			<-exited
-		}
-	}
-	require.NotNil(t, xcmd, "Xvfb did not start")
+	display := peers.StartXvfb(t, "1280x800x24").Display
 
 	dir := t.TempDir()
 	child := exec.Command(os.Args[0], "-test.run=^$")

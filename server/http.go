@@ -25,6 +25,7 @@ var staticFiles = map[string]string{
 	"/chat.css":                     "text/css; charset=utf-8",
 	"/player.js":                    "text/javascript; charset=utf-8",
 	"/player.css":                   "text/css; charset=utf-8",
+	"/clockstrip.js":                "text/javascript; charset=utf-8",
 	"/favicon.png":                  "image/png",
 	"/vendor/hls.js/hls.min.js":     "text/javascript; charset=utf-8",
 	"/vendor/hls.js/LICENSE":        "text/plain; charset=utf-8",
