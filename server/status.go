@@ -34,10 +34,12 @@ type ChatStatus struct {
 	// Viewers are the room's chat viewers (every instance's), moderators not counted.
 	Viewers int `json:"viewers"`
 	// LocalViewers are the part of Viewers connected to this instance.
-	LocalViewers int    `json:"local_viewers"`
-	Moderators   int    `json:"moderators"`
-	Messages     uint64 `json:"messages"`
-	Reactions    uint64 `json:"reactions"`
+	LocalViewers int `json:"local_viewers"`
+	// Moderators are the moderator connections on this instance.
+	Moderators int `json:"moderators"`
+	// Messages and Reactions count what the chat relayed since it started.
+	Messages  uint64 `json:"messages"`
+	Reactions uint64 `json:"reactions"`
 	// NATS is the link to the other instances (state "off" without one).
 	NATS chat.NATSStats `json:"nats"`
 }
