@@ -107,6 +107,12 @@ func (rb *roomBench) connect(t *testing.T, ctx context.Context, perSide int) map
 					return
 				}
 				conns[i] = ws
+				v := &roomViewer{ws: ws}
+				rb.mu.Lock()
+				rb.viewers = append(rb.viewers, v)
+				rb.mu.Unlock()
+				rb.readers.Add(1)
+				go rb.read(v) // reads from the start, as a browser does
 			}()
 		}
 		wg.Wait()
@@ -115,14 +121,7 @@ func (rb *roomBench) connect(t *testing.T, ctx context.Context, perSide int) map
 		}
 		require.Eventually(t, func() bool { return s.mem(t).Viewers >= perSide }, 2*time.Minute, 100*time.Millisecond)
 		mems[s] = [2]chatMem{before, settled(t, s)}
-		for _, ws := range conns {
-			rb.viewers = append(rb.viewers, &roomViewer{ws: ws})
-			s.viewers = append(s.viewers, ws) // chatSide.stop closes them
-		}
-	}
-	for _, v := range rb.viewers {
-		rb.readers.Add(1)
-		go rb.read(v)
+		s.viewers = append(s.viewers, conns...) // chatSide.stop closes them
 	}
 	for _, ws := range rb.senders {
 		rb.readers.Add(1)
@@ -224,7 +223,9 @@ func stampedFrame(stamp int64, peer bool) string {
 // run runs the rounds, senders taking turns, and returns p50, p99 and max.
 func (rb *roomBench) run(t *testing.T, rounds int) [3]time.Duration {
 	time.Sleep(time.Second) // let the joins' coalesced viewer counts go out before timing
+	rb.mu.Lock()
 	rb.lat = make([]time.Duration, 0, len(rb.viewers)*rounds)
+	rb.mu.Unlock()
 	for r := 0; r < rounds; r++ {
 		rb.round(t, rb.senders[r%len(rb.senders)])
 		time.Sleep(20 * time.Millisecond) // rounds independent: nothing in flight

@@ -16,6 +16,9 @@ type outFrame struct {
 	data        []byte
 	closeCode   websocket.StatusCode
 	closeReason string
+	// latest marks a frame only the latest of which matters (viewer counts):
+	// it replaces such a frame still queued instead of queueing behind it.
+	latest bool
 }
 
 // clientConn is one viewer's WebSocket connection on the Hub. Its reader runs in
@@ -116,6 +119,10 @@ func (c *clientConn) enqueue(f outFrame) bool {
 	defer c.mu.Unlock()
 	if c.ended || c.closing {
 		return true // going away anyway: nothing to drop
+	}
+	if n := len(c.queue); f.latest && n > 0 && c.queue[n-1].latest {
+		c.queue[n-1] = f
+		return true
 	}
 	if len(c.queue) >= c.h.SendQueue {
 		return false

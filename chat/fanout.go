@@ -103,7 +103,7 @@ func (h *Hub) fanout(m ServerMessage, modsOnly bool) {
 		h.log.Error("encode frame", "type", m.Type, "error", err)
 		return
 	}
-	f := outFrame{data: data}
+	f := outFrame{data: data, latest: m.Type == TypeViewers}
 	for c := range h.clients {
 		if modsOnly && !c.moderator {
 			continue
