@@ -90,6 +90,15 @@ func (rb *roomBench) connect(t *testing.T, ctx context.Context, perSide int) map
 		sender, err := s.dial(ctx, "?token=bench", "sender"+strconv.Itoa(si))
 		require.NoError(t, err)
 		rb.senders = append(rb.senders, sender)
+		rb.readers.Add(1)
+		go func() { // the sender reads too (its own messages come back, pings must be answered)
+			defer rb.readers.Done()
+			for {
+				if _, _, err := sender.Read(context.Background()); err != nil {
+					return
+				}
+			}
+		}()
 		before := s.mem(t)
 		conns := make([]*websocket.Conn, perSide)
 		var wg sync.WaitGroup
@@ -122,17 +131,6 @@ func (rb *roomBench) connect(t *testing.T, ctx context.Context, perSide int) map
 		require.Eventually(t, func() bool { return s.mem(t).Viewers >= perSide }, 2*time.Minute, 100*time.Millisecond)
 		mems[s] = [2]chatMem{before, settled(t, s)}
 		s.viewers = append(s.viewers, conns...) // chatSide.stop closes them
-	}
-	for _, ws := range rb.senders {
-		rb.readers.Add(1)
-		go func() { // the senders read too (their own messages come back), so their queues never fill
-			defer rb.readers.Done()
-			for {
-				if _, _, err := ws.Read(context.Background()); err != nil {
-					return
-				}
-			}
-		}()
 	}
 	return mems
 }
