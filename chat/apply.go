@@ -70,6 +70,7 @@ func (h *Hub) apply(ev event) {
 		}
 	case evSlow:
 		if h.room.setSlow(ev.Seconds, stampOf(ev)) {
+			clear(h.lastSent) // a new interval counts from the next message
 			h.log.Info("slow mode", "seconds", ev.Seconds)
 			h.broadcast(ServerMessage{Type: TypeSlow, Seconds: ev.Seconds})
 		}

@@ -35,8 +35,11 @@ type clientConn struct {
 	moderator bool
 	// modID is the id of the moderator token c connected with ("" for viewers
 	// and for the Hub's ModeratorToken), so that revoking it finds c.
-	modID  string
-	ctx    context.Context // ends when c is dropped or its reader ends, not when the hub closes
+	modID string
+	// ctx ends when c is dropped or its reader ends, not when the hub closes.
+	// Writes and pings time out on contexts of their own (closing the socket
+	// ends them), so that ctx does not keep a children map for idle viewers.
+	ctx    context.Context
 	cancel context.CancelFunc
 	// helloed is set by the reader before it hands the first valid hello to the hub.
 	helloed atomic.Bool
@@ -53,9 +56,8 @@ type clientConn struct {
 	helpers     sync.WaitGroup
 
 	// hub-owned
-	joined   bool
-	user     User
-	lastSent time.Time // last message relayed, for slow mode
+	joined bool
+	user   User
 }
 
 // newClientConn wraps an accepted WebSocket. start arms its timers.
@@ -73,10 +75,11 @@ func (c *clientConn) start() {
 	c.stopOnClose = context.AfterFunc(c.h.ctx, func() { c.spawn(c.goingAway) })
 }
 
-// end is called by the reader when the connection is over: it cancels what is in
-// flight, waits for the helpers and closes the socket.
+// end is called by the reader when the connection is over: it closes the
+// socket (which ends a write or a ping in flight) and waits for the helpers.
 func (c *clientConn) end() {
 	c.cancel()
+	_ = c.ws.CloseNow()
 	c.mu.Lock()
 	c.ended = true
 	if c.pinger != nil {
@@ -89,7 +92,6 @@ func (c *clientConn) end() {
 	c.queue = nil
 	c.mu.Unlock()
 	c.helpers.Wait()
-	_ = c.ws.CloseNow()
 }
 
 // spawn runs f in a helper goroutine unless the connection has ended; the reader
@@ -135,10 +137,9 @@ func (c *clientConn) enqueue(f outFrame) bool {
 		default: // already told
 		}
 	default:
-		if c.wake == nil {
-			c.wake = make(chan struct{}, 1)
-		}
-		c.writing = c.spawnLocked(c.writeLoop)
+		wake := make(chan struct{}, 1) // the writer's, dropped when it exits
+		c.wake = wake
+		c.writing = c.spawnLocked(func() { c.writeLoop(wake) })
 	}
 	return true
 }
@@ -152,7 +153,7 @@ func (c *clientConn) drop() {
 // writeLoop writes c's queued frames until the queue has stayed empty for
 // WriterLinger, a close frame is taken, a write fails, c is dropped, or the hub
 // is closing (then the shutdown's close wins over queued frames).
-func (c *clientConn) writeLoop() {
+func (c *clientConn) writeLoop(wake <-chan struct{}) {
 	var idle *time.Timer
 	defer func() {
 		if idle != nil {
@@ -162,7 +163,7 @@ func (c *clientConn) writeLoop() {
 	for {
 		c.mu.Lock()
 		if c.closing || c.ctx.Err() != nil || c.h.ctx.Err() != nil {
-			c.queue = nil
+			c.queue, c.wake = nil, nil
 			c.writing = false
 			c.mu.Unlock()
 			return
@@ -175,13 +176,13 @@ func (c *clientConn) writeLoop() {
 				idle.Reset(c.h.WriterLinger)
 			}
 			select {
-			case <-c.wake:
+			case <-wake:
 			case <-c.ctx.Done():
 			case <-c.h.ctx.Done():
 			case <-idle.C:
 				c.mu.Lock()
 				if len(c.queue) == 0 {
-					c.queue = nil
+					c.queue, c.wake = nil, nil
 					c.writing = false
 					c.mu.Unlock()
 					return
@@ -205,7 +206,7 @@ func (c *clientConn) writeLoop() {
 			_ = c.ws.Close(f.closeCode, f.closeReason)
 			continue // the loop ends on closing
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, c.h.WriteTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), c.h.WriteTimeout)
 		err := c.ws.Write(ctx, websocket.MessageText, f.data)
 		cancel()
 		if err != nil {
@@ -261,7 +262,7 @@ func (c *clientConn) helloDue() {
 // armed. It runs beside the writer, so a slow pong never holds up c's frames.
 func (c *clientConn) ping() {
 	h := c.h
-	ctx, cancel := context.WithTimeout(c.ctx, h.PingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.PingTimeout)
 	err := c.ws.Ping(ctx)
 	cancel()
 	if err == nil {

@@ -47,7 +47,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // minimum for a blocked read (4 KiB) instead of growing to 8 KiB for good.
 func (h *Hub) readLoop(c *clientConn) {
 	now := h.Clock()
-	rs := &readState{msgs: newBucket(h.Rate, h.Burst, now), reactions: newBucket(h.ReactionRate, h.ReactionBurst, now), first: true}
+	rs := &readState{msgs: *newBucket(h.Rate, h.Burst, now), reactions: *newBucket(h.ReactionRate, h.ReactionBurst, now), first: true}
 	for {
 		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
@@ -65,7 +65,7 @@ func (h *Hub) readLoop(c *clientConn) {
 
 // readState is what c's reader remembers between frames.
 type readState struct {
-	msgs, reactions *bucket
+	msgs, reactions bucket
 	strikes         int
 	first, kicked   bool
 }
@@ -89,9 +89,9 @@ func (h *Hub) readFrame(c *clientConn, rs *readState, typ websocket.MessageType,
 	if typ != websocket.MessageText {
 		derr = fmt.Errorf("frames must be JSON text: %w", ErrBadRequest)
 	}
-	b := rs.msgs
+	b := &rs.msgs
 	if derr == nil && m.Type == TypeReaction {
-		b = rs.reactions
+		b = &rs.reactions
 	}
 	if !c.moderator && !free && !b.allow(h.Clock()) {
 		h.stats.rateLimited.Add(1)

@@ -14,7 +14,7 @@ import (
 // larger reads and writes bypass the buffers.
 const (
 	connReadBuffer  = 256
-	connWriteBuffer = 1024
+	connWriteBuffer = 768
 )
 
 // smallBuffers is the http.ResponseWriter handed to websocket.Accept: its
