@@ -74,6 +74,10 @@ func (s *Server) initMetrics() error {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newServerCollector(s),
+		newWebRTCCollector(s),
+	}
+	if s.Storage != nil {
+		cs = append(cs, newStorageCollector(s.Storage))
 	}
 	if c, ok := s.Chat.(interface{ Collector() prometheus.Collector }); ok {
 		cs = append(cs, c.Collector())

@@ -8,6 +8,7 @@ import (
 	"golive/media"
 	"golive/server/hls"
 	"golive/server/ladder"
+	"golive/server/webrtc"
 )
 
 // rungInfo describes a rung of the current (or last) stream.
@@ -30,6 +31,7 @@ type pipeline struct {
 	encoder string
 	preset  string
 	maxLag  int
+	sink    hls.SegmentSink // told about every variant's segments; nil: none
 	log     *slog.Logger
 
 	mu        sync.RWMutex
@@ -46,6 +48,8 @@ type pipeline struct {
 	top       *hls.Variant
 
 	rate bitrateMeter
+
+	rtc *webrtc.WHEP // WebRTC playback; nil when WebRTC is off
 }
 
 // variant returns the variant serving rung name, made on first use.
@@ -54,7 +58,7 @@ func (p *pipeline) variant(name string) (*hls.Variant, error) {
 		return v, nil
 	}
 	v := &hls.Variant{Name: name, SegmentDuration: p.segment, PartDuration: p.part,
-		Logger: p.log.With("rung", name)}
+		Sink: p.sink, Logger: p.log.With("rung", name)}
 	if err := v.Initialize(); err != nil {
 		return nil, err
 	}
@@ -66,7 +70,7 @@ func (p *pipeline) variant(name string) (*hls.Variant, error) {
 func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	top, err := p.variant(ladder.SourceName(video.Height))
+	top, err := p.variant(ladder.SourceName(video.Width, video.Height))
 	if err != nil {
 		return err
 	}
@@ -87,8 +91,14 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	var lad *ladder.Ladder
 	if len(plan) > 0 {
 		lad = &ladder.Ladder{Source: *video, Rungs: plan, Encoder: p.encoder,
-			Preset: p.preset, MaxLag: p.maxLag, Logger: p.log.With("stage", "ladder")}
-		lad.Output = func(i int, pkt *media.Packet) { _ = lower[i].WriteVideo(pkt) }
+			Preset: p.preset, MaxLag: p.maxLag, Logger: p.log.With("stage", "ladder"),
+			KeyframeWindow: p.segment}
+		lad.Output = func(i int, pkt *media.Packet) {
+			if p.rtc != nil {
+				p.rtc.WriteVideo(i+1, pkt)
+			}
+			_ = lower[i].WriteVideo(pkt)
+		}
 		lad.OnDrop = p.onDrop
 		if err := lad.Initialize(); err != nil {
 			p.log.Error("ladder unavailable: serving the source rung only", "err", err)
@@ -115,7 +125,32 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	p.live, p.since = true, time.Now()
 	p.video, p.audio = video, audio
 	p.rate.reset()
+	p.startWebRTC(video, audio, plan, lad)
 	return nil
+}
+
+// startWebRTC gives WebRTC playback the new stream's rungs: the source
+// and the ladder's, which can force keyframes.
+func (p *pipeline) startWebRTC(video, audio *media.CodecParams, plan []ladder.Rung, lad *ladder.Ladder) {
+	if p.rtc == nil {
+		return
+	}
+	srcRate := video.Bitrate
+	if srcRate <= 0 && len(plan) > 0 {
+		srcRate = 2 * plan[0].Bitrate // unknown: above the first rung
+	} else if srcRate <= 0 {
+		srcRate = 3_000_000
+	}
+	rungs := []webrtc.Rung{{Name: ladder.SourceName(video.Width, video.Height), Params: *video, Bitrate: srcRate}}
+	if lad != nil {
+		for i, r := range plan {
+			rungs = append(rungs, webrtc.Rung{Name: r.Name, Params: lad.Params(i), Bitrate: r.Bitrate,
+				ForceKeyframe: func() bool { return lad.ForceKeyframe(i) }})
+		}
+	}
+	if err := p.rtc.StartStream(rungs, audio); err != nil {
+		p.log.Error("WebRTC playback unavailable for this stream", "err", err)
+	}
 }
 
 // onDrop takes a dropped rung out of the multivariant playlist and ends
@@ -123,6 +158,9 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 func (p *pipeline) onDrop(i int) {
 	p.mu.Lock()
 	var v *hls.Variant
+	if p.rtc != nil {
+		p.rtc.DropRung(i + 1)
+	}
 	if i < len(p.lower) {
 		v = p.lower[i]
 		p.dropped = append(p.dropped, v.Name)
@@ -146,8 +184,14 @@ func (p *pipeline) WritePacket(pkt *media.Packet) {
 	// top, lad and lower change only in StartStream/StopStream, which the
 	// ingest never runs concurrently with WritePacket.
 	if pkt.Codec == media.CodecAAC {
+		if p.rtc != nil {
+			p.rtc.WriteAudio(pkt)
+		}
 		_ = p.top.WriteAudio(pkt)
 		return
+	}
+	if p.rtc != nil {
+		p.rtc.WriteVideo(0, pkt)
 	}
 	_ = p.top.WriteVideo(pkt)
 	if p.lad != nil {
@@ -163,6 +207,9 @@ func (p *pipeline) StopStream() {
 	p.mu.Unlock()
 	if lad != nil {
 		lad.Close()
+	}
+	if p.rtc != nil {
+		p.rtc.StopStream()
 	}
 	var wg sync.WaitGroup
 	for _, v := range append([]*hls.Variant{top}, lower...) {
@@ -212,6 +259,25 @@ func (p *pipeline) multivariant() []byte {
 		return nil
 	}
 	return pl
+}
+
+// isLive reports whether a stream is live.
+func (p *pipeline) isLive() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.live
+}
+
+// rungNames returns the names of the current (or last) stream's rungs,
+// best first, and whether it had audio.
+func (p *pipeline) rungNames() []string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	names := make([]string, 0, len(p.current))
+	for _, ri := range p.current {
+		names = append(names, ri.Name)
+	}
+	return names
 }
 
 // lookup returns the variant serving rung name, if any.

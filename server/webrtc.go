@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"net/http"
 
 	"golive/server/webrtc"
 )
@@ -31,7 +32,23 @@ func (s *Server) initWebRTC() error {
 		return fmt.Errorf("server: %w", err)
 	}
 	s.rtc = tr
+	s.whep = &webrtc.WHEP{Transport: tr, MaxViewers: s.WebRTCMaxViewers, NewTranscoder: newOpusTranscoder,
+		Logger: s.Logger.With("stage", "whep")}
+	if err := s.whep.Initialize(); err != nil {
+		s.whep = nil
+		return fmt.Errorf("server: %w", err)
+	}
+	s.pipe.rtc = s.whep
 	return nil
+}
+
+// serveWHEP answers /whep and its sessions; 503 when WebRTC is off.
+func (s *Server) serveWHEP(w http.ResponseWriter, r *http.Request) {
+	if s.whep == nil {
+		http.Error(w, "WebRTC is off on this server", http.StatusServiceUnavailable)
+		return
+	}
+	s.whep.ServeHTTP(w, r)
 }
 
 // WebRTCAddress returns the WebRTC media port's address (real port), or
@@ -47,8 +64,11 @@ func (s *Server) WebRTCAddress() net.Addr {
 // for the endpoints that answer WHEP and WHIP offers on it.
 func (s *Server) WebRTC() *webrtc.Transport { return s.rtc }
 
-// closeWebRTC closes the media port, after every session on it.
+// closeWebRTC ends the WebRTC sessions and closes the media port.
 func (s *Server) closeWebRTC() {
+	if s.whep != nil {
+		s.whep.Close()
+	}
 	if s.rtc != nil {
 		s.rtc.Close()
 	}
