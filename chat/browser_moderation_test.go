@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"golive/assets"
+	"golive/internal/peers"
 )
 
 // TestBrowserModeratorTools opens the player page in headless Chromium with a
@@ -21,7 +21,6 @@ import (
 // blocked words) and shows badges, and that a viewer's page shows slow mode
 // and refuses the creator's name.
 func TestBrowserModeratorTools(t *testing.T) {
-	findChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -50,8 +49,8 @@ func TestBrowserModeratorTools(t *testing.T) {
 	viewer.waitFor(isText("a viewer's message"))
 	require.NoError(t, hub.Post("Creator", "the creator speaks"))
 
-	browser := startChromium(t, ctx)
-	mod := openPage(t, ctx, browser, srv.URL+"/player.html?token="+tok.Token+"&n=3")
+	browser := peers.StartChromium(t)
+	mod := openPage(t, ctx, browser, srv.URL+"/player.html?token="+tok.Token+"&n=3", false)
 	require.Eventually(t, func() bool { return hub.Stats().Moderators == 1 }, 30*time.Second, 20*time.Millisecond,
 		"the page joined as a moderator through its cookie")
 	require.Equal(t, "?n=3", mod.eval(`location.search`), "the token left the address")
@@ -78,9 +77,11 @@ func TestBrowserModeratorTools(t *testing.T) {
 	require.Contains(t, told.Message, "10m0s")
 
 	// A viewer's page shows slow mode, and cannot take the creator's name.
-	v := openIsolatedPage(t, ctx, browser, srv.URL+"/player.html") // no moderator cookie there
-	require.Eventually(t, func() bool { return v.eval(`!!document.querySelector('#chat .chat-list')`) == "true" },
-		30*time.Second, 20*time.Millisecond, "chat.js built the panel")
+	v := openPage(t, ctx, browser, srv.URL+"/player.html", true) // another viewer's browser: no moderator cookie there
+	require.Eventually(t, func() bool {
+		var built bool
+		return v.Evaluate(ctx, `!!document.querySelector('#chat .chat-list')`, &built) == nil && built
+	}, 30*time.Second, 20*time.Millisecond, "chat.js built the panel: %v", v.Errors())
 	waitPage(t, v, "slow mode shown", func(pageState) bool {
 		return v.eval(`document.querySelector('#chat .chat-slow').textContent`) == "🐢 30 s"
 	})
@@ -93,15 +94,4 @@ func TestBrowserModeratorTools(t *testing.T) {
 	})
 	st := v.state()
 	require.Zero(t, st.Pwned)
-}
-
-// openIsolatedPage opens url in a tab of a new browser context: its own cookies.
-func openIsolatedPage(t *testing.T, ctx context.Context, c *cdp, url string) *page {
-	res, err := c.call(ctx, "", "Target.createBrowserContext", map[string]any{})
-	require.NoError(t, err)
-	var bc struct {
-		BrowserContextID string `json:"browserContextId"`
-	}
-	require.NoError(t, json.Unmarshal(res, &bc))
-	return openPageIn(t, ctx, c, url, bc.BrowserContextID)
 }
