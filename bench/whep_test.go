@@ -90,8 +90,14 @@ func startWHEPServer(t *testing.T, bin, ladderSpec string) *whepServer {
 // publish starts `golive stream` of the test pattern to the server for d.
 func (s *whepServer) publish(t *testing.T, bin, size, bitrate string, d time.Duration) {
 	t.Helper()
-	cmd := exec.Command(bin, "stream", "--to", s.publishURL, "--source", "test", "--audio", "test",
-		"--size", size, "--fps", "30", "--bitrate", bitrate, "--encoder", "libx264", "--duration", d.String())
+	s.runPublisher(t, exec.Command(bin, "stream", "--to", s.publishURL, "--source", "test", "--audio", "test",
+		"--size", size, "--fps", "30", "--bitrate", bitrate, "--encoder", "libx264", "--duration", d.String()))
+}
+
+// runPublisher starts a publishing command (stopped at cleanup) and waits
+// until the server says the stream is live.
+func (s *whepServer) runPublisher(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
 	out := &peers.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
@@ -134,25 +140,12 @@ func (s *whepServer) framesSent(t *testing.T) int {
 func (s *whepServer) publishNoisy(t *testing.T, size, bitrate string, d time.Duration) {
 	t.Helper()
 	bin := peers.RequireTool(t, "ffmpeg")
-	cmd := exec.Command(bin, "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
+	s.runPublisher(t, exec.Command(bin, "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
 		"-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
 		"-t", fmt.Sprint(int(d.Seconds())), "-vf", "noise=alls=40:allf=t+u",
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-bf", "0", "-g", "60", "-pix_fmt", "yuv420p",
 		"-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate,
-		"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-f", "flv", s.publishURL)
-	out := &peers.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	require.Eventually(t, func() bool {
-		b, err := httpGet("http://" + s.http + "/api/status")
-		return err == nil && strings.Contains(b, `"live": true`)
-	}, 30*time.Second, 100*time.Millisecond, "the stream went live: %s", out)
+		"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-f", "flv", s.publishURL))
 }
 
 // cpu returns the server process's user+system CPU time so far.
