@@ -195,3 +195,24 @@ func TestWHEPCloseLeavesNoGoroutines(t *testing.T) {
 	_ = pub.wait(t, 20*time.Second)
 	http.DefaultClient.CloseIdleConnections()
 }
+
+// TestWHEPRungDropped drops a ladder rung (as the ladder does when the
+// machine cannot keep up): its viewer moves to the nearest rung left; a
+// viewer of another rung plays on untouched.
+func TestWHEPRungDropped(t *testing.T) {
+	src := source720p(t)
+	s := testServer(t, "480p,240p")
+	startPublisher(t, src, s.publishURL(testKey))
+	waitVariants(t, s, 3)
+	low := whepClient(t, s, "?rung=240p")
+	mid := whepClient(t, s, "?rung=480p")
+	waitFrames(t, low, 10)
+	waitFrames(t, mid, 10)
+	before := mid.Stats()
+	s.pipe.onDrop(1) // the 240p rung
+	require.Eventually(t, func() bool { return low.Stats().Width == 854 }, 15*time.Second, 50*time.Millisecond,
+		"the 240p viewer moves to 480p: %+v", low.Stats())
+	st := waitFrames(t, mid, 30)
+	require.Equal(t, before.Sizes, st.Sizes, "the 480p viewer plays on")
+	require.Eventually(t, func() bool { return low.Stats().SeqGaps == 0 && mid.Stats().SeqGaps == 0 }, 5*time.Second, 50*time.Millisecond)
+}

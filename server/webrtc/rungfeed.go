@@ -41,8 +41,9 @@ type accessUnit struct {
 // subscribed to it, who each send them at their own pace.
 type rungFeed struct {
 	Rung
-	index int // in the stream's rungs, top first
-	pk    *h264Packetizer
+	index   int             // in the stream's rungs, top first
+	profile string          // the SDP profile-level-id to answer with (from the configuration record)
+	pk      *h264Packetizer // the writer goroutine's
 
 	bframes   atomic.Bool // a packet had PTS ≠ DTS: WebRTC plays it badly
 	dropped   atomic.Bool // the ladder dropped the rung

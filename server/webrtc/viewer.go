@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -235,35 +236,51 @@ func (v *viewer) handle(c control) {
 	}
 }
 
-// restart follows a new stream (or the same one with rungs dropped): the
-// rung of the same name if it is still there, else the nearest below.
+// restart follows a new stream, or the same one with rungs dropped: on
+// the same stream a viewer whose rung is still there plays on; otherwise it
+// takes the rung of the same name if the stream has it, else the nearest
+// below, at its next keyframe.
 func (v *viewer) restart(st *liveStream) {
-	v.unsubscribeAll()
-	v.stream, v.cur, v.target = st, nil, nil
-	v.rungs = st.eligible()
-	if len(v.rungs) == 0 {
+	rungs := st.eligible()
+	if len(rungs) == 0 {
+		v.unsubscribeAll()
+		v.stream, v.cur, v.target, v.rungs = st, nil, nil, nil
 		return
 	}
 	ceiling := 0
 	if h := st.height(v.want); h > 0 {
-		ceiling = len(v.rungs) - 1
-		for i, f := range v.rungs {
+		ceiling = len(rungs) - 1
+		for i, f := range rungs {
 			if f.Params.Height <= h {
 				ceiling = i
 				break
 			}
 		}
 	}
-	rates := make([]int, len(v.rungs))
-	for i, f := range v.rungs {
+	rates := make([]int, len(rungs))
+	for i, f := range rungs {
 		rates[i] = max(f.Bitrate, 1)
 	}
+	if st == v.stream && v.cur != nil && !v.cur.dropped.Load() {
+		if v.target != nil && v.target.dropped.Load() {
+			v.target.unsubscribe(v)
+			v.target = nil
+		}
+		cur := slices.Index(rungs, v.cur)
+		if cur < 0 {
+			cur = len(rungs) - 1
+		}
+		v.rungs, v.ad = rungs, newAdapter(rates, ceiling, max(cur, ceiling), v.w.now())
+		return
+	}
 	start := ceiling
-	if v.ad != nil && v.ad.cur > ceiling && v.ad.cur < len(v.rungs) {
+	if v.ad != nil && v.ad.cur > ceiling && v.ad.cur < len(rungs) {
 		start = v.ad.cur // keep where feedback had brought it
 	}
+	v.unsubscribeAll()
+	v.stream, v.cur, v.target, v.rungs = st, nil, nil, rungs
 	v.ad = newAdapter(rates, ceiling, start, v.w.now())
-	v.begin(v.rungs[start])
+	v.begin(rungs[start])
 }
 
 // begin waits for a keyframe of rung f; when f cannot make one now (the

@@ -130,7 +130,7 @@ func (w *WHEP) setup(r *http.Request, s *Session) (Media, error) {
 	}
 	var err error
 	v.video, err = pion.NewTrackLocalStaticRTP(pion.RTPCodecCapability{MimeType: pion.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: h264Fmtp + closestProfile(top.pk.sps)}, "video", "golive")
+		SDPFmtpLine: h264Fmtp + top.profile}, "video", "golive")
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (w *WHEP) StartStream(rungs []Rung, audio *media.CodecParams) error {
 		if err != nil {
 			return fmt.Errorf("whep: rung %s: %w", r.Name, err)
 		}
-		st.feeds = append(st.feeds, &rungFeed{Rung: r, index: i, pk: pk})
+		st.feeds = append(st.feeds, &rungFeed{Rung: r, index: i, pk: pk, profile: closestProfile(pk.sps)})
 	}
 	w.stopAudio()
 	if audio != nil {
