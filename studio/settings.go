@@ -80,11 +80,16 @@ func (s *Studio) load() {
 	s.bundledOn = s.get(storeBundledOn) != "false"
 	s.overlayOn = s.get(storeOverlay) == "true"
 	s.key = s.get(storeStreamKey)
+	if s.secrets != nil {
+		s.loadSecrets()
+	}
 	if s.key == "" {
 		b := make([]byte, 12)
 		_, _ = rand.Read(b)
 		s.key = hex.EncodeToString(b)
-		s.set(storeStreamKey, s.key)
+		if s.secrets == nil || s.secrets.Set(secretServer, s.key) != nil {
+			s.set(storeStreamKey, s.key)
+		}
 	}
 }
 

@@ -30,6 +30,9 @@ type Status struct {
 	ReconnectIn time.Duration
 	// Preview is the preview stage's counters.
 	Preview preview.Stats
+	// KeyStorage says where the stream keys are kept (the system keychain,
+	// or the settings file and why).
+	KeyStorage string
 }
 
 // Status returns a snapshot for the GUI; call it about once a second (it
@@ -60,6 +63,7 @@ func (s *Studio) Status() Status {
 	st.Overlay = s.overlayOn
 	st.Viewers = s.viewers
 	st.Preview = s.prev.Stats()
+	st.KeyStorage = s.keysIn
 	return st
 }
 

@@ -66,8 +66,14 @@ type Studio struct {
 	Now func() time.Time
 	// LANAddress overrides the detected LAN address (tests).
 	LANAddress string
+	// Secrets keeps the stream keys, e.g. Keychain{} (the OS keychain; the
+	// app sets that); Initialize checks it answers. Nil, or one that does
+	// not answer, keeps them in Store with the other settings, as text.
+	Secrets Secrets
 
 	log     *slog.Logger
+	secrets Secrets // Secrets once it answered, else nil
+	keysIn  string  // where the keys are, for the user
 	engine  Engine
 	server  Server
 	hub     *chat.Hub
@@ -120,6 +126,7 @@ func (s *Studio) Initialize() error {
 	}
 	s.mem = map[string]string{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.openSecrets()
 	s.load()
 
 	s.hub = &chat.Hub{ModeratorToken: s.key, Logger: s.Logger.With("stage", "chat")}

@@ -138,8 +138,9 @@ type harness struct {
 }
 
 // newStudio starts a Studio on a fake engine and, with server, a fake
-// bundled server whose first attempt finds its ports busy.
-func newStudio(t *testing.T, store Store, server bool) *harness {
+// bundled server whose first attempt finds its ports busy; opts change the
+// Studio before Initialize.
+func newStudio(t *testing.T, store Store, server bool, opts ...func(*Studio)) *harness {
 	t.Helper()
 	h := &harness{engine: &fakeEngine{release: make(chan error, 1)}, changes: make(chan struct{}, 1), logs: &bytes.Buffer{}}
 	var logMu sync.Mutex
@@ -166,6 +167,9 @@ func newStudio(t *testing.T, store Store, server bool) *harness {
 			attempts++
 			return &fakeServer{cfg: cfg, busy: attempts == 1}
 		}
+	}
+	for _, o := range opts {
+		o(h.Studio)
 	}
 	require.NoError(t, h.Initialize())
 	t.Cleanup(h.Close)

@@ -90,9 +90,9 @@ type update struct {
 }
 
 // Initialize opens the main source and the camera layers' sources, prepares
-// the scene and starts composing. A source that cannot be opened, an
-// image that cannot be read or a layer off the picture fails it with the
-// reason; nothing stays open then.
+// the scene and starts composing. An image that cannot be read or a layer
+// off the picture fails it with ErrBadScene, a source that cannot be opened
+// with the source's error; nothing stays open then.
 func (s *Source) Initialize() error {
 	if s.Options.Width == 0 && s.Options.Height == 0 {
 		s.Options.Width, s.Options.Height = 1280, 720
@@ -184,7 +184,7 @@ func (s *Source) prepare(sc Scene) (update, []*input, error) {
 	if mainIn == nil || mainIn.spec != mainSpec {
 		src, err := s.Open(mainSpec, w, h)
 		if err != nil {
-			return fail(fmt.Errorf("%w: main source %q: %w", ErrBadScene, mainSpec, err))
+			return fail(fmt.Errorf("scene: main source %q: %w", mainSpec, err))
 		}
 		mainIn = s.startInput(mainSpec, src)
 		opened = append(opened, mainIn)
@@ -206,7 +206,7 @@ func (s *Source) prepare(sc Scene) (update, []*input, error) {
 		}
 		src, err := s.Open(l.Source, l.Inner.Dx(), l.Inner.Dy())
 		if err != nil {
-			return fail(fmt.Errorf("%w: layer %d (camera): source %q: %w", ErrBadScene, i+1, l.Source, err))
+			return fail(fmt.Errorf("scene: layer %d (camera): source %q: %w", i+1, l.Source, err))
 		}
 		in := s.startInput(l.Source, src)
 		opened = append(opened, in)
