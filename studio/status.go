@@ -40,12 +40,12 @@ type Status struct {
 func (s *Studio) Status() Status {
 	var st Status
 	level := -1.0
-	if s.engine != nil {
-		st.Stats = s.engine.Stats()
-		if l, ok := s.engine.(interface{ AudioLevel() float64 }); ok {
+	if e := s.eng(); e != nil {
+		st.Stats = e.Stats()
+		if l, ok := e.(interface{ AudioLevel() float64 }); ok {
 			level = l.AudioLevel()
 		}
-		_, st.CanReconnect = s.engine.(interface{ ReconnectNow() })
+		_, st.CanReconnect = e.(interface{ ReconnectNow() })
 	}
 	now := s.Now()
 	st.ReconnectIn = reconnectIn(st.Destinations, now)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"golive/broadcast"
+	"golive/capture"
 	"golive/chat"
 	"golive/media"
 )
@@ -160,6 +161,7 @@ func newStudio(t *testing.T, store Store, server bool, opts ...func(*Studio)) *h
 			default:
 			}
 		},
+		Watcher: &capture.Watcher{List: func() capture.Devices { return capture.Devices{} }},
 	}
 	if server {
 		attempts := 0
