@@ -1,8 +1,8 @@
 package studio
 
 import (
-	"sync"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
