@@ -16,6 +16,7 @@ import (
 
 	"golive/broadcast"
 	"golive/chat"
+	"golive/preview/scene"
 	"golive/studio"
 )
 
@@ -29,6 +30,8 @@ type fakeController struct {
 	chat      []chat.Message
 	viewerURL string
 	settings  studio.Settings
+	scene     scene.Scene
+	choices   studio.SourceChoices
 }
 
 func newFake() *fakeController {
@@ -42,7 +45,55 @@ func newFake() *fakeController {
 		},
 		chat: []chat.Message{{ID: "m1", User: chat.User{ID: "u1", Name: "ann"}, Text: "hi!"},
 			{ID: "m2", User: chat.User{ID: "c", Name: "Creator", Mod: true}, Text: "welcome"}},
+		scene: scene.Scene{Layers: []scene.Layer{{ID: "chat", Type: scene.TypeChat, Corner: scene.BottomLeft, Hidden: true}}},
+		choices: studio.SourceChoices{
+			Video: []studio.SourceOption{{Spec: "test", Name: "Test pattern"}, {Spec: "camera:0", Name: "Camera: HD Webcam"},
+				{Spec: "screen:0", Name: "Screen 1 (DP-1, 1920x1080)"}, {Spec: "window:Slides", Name: "Window: Slides"}, {Spec: studio.FileSpec, Name: "Media file…"}},
+			Audio: []studio.SourceOption{{Spec: "test", Name: "Test tone (1 kHz)"}, {Spec: "mic:0", Name: "Microphone: USB Mic"}, {Spec: "none", Name: "No audio"}},
+		},
 	}
+}
+
+func (f *fakeController) SourceChoices() studio.SourceChoices {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.choices
+}
+func (f *fakeController) SetSource(spec string) error {
+	f.call("source " + spec)
+	if spec == "camera:9" {
+		return errors.New("capture: no such camera")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settings.Source = spec
+	return nil
+}
+func (f *fakeController) SetAudio(spec string) error {
+	f.call("audio " + spec)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settings.Audio = spec
+	return nil
+}
+func (f *fakeController) Scene() scene.Scene {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.scene.Clone()
+}
+func (f *fakeController) SetScene(sc scene.Scene) error {
+	f.call("scene")
+	if _, err := scene.Prepare(sc, 1280, 720, nil); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scene = sc.Clone()
+	return nil
+}
+func (f *fakeController) ScenePlan() *scene.Plan {
+	p, _ := scene.Prepare(f.Scene(), 1280, 720, nil)
+	return p
 }
 
 func (f *fakeController) call(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
@@ -125,6 +176,40 @@ func (f *fakeController) SetSettings(s studio.Settings) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.settings = s
+	return nil
+}
+
+// memSecrets keeps stream keys in memory, so tests that start the real
+// studio never touch the machine's keychain.
+type memSecrets struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (m *memSecrets) Get(name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.m[name]
+	if !ok {
+		return "", studio.ErrSecretNotFound
+	}
+	return v, nil
+}
+
+func (m *memSecrets) Set(name, value string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]string{}
+	}
+	m.m[name] = value
+	return nil
+}
+
+func (m *memSecrets) Delete(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, name)
 	return nil
 }
 
