@@ -18,8 +18,8 @@ type settingsPanel struct {
 	ctl                             Controller
 	size, fps, encoder              *widget.SelectEntry
 	bitrate, audioBitrate, chatName *widget.Entry
-	status                            *widget.Label
-	object                            fyne.CanvasObject
+	status                          *widget.Label
+	object                          fyne.CanvasObject
 }
 
 func newSettingsPanel(ctl Controller) *settingsPanel {
