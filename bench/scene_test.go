@@ -132,4 +132,3 @@ func BenchmarkSceneComposite1080p(b *testing.B) {
 		r.frame(n)
 	}
 }
-
