@@ -18,6 +18,12 @@ PKG_CONFIG_LIBS := libavcodec libavformat libavutil libswscale libswresample lib
 TOOLS := gcc pkg-config ffmpeg ffprobe nginx chromium Xvfb import
 NGINX_RTMP := /usr/lib/nginx/modules/ngx_rtmp_module.so
 
+# Screens, windows and the keychain: XCB for listing windows (screen capture itself is FFmpeg's
+# x11grab), and GNOME Keyring in a private D-Bus session for the keychain tests.
+PKG_CONFIG_LIBS += xcb
+PEER_PKGS       += gnome-keyring dbus-daemon
+TOOLS           += gnome-keyring-daemon dbus-run-session
+
 .PHONY: all deps build run test vet fuzz bench clean
 
 all: build
