@@ -12,7 +12,10 @@ import (
 // that bounces around (so the encoder's motion search has work and a
 // frozen picture shows), and the wall-clock time with milliseconds plus a
 // frame counter in large digits (readable off a 240p downscale, and by
-// ReadStamp, to measure latency from a picture).
+// ReadStamp, to measure latency from a picture). Across its top eighth it
+// carries the same capture time (Unix ms) and frame number as a block
+// clock strip (see ClockStrip) that DecodeClockStrip and the browser's
+// clockstrip.js read back after scaling and lossy coding.
 //
 // Frame n is due at n/FPS on the capture clock and carries that PTS; the
 // source wakes on its ticker, reads the clock and makes the latest due
@@ -129,12 +132,14 @@ func (p *TestPattern) Render(n int64) *media.VideoFrame {
 	copy(f.U, p.bg.U)
 	copy(f.V, p.bg.V)
 	f.PTS = p.grid.at(n)
-	// The box crosses the picture in about two seconds each way.
+	// The box crosses the picture in about two seconds each way, under
+	// the clock strip.
 	bs := (p.Height / 6) &^ 1
 	bs = max(bs, 2)
 	barsH := p.Height * 2 / 3
+	top := (clockStripHeight(p.Height) + 1) &^ 1
 	bx := bounce(n*int64(p.Width)/int64(2*p.FPS), p.Width-bs) &^ 1
-	by := bounce(n*int64(barsH)/int64(3*p.FPS), barsH-bs) &^ 1
+	by := top + bounce(n*int64(barsH-top)/int64(3*p.FPS), barsH-top-bs)&^1
 	fillRect(f, bx, by, bs, bs, 235, 128, 128)
 	in := (bs / 4) &^ 1
 	fillRect(f, bx+in, by+in, bs-2*in, bs-2*in, 41, 240, 110) // blue core: chroma moves too
@@ -142,6 +147,7 @@ func (p *TestPattern) Render(n int64) *media.VideoFrame {
 	wall, counter := stampText(p.Epoch.Add(f.PTS), n)
 	drawText(f, l.x, l.y, l.scale, wall, textY)
 	drawText(f, l.x, l.y+cellH*l.scale, l.scale, counter, textY)
+	NewClockStrip(p.Epoch.Add(f.PTS), n).Encode(f)
 	return f
 }
 

@@ -8,6 +8,8 @@ const (
 	CodecUnknown Codec = iota
 	CodecH264
 	CodecAAC
+	// CodecOpus is Opus at 48 kHz (WebRTC audio), one packet per frame.
+	CodecOpus
 )
 
 // String returns the codec's short name.
@@ -17,6 +19,8 @@ func (c Codec) String() string {
 		return "h264"
 	case CodecAAC:
 		return "aac"
+	case CodecOpus:
+		return "opus"
 	}
 	return "unknown"
 }

@@ -113,16 +113,17 @@ var devtoolsRE = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 
 // startChromium starts headless Chromium with remote debugging on a free
 // port and returns its browser WebSocket URL.
-func startChromium(t *testing.T) string {
+func startChromium(t *testing.T, extraFlags ...string) string {
 	t.Helper()
 	bin := "/usr/bin/chromium"
 	if _, err := os.Stat(bin); err != nil {
 		bin = peers.RequireTool(t, "chromium")
 	}
-	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu",
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--no-first-run", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
-		"--remote-debugging-port=0", "--user-data-dir="+t.TempDir(), "about:blank")
+		"--remote-debugging-port=0", "--user-data-dir=" + t.TempDir()}, extraFlags...)
+	cmd := exec.Command(bin, append(args, "about:blank")...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -164,17 +165,32 @@ type playerState struct {
 	Levels      []int    `json:"levels"`
 	Errors      []string `json:"errors"`
 	Starts      int      `json:"starts"`
+	// Mode is "webrtc" or "hls"; Fallback says why WebRTC was not used.
+	Mode        string       `json:"mode"`
+	Fallback    string       `json:"fallback"`
+	VideoWidth  int          `json:"videoWidth"`
+	VideoHeight int          `json:"videoHeight"`
+	WebRTC      *webrtcState `json:"webrtc"`
+}
+
+// webrtcState is the WebRTC part of the player's state (its getStats).
+type webrtcState struct {
+	FramesDecoded int      `json:"framesDecoded"`
+	AudioPackets  int      `json:"audioPackets"`
+	AudioSamples  int      `json:"audioSamples"`
+	AudioEnergy   float64  `json:"audioEnergy"`
+	Latency       *float64 `json:"latency"`
 }
 
 // openInChromium opens url in headless Chromium and returns a function
 // that waits until the video has played minPlay seconds and returns the
 // player's state and every console error, exception and error log entry
 // seen until then.
-func openInChromium(t *testing.T, url string) *chromeWatch {
+func openInChromium(t *testing.T, url string, extraFlags ...string) *chromeWatch {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
-	c := dialCDP(ctx, t, startChromium(t))
+	c := dialCDP(ctx, t, startChromium(t, extraFlags...))
 	t.Cleanup(func() { _ = c.conn.CloseNow() })
 
 	res, err := c.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"})
@@ -233,7 +249,10 @@ func openInChromium(t *testing.T, url string) *chromeWatch {
 
 	_, err = c.call(ctx, s, "Page.navigate", map[string]any{"url": url})
 	require.NoError(t, err)
-	return &chromeWatch{state: func() playerState {
+	return &chromeWatch{eval: func(expr string) error {
+		_, err := c.call(ctx, s, "Runtime.evaluate", map[string]any{"expression": expr})
+		return err
+	}, state: func() playerState {
 		if st, err := readState(ctx, c, s); err == nil && st != nil {
 			return *st
 		}
@@ -249,6 +268,8 @@ func openInChromium(t *testing.T, url string) *chromeWatch {
 
 // chromeWatch is a page open in Chromium.
 type chromeWatch struct {
+	// eval runs JavaScript in the page.
+	eval func(expr string) error
 	// state reads the player's state once.
 	state func() playerState
 	// wait blocks until the video played minPlay seconds.

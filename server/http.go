@@ -24,7 +24,9 @@ var staticFiles = map[string]string{
 	"/chat.js":                      "text/javascript; charset=utf-8",
 	"/chat.css":                     "text/css; charset=utf-8",
 	"/player.js":                    "text/javascript; charset=utf-8",
+	"/webrtc.js":                    "text/javascript; charset=utf-8",
 	"/player.css":                   "text/css; charset=utf-8",
+	"/clockstrip.js":                "text/javascript; charset=utf-8",
 	"/favicon.png":                  "image/png",
 	"/vendor/hls.js/hls.min.js":     "text/javascript; charset=utf-8",
 	"/vendor/hls.js/LICENSE":        "text/plain; charset=utf-8",
@@ -60,6 +62,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/status", s.serveStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/hls/", s.serveHLS)
+	mux.HandleFunc("/whep", s.serveWHEP)
+	mux.HandleFunc("/whep/", s.serveWHEP)
 	mux.HandleFunc("/chat/ws", func(w http.ResponseWriter, r *http.Request) {
 		if s.Chat == nil {
 			http.NotFound(w, r)

@@ -69,7 +69,7 @@ func TestHTTPRoutes(t *testing.T) {
 		require.Contains(t, body, want)
 	}
 	require.NotContains(t, body, "cdn", "no CDN links")
-	for _, p := range []string{"/player.js", "/player.css", "/vendor/hls.js/hls.min.js", "/vendor/hls.js/LICENSE", "/chat.js", "/chat.css", "/overlay", "/healthz"} {
+	for _, p := range []string{"/player.js", "/player.css", "/clockstrip.js", "/vendor/hls.js/hls.min.js", "/vendor/hls.js/LICENSE", "/chat.js", "/chat.css", "/overlay", "/healthz"} {
 		code, _ := get(t, s.testURL(p))
 		require.Equal(t, 200, code, p)
 	}

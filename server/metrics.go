@@ -74,6 +74,7 @@ func (s *Server) initMetrics() error {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newServerCollector(s),
+		newWebRTCCollector(s),
 	}
 	if c, ok := s.Chat.(interface{ Collector() prometheus.Collector }); ok {
 		cs = append(cs, c.Collector())

@@ -8,6 +8,7 @@ import (
 	"golive/media"
 	"golive/server/hls"
 	"golive/server/ladder"
+	"golive/server/webrtc"
 )
 
 // rungInfo describes a rung of the current (or last) stream.
@@ -46,6 +47,8 @@ type pipeline struct {
 	top       *hls.Variant
 
 	rate bitrateMeter
+
+	rtc *webrtc.WHEP // WebRTC playback; nil when WebRTC is off
 }
 
 // variant returns the variant serving rung name, made on first use.
@@ -87,8 +90,14 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	var lad *ladder.Ladder
 	if len(plan) > 0 {
 		lad = &ladder.Ladder{Source: *video, Rungs: plan, Encoder: p.encoder,
-			Preset: p.preset, MaxLag: p.maxLag, Logger: p.log.With("stage", "ladder")}
-		lad.Output = func(i int, pkt *media.Packet) { _ = lower[i].WriteVideo(pkt) }
+			Preset: p.preset, MaxLag: p.maxLag, Logger: p.log.With("stage", "ladder"),
+			KeyframeWindow: p.segment}
+		lad.Output = func(i int, pkt *media.Packet) {
+			if p.rtc != nil {
+				p.rtc.WriteVideo(i+1, pkt)
+			}
+			_ = lower[i].WriteVideo(pkt)
+		}
 		lad.OnDrop = p.onDrop
 		if err := lad.Initialize(); err != nil {
 			p.log.Error("ladder unavailable: serving the source rung only", "err", err)
@@ -115,7 +124,32 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	p.live, p.since = true, time.Now()
 	p.video, p.audio = video, audio
 	p.rate.reset()
+	p.startWebRTC(video, audio, plan, lad)
 	return nil
+}
+
+// startWebRTC gives WebRTC playback the new stream's rungs: the source
+// and the ladder's, which can force keyframes.
+func (p *pipeline) startWebRTC(video, audio *media.CodecParams, plan []ladder.Rung, lad *ladder.Ladder) {
+	if p.rtc == nil {
+		return
+	}
+	srcRate := video.Bitrate
+	if srcRate <= 0 && len(plan) > 0 {
+		srcRate = 2 * plan[0].Bitrate // unknown: above the first rung
+	} else if srcRate <= 0 {
+		srcRate = 3_000_000
+	}
+	rungs := []webrtc.Rung{{Name: ladder.SourceName(video.Height), Params: *video, Bitrate: srcRate}}
+	if lad != nil {
+		for i, r := range plan {
+			rungs = append(rungs, webrtc.Rung{Name: r.Name, Params: lad.Params(i), Bitrate: r.Bitrate,
+				ForceKeyframe: func() bool { return lad.ForceKeyframe(i) }})
+		}
+	}
+	if err := p.rtc.StartStream(rungs, audio); err != nil {
+		p.log.Error("WebRTC playback unavailable for this stream", "err", err)
+	}
 }
 
 // onDrop takes a dropped rung out of the multivariant playlist and ends
@@ -123,6 +157,9 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 func (p *pipeline) onDrop(i int) {
 	p.mu.Lock()
 	var v *hls.Variant
+	if p.rtc != nil {
+		p.rtc.DropRung(i + 1)
+	}
 	if i < len(p.lower) {
 		v = p.lower[i]
 		p.dropped = append(p.dropped, v.Name)
@@ -146,8 +183,14 @@ func (p *pipeline) WritePacket(pkt *media.Packet) {
 	// top, lad and lower change only in StartStream/StopStream, which the
 	// ingest never runs concurrently with WritePacket.
 	if pkt.Codec == media.CodecAAC {
+		if p.rtc != nil {
+			p.rtc.WriteAudio(pkt)
+		}
 		_ = p.top.WriteAudio(pkt)
 		return
+	}
+	if p.rtc != nil {
+		p.rtc.WriteVideo(0, pkt)
 	}
 	_ = p.top.WriteVideo(pkt)
 	if p.lad != nil {
@@ -163,6 +206,9 @@ func (p *pipeline) StopStream() {
 	p.mu.Unlock()
 	if lad != nil {
 		lad.Close()
+	}
+	if p.rtc != nil {
+		p.rtc.StopStream()
 	}
 	var wg sync.WaitGroup
 	for _, v := range append([]*hls.Variant{top}, lower...) {

@@ -44,7 +44,7 @@ func testServer(t *testing.T, ladderSpec string, opts ...func(*Server)) *Server 
 	}
 	s := &Server{
 		RTMPListener: rl, HTTPListener: hl, StreamKey: testKey, Ladder: specs,
-		Encoder: "libx264", Preset: "ultrafast", LadderMaxLag: 120,
+		Encoder: "libx264", Preset: "ultrafast", LadderMaxLag: 120, WebRTCAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})),
 	}
 	for _, o := range opts {
@@ -165,7 +165,7 @@ func TestServeEndToEnd(t *testing.T) {
 	s := testServer(t, "720p,480p,360p,240p", func(s *Server) { s.Chat = hub })
 	pub := startPublisher(t, src, s.publishURL(testKey))
 	// The browser starts now; the page begins playing once the stream is live.
-	watch := openInChromium(t, s.testURL("/"))
+	watch := openInChromium(t, s.testURL("/?via=hls"))
 
 	mv := waitVariants(t, s, 4)
 	got := resolutionRE.FindAllString(mv, -1)

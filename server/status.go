@@ -27,6 +27,40 @@ type Status struct {
 	DroppedRungs []string `json:"dropped_rungs"`
 	// Chat gives the chat's counts (nil when the chat handler has none).
 	Chat *ChatStatus `json:"chat"`
+	// WebRTC describes WebRTC playback (nil when WebRTC is off).
+	WebRTC *WebRTCStatus `json:"webrtc"`
+}
+
+// WebRTCStatus is the WebRTC part of /api/status.
+type WebRTCStatus struct {
+	// Viewers lists the WebRTC viewers connected.
+	Viewers []WebRTCViewerStatus `json:"viewers"`
+	// MaxViewers is the cap (--webrtc-max-viewers).
+	MaxViewers int `json:"max_viewers"`
+	// Refused counts offers refused for the cap; Reaped sessions closed
+	// because their viewer vanished.
+	Refused uint64 `json:"refused"`
+	Reaped  uint64 `json:"reaped"`
+	// NACKs, PLIs and Switches total every viewer's since the server
+	// started.
+	NACKs    uint64 `json:"nacks"`
+	PLIs     uint64 `json:"plis"`
+	Switches uint64 `json:"switches"`
+}
+
+// WebRTCViewerStatus describes one WebRTC viewer.
+type WebRTCViewerStatus struct {
+	ID           string  `json:"id"`
+	Rung         string  `json:"rung"`
+	Seconds      float64 `json:"seconds"`
+	Frames       uint64  `json:"frames"`
+	Bytes        uint64  `json:"bytes"`
+	PacketsLost  int64   `json:"packets_lost"`
+	FractionLost float64 `json:"fraction_lost"`
+	NACKs        uint64  `json:"nacks"`
+	PLIs         uint64  `json:"plis"`
+	REMB         int     `json:"remb"`
+	Switches     uint64  `json:"switches"`
 }
 
 // ChatStatus is the chat part of /api/status.
@@ -107,7 +141,24 @@ func (s *Server) Status() Status {
 		cs := c.Stats()
 		st.Chat = &ChatStatus{Viewers: cs.Viewers, Moderators: cs.Moderators, Messages: cs.Messages, Reactions: cs.Reactions}
 	}
+	st.WebRTC = s.webrtcStatus()
 	return st
+}
+
+// webrtcStatus returns the WebRTC part of the status (nil when off).
+func (s *Server) webrtcStatus() *WebRTCStatus {
+	if s.whep == nil {
+		return nil
+	}
+	ws := s.whep.Stats()
+	out := &WebRTCStatus{Viewers: []WebRTCViewerStatus{}, MaxViewers: s.WebRTCMaxViewers,
+		Refused: ws.Endpoint.Refused, Reaped: ws.Endpoint.Reaped, NACKs: ws.NACKs, PLIs: ws.PLIs, Switches: ws.Switches}
+	for _, v := range ws.Viewers {
+		out.Viewers = append(out.Viewers, WebRTCViewerStatus{ID: v.ID[:8], Rung: v.Rung,
+			Seconds: time.Since(v.Since).Seconds(), Frames: v.Frames, Bytes: v.Bytes, PacketsLost: v.PacketsLost,
+			FractionLost: v.FractionLost, NACKs: v.NACKs, PLIs: v.PLIs, REMB: v.REMB, Switches: v.Switches})
+	}
+	return out
 }
 
 func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {

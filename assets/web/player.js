@@ -1,8 +1,12 @@
-// GoLive player: hls.js in low-latency mode over /hls/index.m3u8, a quality
-// menu, a live indicator and a latency readout. The page follows the
-// stream: when the broadcaster stops it shows "offline", when they return
-// it starts again by itself. Its state is mirrored into #player-state (JSON)
-// for tests and curious viewers.
+// GoLive player: WebRTC (WHEP, webrtc.js) first, LL-HLS (hls.js over
+// /hls/index.m3u8) when WebRTC fails, is blocked, or the browser cannot
+// receive H.264 over WebRTC; the viewer can choose either. A quality menu
+// (in both modes), a live indicator and a mode + latency readout
+// ("WebRTC · 0.3 s", "LL-HLS · 1.4 s"). The page follows the stream: when
+// the broadcaster stops it shows "offline", when they return it starts
+// again by itself. ?via=hls (webrtc, auto) chooses the mode in the URL. Its
+// state is mirrored into #player-state (JSON) for tests
+// and curious viewers.
 (function () {
   'use strict';
 
@@ -11,17 +15,32 @@
   var liveBadge = document.getElementById('live');
   var offline = document.getElementById('offline');
   var quality = document.getElementById('quality');
+  var modeSel = document.getElementById('mode');
   var latencyEl = document.getElementById('latency');
   var levelEl = document.getElementById('level');
   var viewersEl = document.getElementById('viewers');
   var stateEl = document.getElementById('player-state');
 
   var hls = null;
+  var whep = null;        // the WebRTC session, in WebRTC mode
+  var mode = '';          // 'webrtc' or 'hls' once started
+  var pref = 'auto';      // the viewer's choice: auto (WebRTC first), webrtc, hls
+  var fallback = '';      // why WebRTC was not used, when it was not
+  var rtcRung = '';       // the rung asked for over WebRTC ('' = auto)
+  var rungs = [];         // the stream's rungs, from /api/status
+  var rtcStats = null;
   var live = false;
+  var liveSeconds = 0;   // the stream's age at the last poll
   var attached = false;
   var ended = false;
   var errors = [];
   var starts = 0;
+
+  try { pref = window.localStorage.getItem('golive.player.mode') || 'auto'; } catch (e) { /* no storage */ }
+  var via = new URLSearchParams(location.search).get('via'); // ?via=hls|webrtc|auto overrides the stored choice
+  if (via) { pref = via; }
+  if (['auto', 'webrtc', 'hls'].indexOf(pref) < 0) { pref = 'auto'; }
+  if (modeSel) { modeSel.value = pref; }
 
   function setText(el, text) { if (el.textContent !== text) { el.textContent = text; } }
 
@@ -37,33 +56,93 @@
     return (l.height ? l.height + 'p' : 'level') + (kbps ? ' · ' + kbps + ' kbit/s' : '');
   }
 
+  function option(value, text) {
+    var o = document.createElement('option');
+    o.value = value;
+    o.textContent = text;
+    quality.appendChild(o);
+  }
+
+  // fillQuality lists hls.js's levels (LL-HLS) or the server's rungs (WebRTC).
   function fillQuality() {
     while (quality.options.length > 1) { quality.remove(1); }
+    if (mode === 'webrtc') {
+      rungs.forEach(function (r) { option('rung:' + r.name, levelName({ height: r.height, bitrate: r.bitrate })); });
+      quality.value = rtcRung ? 'rung:' + rtcRung : '-1';
+      return;
+    }
     if (!hls) { return; }
-    hls.levels.forEach(function (l, i) {
-      var o = document.createElement('option');
-      o.value = String(i);
-      o.textContent = levelName(l);
-      quality.appendChild(o);
-    });
+    hls.levels.forEach(function (l, i) { option(String(i), levelName(l)); });
     quality.value = String(hls.autoLevelEnabled ? -1 : hls.currentLevel);
   }
 
   quality.addEventListener('change', function () {
+    if (mode === 'webrtc') {
+      rtcRung = quality.value.indexOf('rung:') === 0 ? quality.value.slice(5) : '';
+      startWebRTC(); // a new session on the rung chosen
+      return;
+    }
     if (!hls) { return; }
-    var v = parseInt(quality.value, 10);
-    hls.currentLevel = v; // -1 is auto
+    hls.currentLevel = parseInt(quality.value, 10); // -1 is auto
   });
+
+  if (modeSel) {
+    modeSel.addEventListener('change', function () {
+      pref = modeSel.value;
+      try { window.localStorage.setItem('golive.player.mode', pref); } catch (e) { /* no storage */ }
+      fallback = '';
+      if (live) { start(); }
+    });
+  }
 
   function destroy() {
     if (hls) { hls.destroy(); hls = null; }
+    if (whep) { whep.stop(); whep = null; }
+    rtcStats = null;
     attached = false;
   }
 
   function start() {
-    destroy();
     ended = false;
     starts++;
+    if (pref !== 'hls') {
+      if (window.GoLiveWHEP && window.GoLiveWHEP.supported()) {
+        startWebRTC();
+        return;
+      }
+      fallback = 'this browser cannot receive H.264 over WebRTC';
+    }
+    startHLS();
+  }
+
+  function startWebRTC() {
+    destroy();
+    mode = 'webrtc';
+    var s = new window.GoLiveWHEP.Session(video, rtcRung, {
+      playing: function () {
+        if (whep !== s) { return; }
+        fallback = '';
+        setLive(live);
+      },
+      failed: function (reason) {
+        if (whep !== s) { return; }
+        whep = null;
+        fallback = 'WebRTC: ' + reason;
+        errors.push(fallback);
+        if (errors.length > 20) { errors.shift(); }
+        startHLS(); // the fallback, by itself
+      }
+    });
+    whep = s;
+    attached = true;
+    fillQuality();
+    s.start();
+    setLive(live);
+  }
+
+  function startHLS() {
+    destroy();
+    mode = 'hls';
     if (window.Hls && window.Hls.isSupported()) {
       hls = new window.Hls({
         lowLatencyMode: true,
@@ -99,6 +178,7 @@
       video.play().catch(function () {});
       attached = true;
     }
+    fillQuality();
     setLive(live);
   }
 
@@ -113,26 +193,53 @@
       try { st = JSON.parse(xhr.responseText); } catch (e) { st = null; }
       if (!st) { return; }
       var was = live;
+      var restarted = st.live && st.live_seconds < liveSeconds; // a new stream since the last poll
+      liveSeconds = st.live ? st.live_seconds : 0;
+      if (!st.live && mode === 'webrtc' && attached) { ended = true; } // a WebRTC picture just stops
       setLive(!!st.live);
-      setText(viewersEl, String(st.viewers || 0));
-      if (st.live && (!attached || ended || !was)) {
+      var n = (st.viewers || 0) + (st.webrtc && st.webrtc.viewers ? st.webrtc.viewers.length : 0);
+      setText(viewersEl, String(n));
+      var names = (st.rungs || []).map(function (r) { return r.name; }).join(',');
+      if (names !== rungs.map(function (r) { return r.name; }).join(',')) {
+        rungs = st.rungs || [];
+        if (mode === 'webrtc') { fillQuality(); }
+      }
+      if (st.live && (!attached || ended || !was || (restarted && mode === 'webrtc'))) {
         start();
       }
     };
     xhr.send();
   }
 
+  function latency() {
+    if (mode === 'webrtc') { return rtcStats && rtcStats.latency !== null ? rtcStats.latency : null; }
+    return hls && typeof hls.latency === 'number' && isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null;
+  }
+
   function tick() {
-    var lat = hls && typeof hls.latency === 'number' && isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null;
-    setText(latencyEl, lat === null ? '–' : lat.toFixed(2) + ' s');
+    if (whep) {
+      var s = whep;
+      s.stats().then(function (st) { if (whep === s) { rtcStats = st; } });
+    }
+    var lat = latency();
+    var label = mode === 'webrtc' ? 'WebRTC' : mode === 'hls' ? 'LL-HLS' : '';
+    setText(latencyEl, label ? label + ' · ' + (lat === null ? '–' : lat.toFixed(1) + ' s') : '–');
+    if (mode === 'webrtc' && video.videoHeight) { setText(levelEl, video.videoHeight + 'p'); }
     stateEl.textContent = JSON.stringify({
       live: live,
       attached: attached,
+      mode: mode,
+      pref: pref,
+      fallback: fallback,
       currentTime: video.currentTime,
       paused: video.paused,
       latency: lat,
+      videoWidth: video.videoWidth,
+      videoHeight: video.videoHeight,
       level: hls ? hls.currentLevel : -1,
       levels: hls ? hls.levels.map(function (l) { return l.height; }) : [],
+      rung: rtcRung,
+      webrtc: rtcStats,
       errors: errors,
       starts: starts
     });

@@ -49,6 +49,13 @@ type Ladder struct {
 	// OnDrop is called (from the decode goroutine) when the lowest active
 	// rung is dropped because the machine cannot keep up.
 	OnDrop func(rung int)
+	// KeyframeWindow is how long after the last segment cut a forced
+	// keyframe (ForceKeyframe) may still come: an HLS muxer starts a
+	// segment at a keyframe at least its segment duration after the last
+	// cut, so a forced keyframe later than that would cut this rung's
+	// segments where the other rungs have none. Set it to the segment
+	// duration; 0 lets ForceKeyframe always act.
+	KeyframeWindow time.Duration
 	// MaxLag is how far (in frames) a rung may fall behind the decoder
 	// before the lowest rung is dropped (default 20, about 0.7 s at 30 fps).
 	MaxLag int
@@ -64,6 +71,9 @@ type Ladder struct {
 
 	encoderName string
 	gap         atomic.Bool // WriteVideo skipped a packet
+	// sinceCut is how far the last decoded frame is past the last segment
+	// cut (decode goroutine writes, ForceKeyframe reads).
+	sinceCut atomic.Int64
 
 	mu      sync.Mutex
 	dropped []string
@@ -110,15 +120,16 @@ type RungStats struct {
 // full). Whoever holds a picture owns it; Close frees the ones left on
 // free once both goroutines are gone.
 type worker struct {
-	idx     int
-	rung    Rung
-	frames  chan rungFrame
-	free    chan *encoder.Picture
-	scaler  *encoder.Scaler
-	enc     *encoder.H264
-	stop    chan struct{}
-	stopped bool
-	allocs  int // pictures allocated (decode goroutine)
+	idx      int
+	rung     Rung
+	frames   chan rungFrame
+	free     chan *encoder.Picture
+	scaler   *encoder.Scaler
+	enc      *encoder.H264
+	stop     chan struct{}
+	stopped  bool
+	allocs   int         // pictures allocated (decode goroutine)
+	forceKey atomic.Bool // ForceKeyframe asked for a keyframe
 
 	mu      sync.Mutex
 	frameN  int64
@@ -275,6 +286,7 @@ func (l *Ladder) runDecoder(dec *encoder.H264Decoder) {
 		}
 	}()
 	keys := map[time.Duration]bool{}
+	cuts := cutTracker{window: l.KeyframeWindow}
 	var lastDrop time.Time
 	errLog := time.Time{}
 	waitKey := false
@@ -304,7 +316,9 @@ func (l *Ladder) runDecoder(dec *encoder.H264Decoder) {
 			l.mu.Lock()
 			l.stats.FramesDecoded++
 			l.mu.Unlock()
-			l.fanOut(pic, key, &lastDrop, &errLog)
+			force := cuts.frame(pic.PTS, key)
+			l.sinceCut.Store(int64(cuts.since))
+			l.fanOut(pic, key, force, &lastDrop, &errLog)
 		})
 		if err != nil {
 			l.mu.Lock()
@@ -322,7 +336,7 @@ func (l *Ladder) runDecoder(dec *encoder.H264Decoder) {
 // rung scaled from the one above it, so every scale reads a smaller
 // picture), then hands each rung its picture. The decoder's picture is
 // only lent; the rungs' pictures come from their pools.
-func (l *Ladder) fanOut(src *encoder.Picture, key bool, lastDrop, errLog *time.Time) {
+func (l *Ladder) fanOut(src *encoder.Picture, key, mayForce bool, lastDrop, errLog *time.Time) {
 	var scaled [8]*encoder.Picture
 	out := scaled[:0]
 	cur := src
@@ -355,12 +369,66 @@ func (l *Ladder) fanOut(src *encoder.Picture, key bool, lastDrop, errLog *time.T
 	}
 	for i, pic := range out {
 		w := l.workers[i]
+		k := key
+		if key {
+			w.forceKey.Store(false) // a keyframe anyway
+		} else if mayForce && w.forceKey.Swap(false) {
+			k = true
+		}
 		select {
-		case w.frames <- rungFrame{pic: pic, key: key}:
+		case w.frames <- rungFrame{pic: pic, key: k}:
 		default: // cannot happen after a drop frees CPU; never block the decoder
 			w.recycle(pic)
 		}
 	}
+}
+
+// ForceKeyframe asks rung i for a keyframe on its next frame, so a viewer
+// joining it gets a picture at once. It reports whether one comes soon:
+// false when the rung is gone or the last segment cut is KeyframeWindow
+// past (the request is then dropped: the source's next keyframe comes
+// first). Safe from any goroutine.
+func (l *Ladder) ForceKeyframe(i int) bool {
+	if i < 0 || i >= len(l.workers) || l.ctx.Err() != nil {
+		return false
+	}
+	w := l.workers[i]
+	if l.Stats().Rungs[i].Dropped {
+		return false
+	}
+	if l.KeyframeWindow > 0 && time.Duration(l.sinceCut.Load()) >= l.KeyframeWindow-forceMargin {
+		return false
+	}
+	w.forceKey.Store(true)
+	return true
+}
+
+// forceMargin keeps forced keyframes this far inside KeyframeWindow: two
+// frames at 30 fps, for the frames decoded while the request travels.
+const forceMargin = 70 * time.Millisecond
+
+// cutTracker follows where an HLS muxer with KeyframeWindow as its segment
+// duration cuts segments (at a source keyframe at least window after the
+// last cut) and says whether a forced keyframe may come on a frame.
+type cutTracker struct {
+	window time.Duration
+	last   time.Duration // PTS of the last cut
+	since  time.Duration // last frame's PTS - last
+	seen   bool
+}
+
+// frame notes a decoded frame and reports whether it may be a forced
+// keyframe without cutting a segment of its own.
+func (c *cutTracker) frame(pts time.Duration, key bool) bool {
+	if key && (!c.seen || pts-c.last >= c.window) {
+		c.last, c.seen = pts, true
+	}
+	if !c.seen {
+		c.since = 0
+		return c.window == 0
+	}
+	c.since = pts - c.last
+	return c.window == 0 || c.since < c.window-forceMargin
 }
 
 // dropLowest stops the lowest rung still running.

@@ -163,3 +163,88 @@ func TestMain(m *testing.M) {
 	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	os.Exit(m.Run())
 }
+
+// cutCases drive TestCutTracker: frames (PTS in ms, source keyframe or
+// not) and whether a forced keyframe may come on each, with a 1 s window.
+var cutCases = []struct {
+	name   string
+	window time.Duration
+	frames []struct {
+		ms       int
+		key, may bool
+	}
+}{
+	{"2 s GOP, 1 s segments", time.Second, []struct {
+		ms       int
+		key, may bool
+	}{{0, true, true}, {500, false, true}, {900, false, true}, {960, false, false}, {1500, false, false},
+		{2000, true, true}, {2500, false, true}, {3500, false, false}}},
+	{"0.5 s GOP, 1 s segments: cuts at every other keyframe", time.Second, []struct {
+		ms       int
+		key, may bool
+	}{{0, true, true}, {500, true, true}, {800, false, true}, {1000, true, true}, {1400, false, true},
+		{1500, true, true}, {1950, false, false}, {2000, true, true}}},
+	{"no window", 0, []struct {
+		ms       int
+		key, may bool
+	}{{0, true, true}, {5000, false, true}}},
+}
+
+func TestCutTracker(t *testing.T) {
+	for _, tc := range cutCases {
+		c := cutTracker{window: tc.window}
+		for _, f := range tc.frames {
+			require.Equal(t, f.may, c.frame(time.Duration(f.ms)*time.Millisecond, f.key), "%s: frame at %d ms", tc.name, f.ms)
+		}
+	}
+}
+
+// TestLadderForceKeyframe asks a rung for a keyframe early in a GOP (it
+// comes, in that rung only) and late in it (refused: it would cut an HLS
+// segment of its own).
+func TestLadderForceKeyframe(t *testing.T) {
+	file := peers.MakeTestFile(t, peers.TestSource{Width: 640, Height: 360, Duration: 3 * time.Second, GOP: 60, NoAudio: true})
+	src, pkts := readFLV(t, file)
+	rungs := Plan(mustSpecs(t, "240p,160p"), src.Width, src.Height)
+	var mu sync.Mutex
+	out := make([][]*media.Packet, len(rungs))
+	l := &Ladder{Source: *src, Rungs: rungs, Encoder: "libx264", Preset: "ultrafast", MaxLag: 200, Logger: quiet(),
+		KeyframeWindow: time.Second,
+		Output:         func(i int, p *media.Packet) { mu.Lock(); out[i] = append(out[i], p); mu.Unlock() }}
+	require.NoError(t, l.Initialize())
+	defer l.Close()
+	const reorder = 3
+	asked := map[int]bool{}
+	for i, p := range pkts {
+		require.NoError(t, l.WriteVideo(p))
+		require.Eventually(t, func() bool { return l.Stats().FramesDecoded >= int64(i+1-reorder) },
+			30*time.Second, time.Millisecond)
+		switch i {
+		case 15: // 0.4 s into the first GOP
+			asked[i] = l.ForceKeyframe(0)
+		case 50: // 1.6 s: past the 1 s segment
+			asked[i] = l.ForceKeyframe(0)
+		}
+	}
+	require.True(t, asked[15], "early in the GOP the keyframe comes")
+	require.False(t, asked[50], "late in the GOP it would cut a segment")
+	require.Eventually(t, func() bool {
+		st := l.Stats()
+		return st.Rungs[0].Packets >= st.FramesDecoded && st.Rungs[1].Packets >= st.FramesDecoded
+	}, 30*time.Second, 10*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	keys := func(ps []*media.Packet) []time.Duration {
+		var k []time.Duration
+		for _, p := range ps {
+			if p.Keyframe {
+				k = append(k, p.PTS)
+			}
+		}
+		return k
+	}
+	k0, k1 := keys(out[0]), keys(out[1])
+	require.Len(t, k1, 2, "the other rung keeps the source's keyframes only: %v", k1)
+	require.Len(t, k0, 3, "one forced keyframe in the asked rung: %v", k0)
+	require.InDelta(t, 0.5, (k0[1] - k0[0]).Seconds(), 0.2, "it came right after the request: %v", k0)
+}
