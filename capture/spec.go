@@ -214,13 +214,16 @@ type Options struct {
 }
 
 // Video returns the (uninitialized) video source the spec names: the test
-// pattern or a camera. "none" and "mic" are refused with ErrBadSpec.
+// pattern, a camera, a screen or a window. "none" and "mic" are refused
+// with ErrBadSpec.
 func (s Spec) Video(o Options) (VideoSource, error) {
 	switch s.Kind {
 	case KindTest:
 		return &TestPattern{Width: o.Width, Height: o.Height, FPS: o.FPS, Clock: o.Clock, Logger: o.Logger}, nil
 	case KindCamera:
 		return &Camera{Index: max(s.Index, 0), Width: o.Width, Height: o.Height, FPS: o.FPS, Clock: o.Clock, Logger: o.Logger}, nil
+	case KindScreen, KindWindow:
+		return &Screen{Spec: s, Width: o.Width, Height: o.Height, FPS: o.FPS, Clock: o.Clock, Logger: o.Logger}, nil
 	}
 	return nil, fmt.Errorf("%w: %q is not a video source", ErrBadSpec, s.String())
 }

@@ -142,7 +142,11 @@ func TestGoldenScene(t *testing.T) {
 		}
 	}
 	if off > w*h/200 {
-		bad := filepath.Join(t.TempDir(), "scene_got.png")
+		dir := os.Getenv("GOLIVE_ARTIFACTS")
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		bad := filepath.Join(dir, "scene_golden_got.png")
 		writePNG(t, bad, got)
 		t.Fatalf("%d of %d pixels differ from %s (got: %s)", off, w*h, path, bad)
 	}
