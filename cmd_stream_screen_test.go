@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,7 +121,7 @@ func TestStreamScreenScene(t *testing.T) {
 	rec := ng.RecordPath("scene")
 	checkRecording(t, rec, c)
 	img := peers.DecodeFrame(t, rec, 2*time.Second, 640, 360)
-	saveArtifact(t, "golive-stream-screen-scene.png", img)
+	peers.SaveArtifact(t, "golive-stream-screen-scene.png", img)
 	// The picture-in-picture (192x108 + a yellow border) in the bottom-right
 	// corner, 10 px in: its border at the edge, the test pattern's white
 	// bar inside; the screen's white quadrant around it.
@@ -152,19 +151,4 @@ func splitLines(s string) []string {
 		}
 	}
 	return out
-}
-
-// saveArtifact writes img as a PNG into $GOLIVE_ARTIFACTS, when set, for
-// whoever reads the run's artifacts.
-func saveArtifact(t *testing.T, name string, img image.Image) {
-	dir := os.Getenv("GOLIVE_ARTIFACTS")
-	if dir == "" {
-		return
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	f, err := os.Create(filepath.Join(dir, name))
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, png.Encode(f, img))
-	t.Logf("picture: %s", f.Name())
 }

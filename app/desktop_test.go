@@ -46,7 +46,7 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
-	secrets := &memSecrets{}
+	secrets := &studio.MemorySecrets{}
 	r, err := Start(&studio.Studio{Secrets: secrets, RTMPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0",
 		NewServer: studio.BundledServer([]ladder.Spec{}, t.TempDir()), OnImage: func(img *image.RGBA) {
 			if img.Bounds().Dx() > 100 {

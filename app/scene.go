@@ -7,7 +7,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -245,17 +244,5 @@ func (p *scenePanel) editText(l scene.Layer, id string) {
 }
 
 func (p *scenePanel) openImageDialog(then func(string)) {
-	w := p.win()
-	if w == nil {
-		return
-	}
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			return
-		}
-		_ = r.Close()
-		then(r.URI().Path())
-	}, w)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg"}))
-	d.Show()
+	askForFile(p.win(), []string{".png", ".jpg", ".jpeg"}, then, nil)
 }

@@ -2,10 +2,7 @@ package app
 
 import (
 	"image"
-	"image/png"
 	"io"
-	"os"
-	"path/filepath"
 	"log/slog"
 	"strings"
 	"sync"
@@ -46,7 +43,7 @@ func TestScreenSceneGoLive(t *testing.T) {
 	a := test.NewTempApp(t)
 	var mu sync.Mutex
 	var last *image.RGBA
-	r, err := Start(&studio.Studio{Secrets: &memSecrets{}, RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+	r, err := Start(&studio.Studio{Secrets: &studio.MemorySecrets{}, RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 		NewServer: studio.BundledServer([]ladder.Spec{}, t.TempDir()),
 		OnImage: func(img *image.RGBA) {
 			c := image.NewRGBA(img.Rect)
@@ -142,20 +139,6 @@ func TestScreenSceneGoLive(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, [2]int{640, 360}, [2]int{v.Width, v.Height})
 	img := peers.DecodeFrame(t, rec, 2*time.Second, 640, 360)
-	saveArtifact(t, "golive-app-screen-scene.png", img)
+	peers.SaveArtifact(t, "golive-app-screen-scene.png", img)
 	require.True(t, composed(img), "the stream shows the screen, the camera in the corner and the lower third")
-}
-
-// saveArtifact writes img as a PNG into $GOLIVE_ARTIFACTS, when set.
-func saveArtifact(t *testing.T, name string, img image.Image) {
-	dir := os.Getenv("GOLIVE_ARTIFACTS")
-	if dir == "" {
-		return
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	f, err := os.Create(filepath.Join(dir, name))
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, png.Encode(f, img))
-	t.Logf("picture: %s", f.Name())
 }

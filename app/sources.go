@@ -114,18 +114,26 @@ func (p *sourcePicker) apply(video bool, spec string) {
 }
 
 func (p *sourcePicker) openFileDialog(then func(string)) {
-	w := p.win()
+	askForFile(p.win(), []string{".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi"}, then, p.reload)
+}
+
+// askForFile shows a file picker for files ending in one of exts on w and
+// passes the chosen path to then; cancelled (when not nil) runs when none
+// is chosen.
+func askForFile(w fyne.Window, exts []string, then func(string), cancelled func()) {
 	if w == nil {
 		return
 	}
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil || r == nil {
-			p.reload()
+			if cancelled != nil {
+				cancelled()
+			}
 			return
 		}
 		_ = r.Close()
 		then(r.URI().Path())
 	}, w)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".mp4", ".mkv", ".mov", ".webm", ".flv", ".ts", ".avi"}))
+	d.SetFilter(storage.NewExtensionFileFilter(exts))
 	d.Show()
 }

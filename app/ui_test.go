@@ -179,40 +179,6 @@ func (f *fakeController) SetSettings(s studio.Settings) error {
 	return nil
 }
 
-// memSecrets keeps stream keys in memory, so tests that start the real
-// studio never touch the machine's keychain.
-type memSecrets struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (m *memSecrets) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.m[name]
-	if !ok {
-		return "", studio.ErrSecretNotFound
-	}
-	return v, nil
-}
-
-func (m *memSecrets) Set(name, value string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = map[string]string{}
-	}
-	m.m[name] = value
-	return nil
-}
-
-func (m *memSecrets) Delete(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.m, name)
-	return nil
-}
-
 func newTestUI(t *testing.T, ctl Controller) *UI {
 	t.Helper()
 	a := test.NewTempApp(t)

@@ -43,7 +43,7 @@ func runChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	dir := os.Getenv("GOLIVE_XVFB_DIR")
-	r, err := Start(&studio.Studio{Secrets: &memSecrets{}, RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+	r, err := Start(&studio.Studio{Secrets: &studio.MemorySecrets{}, RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 		NewServer: studio.BundledServer([]ladder.Spec{}, dir),
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, Options{})
 	if err != nil {

@@ -6,11 +6,12 @@ import (
 	"image"
 	"io"
 	"sort"
+	"strconv"
 	"sync"
-	"unsafe"
 
 	"github.com/asticode/go-astiav"
 
+	"golive/encoder"
 	"golive/media"
 )
 
@@ -26,6 +27,20 @@ type grabInput struct {
 	opts   map[string]string
 	// what names the screen or window for logs and Stats.
 	what string
+}
+
+// grabOptions are the device options every platform shares: the capture
+// rate (the spec's, else fps) and whether the pointer is drawn, under the
+// platform's name for it.
+func grabOptions(g Grab, fps int, cursorOpt string) map[string]string {
+	if g.FPS > 0 {
+		fps = g.FPS
+	}
+	cursor := "1"
+	if g.HideCursor {
+		cursor = "0"
+	}
+	return map[string]string{"framerate": strconv.Itoa(fps), cursorOpt: cursor}
 }
 
 // grabDevice reads a screen or window through an FFmpeg input device and
@@ -141,14 +156,7 @@ func (g *grabDevice) setupScaler() error {
 	if g.ssc != nil && w == g.srcW && h == g.srcH && pf == g.srcFmt {
 		return nil
 	}
-	if g.ssc != nil {
-		g.ssc.Free()
-		g.ssc = nil
-	}
-	if g.fitted != nil {
-		g.fitted.Free()
-		g.fitted = nil
-	}
+	g.freeScaler()
 	g.srcW, g.srcH, g.srcFmt = w, h, pf
 	g.fit = fitRect(w, h, g.w, g.h)
 	ssc, err := astiav.CreateSoftwareScaleContext(w, h, pf, g.fit.Dx(), g.fit.Dy(), astiav.PixelFormatYuv420P,
@@ -224,7 +232,7 @@ func (g *grabDevice) convert() (*media.VideoFrame, error) {
 		fillRect(out, 0, 0, g.w, g.h, 16, 128, 128)
 	}
 	fw, fh := g.fit.Dx(), g.fit.Dy()
-	planes, ls := framePlanes(g.fitted, [3]int{fh, fh / 2, fh / 2})
+	planes, ls := encoder.FramePlanes(g.fitted, [3]int{fh, fh / 2, fh / 2})
 	dst := [3][]byte{out.Y, out.U, out.V}
 	stride := [3]int{out.StrideY, out.StrideU, out.StrideV}
 	for i := range 3 {
@@ -242,26 +250,6 @@ func (g *grabDevice) convert() (*media.VideoFrame, error) {
 	return out, nil
 }
 
-// framePlanes returns the first three planes of the video frame f as Go
-// slices over FFmpeg's memory, rows[i] lines each, and their line sizes.
-// go-astiav gives the AVFrame and its line sizes but not the data
-// pointers; AVFrame's public layout begins with them (uint8_t
-// *data[AV_NUM_DATA_POINTERS]). The slices are valid while f keeps its
-// buffers; nothing is stored in C memory.
-func framePlanes(f *astiav.Frame, rows [3]int) ([3][]byte, [3]int) {
-	data := (*[astiav.NumDataPointers]*byte)(f.UnsafePointer())
-	all := f.Linesize()
-	var planes [3][]byte
-	var ls [3]int
-	for i := range planes {
-		ls[i] = all[i]
-		if data[i] != nil && ls[i] > 0 {
-			planes[i] = unsafe.Slice(data[i], ls[i]*rows[i])
-		}
-	}
-	return planes, ls
-}
-
 // Close releases the device; it waits for a ReadFrame in progress and is
 // idempotent.
 func (g *grabDevice) Close() error {
@@ -274,8 +262,8 @@ func (g *grabDevice) Close() error {
 	return nil
 }
 
-// free releases the FFmpeg objects, the last allocated first.
-func (g *grabDevice) free() {
+// freeScaler releases the converter and its frame.
+func (g *grabDevice) freeScaler() {
 	if g.ssc != nil {
 		g.ssc.Free()
 		g.ssc = nil
@@ -284,6 +272,11 @@ func (g *grabDevice) free() {
 		g.fitted.Free()
 		g.fitted = nil
 	}
+}
+
+// free releases the FFmpeg objects, the last allocated first.
+func (g *grabDevice) free() {
+	g.freeScaler()
 	for i := len(g.cleanup) - 1; i >= 0; i-- {
 		g.cleanup[i]()
 	}

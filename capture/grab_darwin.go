@@ -2,10 +2,7 @@
 
 package capture
 
-import (
-	"fmt"
-	"strconv"
-)
+import "fmt"
 
 // grabFor is what avfoundation opens for sp at fps: screen N is
 // "Capture screen N" (the URL names it, no audio). A region or one window
@@ -18,15 +15,9 @@ func grabFor(sp Spec, fps int) (grabInput, error) {
 	if sp.Grab.W > 0 {
 		return grabInput{}, fmt.Errorf("%w: macOS captures whole screens only (no region)", ErrBadSpec)
 	}
-	if sp.Grab.FPS > 0 {
-		fps = sp.Grab.FPS
-	}
-	cursor := "1"
-	if sp.Grab.HideCursor {
-		cursor = "0"
-	}
+	opts := grabOptions(sp.Grab, fps, "capture_cursor")
+	opts["pixel_format"] = "bgr0"
 	n := max(sp.Index, 0)
-	return grabInput{format: "avfoundation", url: fmt.Sprintf("Capture screen %d:none", n),
-		opts: map[string]string{"framerate": strconv.Itoa(fps), "capture_cursor": cursor, "pixel_format": "bgr0"},
+	return grabInput{format: "avfoundation", url: fmt.Sprintf("Capture screen %d:none", n), opts: opts,
 		what: fmt.Sprintf("screen %d", n)}, nil
 }

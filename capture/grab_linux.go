@@ -16,13 +16,7 @@ func grabFor(sp Spec, fps int) (grabInput, error) {
 		return grabInput{}, err
 	}
 	g := sp.Grab
-	if g.FPS > 0 {
-		fps = g.FPS
-	}
-	opts := map[string]string{"framerate": strconv.Itoa(fps), "draw_mouse": "1"}
-	if g.HideCursor {
-		opts["draw_mouse"] = "0"
-	}
+	opts := grabOptions(g, fps, "draw_mouse")
 	in := grabInput{format: "x11grab", url: display, opts: opts}
 	var x, y, w, h int // the area in the root's (or the window's) pixels
 	switch sp.Kind {

@@ -13,13 +13,7 @@ import (
 // on Linux.
 func grabFor(sp Spec, fps int) (grabInput, error) {
 	g := sp.Grab
-	if g.FPS > 0 {
-		fps = g.FPS
-	}
-	opts := map[string]string{"framerate": strconv.Itoa(fps), "draw_mouse": "1"}
-	if g.HideCursor {
-		opts["draw_mouse"] = "0"
-	}
+	opts := grabOptions(g, fps, "draw_mouse")
 	in := grabInput{format: "gdigrab", url: "desktop", opts: opts, what: "the desktop"}
 	if sp.Kind == KindWindow {
 		in.url, in.what = "title="+sp.Name, fmt.Sprintf("window %q", sp.Name)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -204,3 +205,41 @@ func (s *Studio) forgetKey(id string) {
 
 // KeyStorage says where the stream keys are kept, for the user.
 func (s *Studio) KeyStorage() string { return s.keysIn }
+
+// MemorySecrets keeps secrets in memory only, lost when the program ends:
+// for tests, and for a studio that must not touch the machine's keychain.
+// The zero value is ready; it is safe for concurrent use.
+type MemorySecrets struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// Get returns the secret kept under name, or ErrSecretNotFound.
+func (m *MemorySecrets) Get(name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.m[name]
+	if !ok {
+		return "", fmt.Errorf("%w: %s", ErrSecretNotFound, name)
+	}
+	return v, nil
+}
+
+// Set keeps value under name.
+func (m *MemorySecrets) Set(name, value string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]string{}
+	}
+	m.m[name] = value
+	return nil
+}
+
+// Delete forgets name.
+func (m *MemorySecrets) Delete(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, name)
+	return nil
+}

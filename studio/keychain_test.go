@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,50 +15,15 @@ import (
 	"golive/internal/peers"
 )
 
-// memSecrets is Secrets in memory; fail makes every call fail.
-type memSecrets struct {
-	mu   sync.Mutex
-	m    map[string]string
-	fail error
-}
+// failingSecrets is a keychain whose every call fails.
+type failingSecrets struct{ err error }
 
-func (m *memSecrets) Get(name string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return "", m.fail
-	}
-	v, ok := m.m[name]
-	if !ok {
-		return "", ErrSecretNotFound
-	}
-	return v, nil
-}
+func (f failingSecrets) Get(string) (string, error) { return "", f.err }
+func (f failingSecrets) Set(string, string) error   { return f.err }
+func (f failingSecrets) Delete(string) error        { return f.err }
 
-func (m *memSecrets) Set(name, value string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	if m.m == nil {
-		m.m = map[string]string{}
-	}
-	m.m[name] = value
-	return nil
-}
-
-func (m *memSecrets) Delete(name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	delete(m.m, name)
-	return nil
-}
-
-func (m *memSecrets) get(name string) string { v, _ := m.Get(name); return v }
+// get reads a secret, "" when it is not there.
+func get(s Secrets, name string) string { v, _ := s.Get(name); return v }
 
 // plainStore is what an earlier GoLive left: keys in the settings, as text.
 func plainStore() *memStore {
@@ -120,14 +84,14 @@ func checkKeychainStudio(t *testing.T, secrets Secrets, get func(string) string)
 }
 
 func TestKeychainMigration(t *testing.T) {
-	m := &memSecrets{}
-	checkKeychainStudio(t, m, m.get)
+	m := &MemorySecrets{}
+	checkKeychainStudio(t, m, func(name string) string { return get(m, name) })
 	// A fresh install with a keychain keeps its new server key there only.
 	store := &memStore{}
-	m2 := &memSecrets{}
+	m2 := &MemorySecrets{}
 	h := newStudio(t, store, false, func(s *Studio) { s.Secrets = m2 })
 	require.Len(t, h.StreamKey(), 24)
-	require.Equal(t, h.StreamKey(), m2.get(secretServer))
+	require.Equal(t, h.StreamKey(), get(m2, secretServer))
 	require.NotContains(t, storedText(store), h.StreamKey())
 }
 
@@ -135,7 +99,7 @@ func TestKeychainMigration(t *testing.T) {
 // says so.
 func TestNoKeychain(t *testing.T) {
 	store := plainStore()
-	h := newStudio(t, store, true, func(s *Studio) { s.Secrets = &memSecrets{fail: errors.New("org.freedesktop.secrets was not provided")} })
+	h := newStudio(t, store, true, func(s *Studio) { s.Secrets = failingSecrets{errors.New("org.freedesktop.secrets was not provided")} })
 	require.Contains(t, h.Status().KeyStorage, "No keychain here")
 	require.Contains(t, h.Status().KeyStorage, "org.freedesktop.secrets was not provided")
 	require.Equal(t, "yt-secret-key-1", h.Destinations()[1].Key)
@@ -171,7 +135,7 @@ func TestKeychainGoKeyringMock(t *testing.T) {
 	_, err := k.Get("nothing")
 	require.ErrorIs(t, err, ErrSecretNotFound)
 	require.NoError(t, k.Delete("nothing"), "deleting what is not there is fine")
-	checkKeychainStudio(t, k, func(name string) string { v, _ := k.Get(name); return v })
+	checkKeychainStudio(t, k, func(name string) string { return get(k, name) })
 	keyring.MockInitWithError(errors.New("locked"))
 	require.ErrorIs(t, ProbeKeychain(k, time.Second), ErrNoKeychain)
 }
@@ -183,7 +147,7 @@ func TestKeychainSecretService(t *testing.T) {
 	if os.Getenv("GOLIVE_KEYRING_CHILD") == "1" {
 		k := Keychain{Service: "golive-test"}
 		require.NoError(t, ProbeKeychain(k, 10*time.Second))
-		checkKeychainStudio(t, k, func(name string) string { v, _ := k.Get(name); return v })
+		checkKeychainStudio(t, k, func(name string) string { return get(k, name) })
 		return
 	}
 	dbus := peers.RequireTool(t, "dbus-run-session")

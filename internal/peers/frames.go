@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/png"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -42,4 +45,26 @@ func NearRGB(img *image.RGBA, x, y int, c [3]byte, tol int) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// SaveArtifact writes img as a PNG named name into $GOLIVE_ARTIFACTS, when
+// it is set, for whoever reads the run's artifacts; else it does nothing.
+func SaveArtifact(t testing.TB, name string, img image.Image) {
+	t.Helper()
+	dir := os.Getenv("GOLIVE_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("picture: %s", f.Name())
 }

@@ -102,17 +102,14 @@ func place(s Scene, i, w, h int, imgs *Images) (Placed, error) {
 		}
 		c, _ := parseColor(l.BorderColor, color.NRGBA{255, 255, 255, 255})
 		pl.border = yuv(c)
-	case TypeImage:
-		img, err := imgs.get(s.Dir, l, w, h)
-		if err != nil {
-			return pl, err
+	case TypeImage, TypeText:
+		var img *image.RGBA
+		var err error
+		if l.Type == TypeImage {
+			img, err = imgs.get(s.Dir, l, w, h)
+		} else {
+			img, err = renderText(l, h)
 		}
-		x, y := Place(l, w, h, img.Bounds().Dx(), img.Bounds().Dy())
-		pl.Rect = image.Rect(x, y, x+img.Bounds().Dx(), y+img.Bounds().Dy())
-		pl.overlay = &preview.Overlay{}
-		pl.overlay.Set(img, x, y)
-	case TypeText:
-		img, err := renderText(l, h)
 		if err != nil {
 			return pl, err
 		}
