@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"golive/internal/peers"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"golive/internal/peers"
 )
 
 func TestServeBadFlags(t *testing.T) {
@@ -22,6 +23,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"--segment", "banana"},
 		{"--part", "2s"},
 		{"extra"},
+		{"--trusted-proxy", "banana"},
+		{"--trusted-proxy", "10.0.0.0/40"},
+		{"--chat-nats-creds", "/tmp/x.creds"},
 		{"--ice-server", "turn:nocredentials.example.org"},
 		{"--webrtc-max-viewers", "0"},
 		{"--webrtc-addr", "127.0.0.1:99999"},
