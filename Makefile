@@ -47,6 +47,12 @@ VERSITYGW  := github.com/versity/versitygw/cmd/versitygw@v1.8.0
 PEER_PKGS  += nats-server
 TOOLS      += /usr/sbin/nats-server
 
+# Screens, windows and the keychain: XCB for listing windows (screen capture itself is FFmpeg's
+# x11grab), and GNOME Keyring in a private D-Bus session for the keychain tests.
+PKG_CONFIG_LIBS += xcb
+PEER_PKGS       += gnome-keyring dbus-daemon
+TOOLS           += gnome-keyring-daemon dbus-run-session
+
 # make package: fyne's packager, built once per version beside the FFmpeg cache. v1.7.4 writes the
 # same metadata code for a fyne v2.7 app as v1.7.2 (built for v2.7) does, and unlike v1.7.2 its
 # package's `make install` finds the icon.

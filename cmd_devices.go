@@ -18,6 +18,7 @@ func runDevices(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	logger := newLogger(stderr, false)
 	listCameras(stdout)
 	listMicrophones(stdout)
+	listScreens(stdout)
 	fmt.Fprintf(stdout, "H.264 encoders (%s, each opened with a test frame):\n", runtime.GOOS)
 	picked := false
 	for _, r := range encoder.Probe(logger) {
@@ -82,5 +83,40 @@ func listMicrophones(w io.Writer) {
 			def = " (default)"
 		}
 		fmt.Fprintf(w, "  %d  %s%s\n", m.Index, m.Name, def)
+	}
+}
+
+// listScreens prints the screens and windows screen capture can take, or
+// says why there are none.
+func listScreens(w io.Writer) {
+	screens, err := capture.ListScreens()
+	if err != nil {
+		fmt.Fprintf(w, "Screens: none (%s)\n", oneLine(err))
+		return
+	}
+	fmt.Fprintln(w, "Screens (--source screen:N, add ?x=&y=&w=&h= for a region, &cursor=0 to hide the pointer, &fps=N):")
+	for _, s := range screens {
+		prim := ""
+		if s.Primary {
+			prim = " (primary)"
+		}
+		size := "size known once capture starts"
+		if s.Width > 0 {
+			size = fmt.Sprintf("%dx%d at %d,%d", s.Width, s.Height, s.X, s.Y)
+		}
+		fmt.Fprintf(w, "  %d  %s, %s%s\n", s.Index, s.Name, size, prim)
+	}
+	windows, err := capture.ListWindows()
+	if err != nil {
+		fmt.Fprintf(w, "Windows: not listed (%s)\n", oneLine(err))
+		return
+	}
+	if len(windows) == 0 {
+		fmt.Fprintln(w, "Windows: none with a title")
+		return
+	}
+	fmt.Fprintln(w, "Windows (--source window:TITLE, the whole title or a unique part of it):")
+	for _, win := range windows {
+		fmt.Fprintf(w, "  %q  %dx%d\n", win.Title, win.Width, win.Height)
 	}
 }

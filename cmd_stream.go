@@ -13,6 +13,7 @@ import (
 	"golive/broadcast"
 	"golive/encoder"
 	"golive/media"
+	"golive/preview/scene"
 )
 
 // stringList is a flag that may be given several times.
@@ -30,10 +31,12 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 		cfg                                  broadcast.Config
 		to                                   stringList
 		size, fps, bitrate, abitrate, durStr string
+		scenePath                            string
 		verbose                              bool
 	)
 	fs.Var(&to, "to", "RTMP(S) publish URL; repeat for multistream")
-	fs.StringVar(&cfg.Source, "source", "test", "video source: test or camera[:N]")
+	fs.StringVar(&cfg.Source, "source", "test", "video source: test, camera[:N], screen[:N] or window:TITLE (screen/window: ?x=&y=&w=&h=&cursor=0|1&fps=N)")
+	fs.StringVar(&scenePath, "scene", "", "compose the video from a scene file (JSON: layers over the source; see README)")
 	fs.StringVar(&cfg.Audio, "audio", "test", "audio source: test, mic[:N] or none")
 	fs.StringVar(&size, "size", "1280x720", "frame size WIDTHxHEIGHT")
 	fs.StringVar(&fps, "fps", "30", "frame rate")
@@ -74,7 +77,31 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 	if err != nil || dur < 0 {
 		return cfg, 0, false, fmt.Errorf("%w: duration %q: want e.g. 30s or 10m", media.ErrBadOption, durStr)
 	}
+	if scenePath != "" {
+		if cfg.Scene, err = readScene(scenePath, fs, cfg); err != nil {
+			return cfg, 0, false, err
+		}
+	}
 	return cfg, dur, verbose, cfg.Validate()
+}
+
+// readScene reads --scene and checks it against the picture it will be
+// drawn on (images read, every layer inside the picture); --source, when
+// given, wins over the scene's own source.
+func readScene(path string, fs *flag.FlagSet, cfg broadcast.Config) (*scene.Scene, error) {
+	sc, err := scene.ReadFile(path)
+	if err == nil {
+		_, err = scene.Prepare(sc, cfg.Width, cfg.Height, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: --scene %s: %w", media.ErrBadOption, path, err)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "source" {
+			sc.Source = ""
+		}
+	})
+	return &sc, nil
 }
 
 func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -49,11 +49,12 @@ func usage(w io.Writer) {
   golive                                   open the GUI
   golive serve   [--rtmp-addr :1935] [--http-addr :8080] [--stream-key KEY]
                  [--ladder 720p,480p,360p,240p] [--segment 1s] [--part 200ms] [--data-dir DIR]
-  golive stream  --to URL [--to URL ...] [--source test|camera[:N]] [--audio test|mic[:N]|none]
+  golive stream  --to URL [--to URL ...] [--source test|camera[:N]|screen[:N]|window:TITLE]
+                 [--audio test|mic[:N]|none] [--scene FILE.json]
                  [--size 1280x720] [--fps 30] [--bitrate 3000k] [--audio-bitrate 128k]
                  [--encoder auto|libx264|h264_nvenc|h264_vaapi|h264_qsv|...]
                  [--record FILE] [--duration 30s]
-  golive devices                           cameras, microphones and the H.264 encoders that open here
+  golive devices                           cameras, microphones, screens, windows and the H.264 encoders that open here
   golive version
 `)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golive/chat"
+	"golive/preview/scene"
 	"golive/studio"
 )
 
@@ -56,6 +57,17 @@ type Controller interface {
 	// checks and stores them (capture changes apply at the next start).
 	Settings() studio.Settings
 	SetSettings(studio.Settings) error
+	// SourceChoices lists what the source pickers offer (refreshed as
+	// devices come and go); SetSource and SetAudio pick one, at once.
+	SourceChoices() studio.SourceChoices
+	SetSource(spec string) error
+	SetAudio(spec string) error
+	// Scene returns the layers drawn over the main source; SetScene
+	// applies a changed one at once (live too) and keeps it.
+	Scene() scene.Scene
+	SetScene(scene.Scene) error
+	// ScenePlan says where each layer is on the picture, nil when unknown.
+	ScenePlan() *scene.Plan
 }
 
 var _ Controller = (*studio.Studio)(nil)

@@ -37,9 +37,10 @@ type Desktop struct {
 
 // Start joins s to the window and shows it without running the app's
 // event loop (Run does that; tests use the test driver's). The window
-// takes s's change notices; s keeps its settings in the app's preferences
-// and hands its preview images to the window unless its Store or OnImage
-// is set. Start initializes s.
+// takes s's change notices; s keeps its settings in the app's preferences,
+// its stream keys in the OS keychain (where one answers) and hands its
+// preview images to the window unless its Store, Secrets or OnImage is
+// set. Start initializes s.
 func Start(s *studio.Studio, o Options) (*Desktop, error) {
 	if o.Refresh == 0 {
 		o.Refresh = 500 * time.Millisecond
@@ -51,6 +52,9 @@ func Start(s *studio.Studio, o Options) (*Desktop, error) {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon()))
 	if s.Store == nil {
 		s.Store = a.Preferences()
+	}
+	if s.Secrets == nil {
+		s.Secrets = studio.Keychain{}
 	}
 	var ui atomic.Pointer[UI] // nil until the window exists
 	if s.OnImage == nil {

@@ -46,7 +46,8 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
-	r, err := Start(&studio.Studio{RTMPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0",
+	secrets := &studio.MemorySecrets{}
+	r, err := Start(&studio.Studio{Secrets: secrets, RTMPAddr: busy.Addr().String(), HTTPAddr: "127.0.0.1:0",
 		NewServer: studio.BundledServer([]ladder.Spec{}, t.TempDir()), OnImage: func(img *image.RGBA) {
 			if img.Bounds().Dx() > 100 {
 				images.Add(1)
@@ -56,7 +57,10 @@ func TestGoLiveAgainstBundledServer(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	ctl := r.Studio
-	require.Equal(t, ctl.StreamKey(), a.Preferences().String("golive.server.key"), "settings live in the app's preferences")
+	key, err := secrets.Get("server")
+	require.NoError(t, err)
+	require.Equal(t, ctl.StreamKey(), key, "the stream key is in the keychain")
+	require.Empty(t, a.Preferences().String("golive.server.key"), "not in the app's preferences")
 	dests := ctl.Destinations()
 	require.Len(t, dests, 1)
 	require.True(t, dests[0].Kind == studio.DestBundled && dests[0].Enabled)

@@ -17,6 +17,7 @@ type destinationsPanel struct {
 	win     func() fyne.Window
 	changed func()
 	rows    *fyne.Container
+	hint    *widget.Label
 	object  fyne.CanvasObject
 	// checks by destination ID, for tests.
 	checks map[string]*widget.Check
@@ -25,13 +26,16 @@ type destinationsPanel struct {
 func newDestinationsPanel(ctl Controller, win func() fyne.Window, changed func()) *destinationsPanel {
 	p := &destinationsPanel{ctl: ctl, win: win, changed: changed, rows: container.NewVBox(), checks: map[string]*widget.Check{}}
 	add := widget.NewButtonWithIcon("Add destination", theme.ContentAddIcon(), func() { p.openForm(studio.Destination{}) })
-	hint := widget.NewLabel("Tick several to multistream. Stream keys are stored on this computer and shown masked.")
-	hint.Wrapping = fyne.TextWrapWord
-	p.object = container.NewBorder(nil, container.NewVBox(hint, add), nil, nil, container.NewVScroll(p.rows))
+	p.hint = widget.NewLabel("Tick several to multistream. Stream keys are stored on this computer and shown masked.")
+	p.hint.Wrapping = fyne.TextWrapWord
+	p.object = container.NewBorder(nil, container.NewVBox(p.hint, add), nil, nil, container.NewVScroll(p.rows))
 	return p
 }
 
 func (p *destinationsPanel) reload() {
+	if where := p.ctl.Status().KeyStorage; where != "" {
+		p.hint.SetText("Tick several to multistream. Stream keys are shown masked. " + where)
+	}
 	p.rows.RemoveAll()
 	p.checks = map[string]*widget.Check{}
 	for _, d := range p.ctl.Destinations() {

@@ -15,17 +15,15 @@ import (
 
 // settingsPanel edits the capture and encoding settings.
 type settingsPanel struct {
-	ctl                               Controller
-	source, audio, size, fps, encoder *widget.SelectEntry
-	bitrate, audioBitrate, chatName   *widget.Entry
-	status                            *widget.Label
-	object                            fyne.CanvasObject
+	ctl                             Controller
+	size, fps, encoder              *widget.SelectEntry
+	bitrate, audioBitrate, chatName *widget.Entry
+	status                          *widget.Label
+	object                          fyne.CanvasObject
 }
 
 func newSettingsPanel(ctl Controller) *settingsPanel {
 	p := &settingsPanel{ctl: ctl,
-		source:       widget.NewSelectEntry([]string{"test", "camera", "camera:1"}),
-		audio:        widget.NewSelectEntry([]string{"test", "mic", "none"}),
 		size:         widget.NewSelectEntry([]string{"1920x1080", "1280x720", "854x480", "640x360"}),
 		fps:          widget.NewSelectEntry([]string{"24", "25", "30", "50", "60"}),
 		encoder:      widget.NewSelectEntry([]string{"auto", "libx264", "h264_nvenc", "h264_vaapi", "h264_qsv"}),
@@ -36,8 +34,6 @@ func newSettingsPanel(ctl Controller) *settingsPanel {
 	}
 	p.status.Wrapping = fyne.TextWrapWord
 	form := widget.NewForm(
-		widget.NewFormItem("Video source", p.source),
-		widget.NewFormItem("Audio source", p.audio),
 		widget.NewFormItem("Size", p.size),
 		widget.NewFormItem("Frame rate", p.fps),
 		widget.NewFormItem("Video bitrate (kbit/s)", p.bitrate),
@@ -46,7 +42,7 @@ func newSettingsPanel(ctl Controller) *settingsPanel {
 		widget.NewFormItem("Chat name", p.chatName),
 	)
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), p.save)
-	hint := widget.NewLabel("The bitrate applies at once; source, size, frame rate and encoder at the next start.")
+	hint := widget.NewLabel("The bitrate applies at once; size, frame rate and encoder at the next start. Sources are picked under the preview.")
 	hint.Wrapping = fyne.TextWrapWord
 	p.object = container.NewVScroll(container.NewVBox(form, save, p.status, hint))
 	p.load()
@@ -55,8 +51,6 @@ func newSettingsPanel(ctl Controller) *settingsPanel {
 
 func (p *settingsPanel) load() {
 	s := p.ctl.Settings()
-	p.source.SetText(s.Source)
-	p.audio.SetText(s.Audio)
 	if s.Width > 0 {
 		p.size.SetText(fmt.Sprintf("%dx%d", s.Width, s.Height))
 	}
@@ -75,7 +69,8 @@ func (p *settingsPanel) load() {
 
 // value parses the form; empty fields keep their defaults (zero).
 func (p *settingsPanel) value() (studio.Settings, error) {
-	s := studio.Settings{Source: strings.TrimSpace(p.source.Text), Audio: strings.TrimSpace(p.audio.Text),
+	cur := p.ctl.Settings() // the sources are the pickers'
+	s := studio.Settings{Source: cur.Source, Audio: cur.Audio,
 		Encoder: strings.TrimSpace(p.encoder.Text), ChatName: strings.TrimSpace(p.chatName.Text)}
 	if t := strings.TrimSpace(p.size.Text); t != "" {
 		ws, hs, _ := strings.Cut(strings.ToLower(t), "x")

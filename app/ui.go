@@ -39,6 +39,9 @@ type UI struct {
 	health    *healthPanel
 	dests     *destinationsPanel
 	chat      *chatPanel
+	scene     *scenePanel
+	sources   *sourcePicker
+	drag      *layerDrag
 	lastState broadcast.State
 	tapErr    string // why the last Go Live click failed
 	noLevel   bool   // the controller has no audio level
@@ -59,7 +62,7 @@ func New(a fyne.App, ctl Controller) *UI {
 	return u
 }
 
-// SelectTab shows the side tab with the given title ("Health",
+// SelectTab shows the side tab with the given title ("Health", "Scene",
 // "Destinations", "Chat", "Settings"); it reports whether one matched. GUI
 // goroutine only.
 func (u *UI) SelectTab(title string) bool {
@@ -97,7 +100,9 @@ func (u *UI) build() fyne.CanvasObject {
 	u.preview.FillMode = canvas.ImageFillContain
 	u.preview.ScaleMode = canvas.ImageScaleFastest
 	u.preview.SetMinSize(fyne.NewSize(560, 315))
-	previewBox := container.NewStack(canvas.NewRectangle(color.Black), u.preview)
+	u.drag = newLayerDrag(u.ctl, func(err error) { u.errLabel.SetText(err.Error()) })
+	previewBox := container.NewStack(canvas.NewRectangle(color.Black), u.preview, u.drag)
+	u.sources = newSourcePicker(u.ctl, func() fyne.Window { return u.win })
 
 	u.meter = widget.NewProgressBar()
 	u.meter.TextFormatter = func() string {
@@ -121,13 +126,15 @@ func (u *UI) build() fyne.CanvasObject {
 	share := container.NewBorder(nil, nil, nil, u.qr, container.NewVBox(u.viewerTxt, u.viewerURL))
 
 	big := container.NewGridWrap(fyne.NewSize(560, 56), u.goLive)
-	left := container.NewVBox(previewBox, u.meter, container.NewCenter(big), u.errLabel, widget.NewSeparator(), share)
+	left := container.NewVBox(previewBox, u.meter, u.sources.object, container.NewCenter(big), u.errLabel, widget.NewSeparator(), share)
 
 	u.health = newHealthPanel(u.ctl)
 	u.dests = newDestinationsPanel(u.ctl, func() fyne.Window { return u.win }, u.Reload)
 	u.chat = newChatPanel(u.ctl, func() fyne.Window { return u.win }, u.Reload)
+	u.scene = newScenePanel(u.ctl, func() fyne.Window { return u.win })
 	tabs := container.NewAppTabs(
 		container.NewTabItemWithIcon("Health", theme.InfoIcon(), u.health.object),
+		container.NewTabItemWithIcon("Scene", theme.ViewFullScreenIcon(), u.scene.object),
 		container.NewTabItemWithIcon("Destinations", theme.UploadIcon(), u.dests.object),
 		container.NewTabItemWithIcon("Chat", theme.MailComposeIcon(), u.chat.object),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), newSettingsPanel(u.ctl).object),
@@ -188,6 +195,8 @@ func (u *UI) Changed() {
 func (u *UI) Reload() {
 	u.dests.reload()
 	u.chat.reload()
+	u.scene.reload()
+	u.sources.reload()
 	u.refresh()
 }
 

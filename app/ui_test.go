@@ -16,6 +16,7 @@ import (
 
 	"golive/broadcast"
 	"golive/chat"
+	"golive/preview/scene"
 	"golive/studio"
 )
 
@@ -31,6 +32,8 @@ type fakeController struct {
 	settings  studio.Settings
 	chatSet   chat.RoomSettings
 	mods      []chat.Moderator
+	scene     scene.Scene
+	choices   studio.SourceChoices
 }
 
 func newFake() *fakeController {
@@ -44,7 +47,55 @@ func newFake() *fakeController {
 		},
 		chat: []chat.Message{{ID: "m1", User: chat.User{ID: "u1", Name: "ann"}, Text: "hi!"},
 			{ID: "m2", User: chat.User{ID: "c", Name: "Creator", Mod: true}, Text: "welcome"}},
+		scene: scene.Scene{Layers: []scene.Layer{{ID: "chat", Type: scene.TypeChat, Corner: scene.BottomLeft, Hidden: true}}},
+		choices: studio.SourceChoices{
+			Video: []studio.SourceOption{{Spec: "test", Name: "Test pattern"}, {Spec: "camera:0", Name: "Camera: HD Webcam"},
+				{Spec: "screen:0", Name: "Screen 1 (DP-1, 1920x1080)"}, {Spec: "window:Slides", Name: "Window: Slides"}, {Spec: studio.FileSpec, Name: "Media file…"}},
+			Audio: []studio.SourceOption{{Spec: "test", Name: "Test tone (1 kHz)"}, {Spec: "mic:0", Name: "Microphone: USB Mic"}, {Spec: "none", Name: "No audio"}},
+		},
 	}
+}
+
+func (f *fakeController) SourceChoices() studio.SourceChoices {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.choices
+}
+func (f *fakeController) SetSource(spec string) error {
+	f.call("source " + spec)
+	if spec == "camera:9" {
+		return errors.New("capture: no such camera")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settings.Source = spec
+	return nil
+}
+func (f *fakeController) SetAudio(spec string) error {
+	f.call("audio " + spec)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settings.Audio = spec
+	return nil
+}
+func (f *fakeController) Scene() scene.Scene {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.scene.Clone()
+}
+func (f *fakeController) SetScene(sc scene.Scene) error {
+	f.call("scene")
+	if _, err := scene.Prepare(sc, 1280, 720, nil); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scene = sc.Clone()
+	return nil
+}
+func (f *fakeController) ScenePlan() *scene.Plan {
+	p, _ := scene.Prepare(f.Scene(), 1280, 720, nil)
+	return p
 }
 
 func (f *fakeController) call(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }

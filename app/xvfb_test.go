@@ -43,7 +43,7 @@ func runChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	dir := os.Getenv("GOLIVE_XVFB_DIR")
-	r, err := Start(&studio.Studio{RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+	r, err := Start(&studio.Studio{Secrets: &studio.MemorySecrets{}, RTMPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 		NewServer: studio.BundledServer([]ladder.Spec{}, dir),
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, Options{})
 	if err != nil {
@@ -215,7 +215,7 @@ func TestXvfbScreenshot(t *testing.T) {
 	require.Greater(t, std, 100.0, "the preview area has almost no contrast")
 
 	// The other tabs, for whoever reads the artifacts.
-	for _, tab := range []string{"Destinations", "Chat", "Settings", "Add"} {
+	for _, tab := range []string{"Scene", "Destinations", "Chat", "Settings", "Add"} {
 		fmt.Fprintln(in, tab)
 		select {
 		case l := <-lines:

@@ -16,6 +16,7 @@ import (
 
 	"golive/capture"
 	"golive/media"
+	"golive/preview/scene"
 )
 
 // ErrNotInitialized is returned by GoLive before Initialize or after Close.
@@ -175,6 +176,13 @@ func (b *Broadcast) watch(air *onAir) {
 	case <-air.stopped:
 	case <-b.ctx.Done():
 	}
+}
+
+// Scene returns the scene being composed (to change it live), nil when
+// the configuration has none.
+func (b *Broadcast) Scene() *scene.Source {
+	s, _ := b.video.(*scene.Source)
+	return s
 }
 
 // SetOnAudio sets a function that sees every captured audio block (for a

@@ -5,6 +5,7 @@ import (
 
 	"golive/capture"
 	"golive/media"
+	"golive/preview/scene"
 )
 
 // Config is what a broadcast sends and where; the zero value of each field
@@ -12,7 +13,8 @@ import (
 type Config struct {
 	// Destinations are RTMP(S) publish URLs; several means multistream.
 	Destinations []string
-	// Source is the video source: "test" (default) or "camera[:N]".
+	// Source is the video source: "test" (default), "camera[:N]",
+	// "screen[:N]" or "window:TITLE" (see capture.Parse).
 	Source string
 	// Audio is the audio source: "test" (default), "mic[:N]" or "none".
 	Audio string
@@ -32,6 +34,9 @@ type Config struct {
 	// FixedBitrate turns adaptive bitrate off; by default the bitrate goes
 	// down when the link cannot carry it and back up to Bitrate after.
 	FixedBitrate bool
+	// Scene, when set, composes the video: its layers over its own source,
+	// or over Source when it names none (see preview/scene).
+	Scene *scene.Scene
 }
 
 // WithDefaults returns c with every zero field set to its default.
@@ -72,8 +77,13 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	if spec, err := capture.Parse(c.Source); err != nil || (spec.Kind != capture.KindTest && spec.Kind != capture.KindCamera) {
-		return fmt.Errorf("%w: source %q: want test or camera[:N]", media.ErrBadOption, c.Source)
+	if spec, err := capture.Parse(c.Source); err != nil || spec.Kind == capture.KindMic || spec.Kind == capture.KindNone {
+		return fmt.Errorf("%w: source %q: want test, camera[:N], screen[:N] or window:TITLE", media.ErrBadOption, c.Source)
+	}
+	if c.Scene != nil {
+		if err := c.Scene.Validate(); err != nil {
+			return fmt.Errorf("%w: scene: %w", media.ErrBadOption, err)
+		}
 	}
 	if spec, err := capture.Parse(c.Audio); err != nil || spec.Kind == capture.KindCamera {
 		return fmt.Errorf("%w: audio %q: want test, mic[:N] or none", media.ErrBadOption, c.Audio)

@@ -5,6 +5,7 @@ import (
 
 	"golive/capture"
 	"golive/media"
+	"golive/preview/scene"
 )
 
 // audioBuffer is how many 20 ms audio blocks may wait for the encoder.
@@ -25,8 +26,10 @@ func openSources(cfg Config, opts capture.Options) (capture.VideoSource, capture
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --audio: %w", media.ErrBadOption, err)
 	}
-	video, err := vspec.Video(opts)
-	if err != nil {
+	var video capture.VideoSource
+	if cfg.Scene != nil { // the scene opens its sources itself
+		video = &scene.Source{Scene: *cfg.Scene, Main: cfg.Source, Options: opts, Buffer: videoBuffer(cfg.FPS), Logger: opts.Logger}
+	} else if video, err = vspec.Video(opts); err != nil {
 		return nil, nil, fmt.Errorf("%w: --source: %w", media.ErrBadOption, err)
 	}
 	audio, err := aspec.Audio(opts)

@@ -26,6 +26,15 @@ type CameraDevice interface {
 	Close() error
 }
 
+// FrameDevice is a CameraDevice that converts its pictures itself: Camera
+// reads frames of exactly its Width×Height from ReadFrame instead of
+// pictures from Read (which it then never calls). An error means the device
+// is gone.
+type FrameDevice interface {
+	CameraDevice
+	ReadFrame() (*media.VideoFrame, error)
+}
+
 // CameraMode is one picture size, rate and pixel format a camera offers.
 type CameraMode struct {
 	Width, Height int
@@ -82,6 +91,11 @@ type Camera struct {
 	Opener func(retry bool) (CameraDevice, CameraMode, error)
 	// Logger receives the source's log; default slog.Default().
 	Logger *slog.Logger
+	// Kind names the source in logs and errors; default "camera" (Screen
+	// sets "screen").
+	Kind string
+	// LostText is the slate's message; default "CAMERA LOST".
+	LostText string
 
 	mode  CameraMode
 	label string
@@ -97,7 +111,13 @@ type Camera struct {
 // Initialize opens the camera (failing with ErrNoCamera when it cannot)
 // and starts the source's goroutines.
 func (c *Camera) Initialize() error {
-	if err := videoDefaults("camera", &c.Width, &c.Height, &c.FPS, &c.Clock, &c.Ticker); err != nil {
+	if c.Kind == "" {
+		c.Kind = "camera"
+	}
+	if c.LostText == "" {
+		c.LostText = "CAMERA LOST"
+	}
+	if err := videoDefaults(c.Kind, &c.Width, &c.Height, &c.FPS, &c.Clock, &c.Ticker); err != nil {
 		return err
 	}
 	if c.StallTimeout <= 0 {
@@ -115,7 +135,7 @@ func (c *Camera) Initialize() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default().With("stage", "capture")
 	}
-	c.Logger = c.Logger.With("source", "camera")
+	c.Logger = c.Logger.With("source", c.Kind)
 	if c.Opener == nil {
 		md := &mdCamera{id: c.DeviceID, index: c.Index, w: c.Width, h: c.Height, fps: c.FPS}
 		c.Opener = md.open
@@ -123,19 +143,19 @@ func (c *Camera) Initialize() error {
 	}
 	dev, mode, err := c.Opener(false)
 	if err != nil {
-		return fmt.Errorf("camera: open: %w", err)
+		return fmt.Errorf("%s: open: %w", c.Kind, err)
 	}
 	if mode.Width <= 0 || mode.Height <= 0 {
 		_ = dev.Close()
-		return fmt.Errorf("camera: %w: device mode %dx%d", ErrNoCamera, mode.Width, mode.Height)
+		return fmt.Errorf("%s: %w: device mode %dx%d", c.Kind, ErrNoCamera, mode.Width, mode.Height)
 	}
 	c.mode, c.first = mode, dev
 	c.grid = newGrid(uint64(time.Second), uint64(c.FPS))
-	c.slate = newSlate(c.Width, c.Height, "CAMERA LOST", c.Epoch)
+	c.slate = newSlate(c.Width, c.Height, c.LostText, c.Epoch)
 	c.out = make(chan *media.VideoFrame, c.Buffer)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.stats.setState(StateRunning)
-	c.Logger.Info("camera open", "width", mode.Width, "height", mode.Height, "fps", mode.FPS, "format", mode.Format)
+	c.Logger.Info(c.Kind+" open", "width", mode.Width, "height", mode.Height, "fps", mode.FPS, "format", mode.Format)
 	c.wg.Add(1)
 	go c.run()
 	return nil
@@ -188,9 +208,29 @@ func (c *Camera) startReader(dev CameraDevice, mode CameraMode) *deviceReader {
 		scaler = NewScaler(mode.Width, mode.Height, c.Width, c.Height)
 		tmp = media.NewVideoFrame(mode.Width, mode.Height)
 	}
+	fr, direct := dev.(FrameDevice)
 	go func() {
 		defer close(s.done)
 		for {
+			if direct { // the device converts: its frames are ready
+				f, err := fr.ReadFrame()
+				if err == nil && (f == nil || f.Width != c.Width || f.Height != c.Height || f.Validate() != nil) {
+					c.stats.bad.Add(1)
+					continue
+				}
+				if f != nil {
+					f.PTS = c.Clock.Now()
+				}
+				select {
+				case s.frames <- camFrame{f: f, err: err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+				continue
+			}
 			img, release, err := dev.Read()
 			pts := c.Clock.Now()
 			var r camFrame
@@ -257,7 +297,7 @@ func (c *Camera) stopReader(s *deviceReader) <-chan struct{} {
 		select {
 		case <-s.done:
 		case <-time.After(5 * time.Second):
-			c.Logger.Warn("camera reader did not stop after close; leaving it")
+			c.Logger.Warn(c.Kind + " reader did not stop after close; leaving it")
 		}
 	}()
 	return closed
@@ -315,7 +355,7 @@ func (c *Camera) run() {
 		}
 	}
 	lose := func(why error) {
-		c.Logger.Warn("camera lost; sending slate", "err", why)
+		c.Logger.Warn(c.Kind+" lost; sending slate", "err", why)
 		closing = c.stopReader(rd)
 		rd, frames = nil, nil
 		c.stats.losses.Add(1)
@@ -395,14 +435,14 @@ func (c *Camera) run() {
 				r.err = fmt.Errorf("came back with mode %dx%d", r.mode.Width, r.mode.Height)
 			}
 			if r.err != nil {
-				c.Logger.Debug("camera reopen failed", "err", r.err)
+				c.Logger.Debug(c.Kind+" reopen failed", "err", r.err)
 				continue
 			}
 			if c.ctx.Err() != nil {
 				_ = r.dev.Close()
 				return
 			}
-			c.Logger.Info("camera back")
+			c.Logger.Info(c.Kind + " back")
 			rd = c.startReader(r.dev, r.mode)
 			frames = rd.frames
 			lastFrame = now

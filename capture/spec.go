@@ -23,31 +23,127 @@ const (
 	KindCamera Kind = "camera"
 	KindMic    Kind = "mic"
 	KindNone   Kind = "none"
+	// KindScreen is a whole display ("screen", "screen:N").
+	KindScreen Kind = "screen"
+	// KindWindow is one window, found by its title ("window:TITLE").
+	KindWindow Kind = "window"
 )
 
 // Spec is a parsed --source or --audio value.
 type Spec struct {
 	Kind Kind
 	// Index is the device number for camera and mic; -1 means "the
-	// default" (the first camera, the system's default microphone).
+	// default" (the first camera, the system's default microphone); for
+	// screen it is the display number (-1: the first).
 	Index int
+	// Name is the window title of window:TITLE.
+	Name string
+	// Grab is the region, cursor and rate of a screen or window capture.
+	Grab Grab
+}
+
+// Grab is what part of a screen or window is captured, and how: the
+// ?x=&y=&w=&h=&cursor=&fps= of a screen or window spec. The zero value
+// captures the whole area with the cursor at the output frame rate.
+type Grab struct {
+	// X, Y, W and H are the region in the screen's (or window's) pixels;
+	// W = H = 0 captures it all.
+	X, Y, W, H int
+	// HideCursor leaves the mouse pointer out (cursor=0).
+	HideCursor bool
+	// FPS is the capture rate; 0: the output's.
+	FPS int
+}
+
+// query returns g as a spec's query string ("" for the zero value).
+func (g Grab) query() string {
+	var q []string
+	if g.W > 0 {
+		q = append(q, fmt.Sprintf("x=%d&y=%d&w=%d&h=%d", g.X, g.Y, g.W, g.H))
+	}
+	if g.HideCursor {
+		q = append(q, "cursor=0")
+	}
+	if g.FPS > 0 {
+		q = append(q, fmt.Sprintf("fps=%d", g.FPS))
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + strings.Join(q, "&")
+}
+
+// parseGrab reads a screen or window spec's query (without the '?').
+func parseGrab(spec, q string) (Grab, error) {
+	var g Grab
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(q, "&") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || seen[k] {
+			return Grab{}, fmt.Errorf("%w: %q: want ?x=&y=&w=&h=&cursor=0|1&fps=N, each once", ErrBadSpec, spec)
+		}
+		seen[k] = true
+		if k == "cursor" {
+			switch strings.ToLower(v) {
+			case "0", "off", "false", "no":
+				g.HideCursor = true
+			case "1", "on", "true", "yes":
+			default:
+				return Grab{}, fmt.Errorf("%w: %q: cursor=%q (want 0 or 1)", ErrBadSpec, spec, v)
+			}
+			continue
+		}
+		ptr := map[string]*int{"x": &g.X, "y": &g.Y, "w": &g.W, "h": &g.H, "fps": &g.FPS}[k]
+		if ptr == nil {
+			return Grab{}, fmt.Errorf("%w: %q: unknown option %q (want x, y, w, h, cursor, fps)", ErrBadSpec, spec, k)
+		}
+		if v == "" || len(v) > 5 || strings.TrimLeft(v, "0123456789") != "" {
+			return Grab{}, fmt.Errorf("%w: %q: %s=%q (want 0..99999)", ErrBadSpec, spec, k, v)
+		}
+		*ptr, _ = strconv.Atoi(v)
+	}
+	region := seen["x"] || seen["y"] || seen["w"] || seen["h"]
+	if region && (!seen["w"] || !seen["h"] || g.W < 2 || g.H < 2 || g.W > 16384 || g.H > 16384) {
+		return Grab{}, fmt.Errorf("%w: %q: a region needs w and h of 2..16384 (x and y default 0)", ErrBadSpec, spec)
+	}
+	if seen["fps"] && (g.FPS < 1 || g.FPS > 240) {
+		return Grab{}, fmt.Errorf("%w: %q: fps %d (want 1..240)", ErrBadSpec, spec, g.FPS)
+	}
+	return g, nil
 }
 
 // String returns the spec in the form Parse reads.
 func (s Spec) String() string {
-	if (s.Kind == KindCamera || s.Kind == KindMic) && s.Index >= 0 {
+	switch {
+	case s.Kind == KindWindow:
+		return fmt.Sprintf("%s:%s%s", s.Kind, s.Name, s.Grab.query())
+	case s.Kind == KindScreen && s.Index >= 0:
+		return fmt.Sprintf("%s:%d%s", s.Kind, s.Index, s.Grab.query())
+	case s.Kind == KindScreen:
+		return string(s.Kind) + s.Grab.query()
+	case (s.Kind == KindCamera || s.Kind == KindMic) && s.Index >= 0:
 		return fmt.Sprintf("%s:%d", s.Kind, s.Index)
 	}
 	return string(s.Kind)
 }
 
 // Parse reads a source spec: "test", "camera", "camera:N", "mic",
-// "mic:N" or "none" (case-insensitive, surrounding spaces ignored; N is a
-// decimal device number from `golive devices`, 0..999).
+// "mic:N", "none", "screen", "screen:N" or "window:TITLE" (the kind is
+// case-insensitive, surrounding spaces are ignored; N is a decimal device
+// number from `golive devices`, 0..999). A screen or window spec may end
+// in ?x=&y=&w=&h=&cursor=0|1&fps=N (see Grab); a window title keeps its
+// case and may hold ':' and '?'.
 func Parse(spec string) (Spec, error) {
-	s := strings.ToLower(strings.TrimSpace(spec))
+	s := strings.TrimSpace(spec)
 	name, num, hasNum := strings.Cut(s, ":")
-	k := Kind(name)
+	if i := strings.IndexByte(name, '?'); i >= 0 { // "screen?x=..."
+		name, num, hasNum = s[:i], s[i:], true
+	}
+	k := Kind(strings.ToLower(name))
+	if k == KindScreen || k == KindWindow {
+		return parseCapture(spec, k, num, hasNum)
+	}
+	num = strings.ToLower(num)
 	switch k {
 	case KindTest, KindNone:
 		if hasNum {
@@ -67,7 +163,42 @@ func Parse(spec string) (Spec, error) {
 		}
 		return Spec{Kind: k, Index: n}, nil
 	}
-	return Spec{}, fmt.Errorf("%w: %q (want test, camera[:N], mic[:N] or none)", ErrBadSpec, spec)
+	return Spec{}, fmt.Errorf("%w: %q (want test, camera[:N], screen[:N], window:TITLE, mic[:N] or none)", ErrBadSpec, spec)
+}
+
+// parseCapture reads the rest of a screen or window spec: rest is what
+// follows the first ':' (hasRest tells whether there was one).
+func parseCapture(spec string, k Kind, rest string, hasRest bool) (Spec, error) {
+	out := Spec{Kind: k, Index: -1}
+	name := rest
+	if i := strings.LastIndexByte(rest, '?'); i >= 0 && strings.Contains(rest[i:], "=") {
+		g, err := parseGrab(spec, rest[i+1:])
+		if err != nil {
+			return Spec{}, err
+		}
+		out.Grab, name = g, rest[:i]
+	}
+	if k == KindWindow {
+		if !hasRest || strings.TrimSpace(name) == "" || len(name) > 256 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return Spec{}, fmt.Errorf("%w: %q: want window:TITLE (1..256 printable characters)", ErrBadSpec, spec)
+		}
+		if i := strings.LastIndexByte(name, '?'); i >= 0 && strings.Contains(name[i:], "=") {
+			return Spec{}, fmt.Errorf("%w: %q: a title ending in ?NAME=VALUE is taken for options; give the options after it", ErrBadSpec, spec)
+		}
+		out.Name = name
+		return out, nil
+	}
+	if !hasRest {
+		return out, nil
+	}
+	if name == "" && strings.HasPrefix(rest, "?") {
+		return out, nil
+	}
+	if name == "" || len(name) > 3 || strings.TrimLeft(name, "0123456789") != "" {
+		return Spec{}, fmt.Errorf("%w: %q: screen number must be 0..999", ErrBadSpec, spec)
+	}
+	out.Index, _ = strconv.Atoi(name)
+	return out, nil
 }
 
 // Options are the settings Spec.Video and Spec.Audio give the source.
@@ -83,13 +214,16 @@ type Options struct {
 }
 
 // Video returns the (uninitialized) video source the spec names: the test
-// pattern or a camera. "none" and "mic" are refused with ErrBadSpec.
+// pattern, a camera, a screen or a window. "none" and "mic" are refused
+// with ErrBadSpec.
 func (s Spec) Video(o Options) (VideoSource, error) {
 	switch s.Kind {
 	case KindTest:
 		return &TestPattern{Width: o.Width, Height: o.Height, FPS: o.FPS, Clock: o.Clock, Logger: o.Logger}, nil
 	case KindCamera:
 		return &Camera{Index: max(s.Index, 0), Width: o.Width, Height: o.Height, FPS: o.FPS, Clock: o.Clock, Logger: o.Logger}, nil
+	case KindScreen, KindWindow:
+		return &Screen{Spec: s, Width: o.Width, Height: o.Height, FPS: o.FPS, Clock: o.Clock, Logger: o.Logger}, nil
 	}
 	return nil, fmt.Errorf("%w: %q is not a video source", ErrBadSpec, s.String())
 }

@@ -13,14 +13,14 @@ var specCases = []struct {
 	want Spec
 	err  bool
 }{
-	{"test", Spec{KindTest, -1}, false},
-	{" TEST ", Spec{KindTest, -1}, false},
-	{"camera", Spec{KindCamera, -1}, false},
-	{"camera:0", Spec{KindCamera, 0}, false},
-	{"camera:12", Spec{KindCamera, 12}, false},
-	{"mic", Spec{KindMic, -1}, false},
-	{"mic:1", Spec{KindMic, 1}, false},
-	{"none", Spec{KindNone, -1}, false},
+	{"test", Spec{Kind: KindTest, Index: -1}, false},
+	{" TEST ", Spec{Kind: KindTest, Index: -1}, false},
+	{"camera", Spec{Kind: KindCamera, Index: -1}, false},
+	{"camera:0", Spec{Kind: KindCamera, Index: 0}, false},
+	{"camera:12", Spec{Kind: KindCamera, Index: 12}, false},
+	{"mic", Spec{Kind: KindMic, Index: -1}, false},
+	{"mic:1", Spec{Kind: KindMic, Index: 1}, false},
+	{"none", Spec{Kind: KindNone, Index: -1}, false},
 	{"", Spec{}, true},
 	{"camera:", Spec{}, true},
 	{"camera:-1", Spec{}, true},
@@ -32,6 +32,29 @@ var specCases = []struct {
 	{"none:1", Spec{}, true},
 	{"webcam", Spec{}, true},
 	{"mic: 1", Spec{}, true},
+	{"screen", Spec{Kind: KindScreen, Index: -1}, false},
+	{"Screen:1", Spec{Kind: KindScreen, Index: 1}, false},
+	{"screen?x=10&y=20&w=640&h=360&cursor=0&fps=15", Spec{Kind: KindScreen, Index: -1, Grab: Grab{X: 10, Y: 20, W: 640, H: 360, HideCursor: true, FPS: 15}}, false},
+	{"screen:0?w=640&h=360", Spec{Kind: KindScreen, Index: 0, Grab: Grab{W: 640, H: 360}}, false},
+	{"screen:0?cursor=1", Spec{Kind: KindScreen, Index: 0}, false},
+	{"window:My Editor: main.go?", Spec{Kind: KindWindow, Index: -1, Name: "My Editor: main.go?"}, false},
+	{"window:Slides ?cursor=off", Spec{Kind: KindWindow, Index: -1, Name: "Slides ", Grab: Grab{HideCursor: true}}, false},
+	{"window:golive-pattern?fps=10", Spec{Kind: KindWindow, Index: -1, Name: "golive-pattern", Grab: Grab{FPS: 10}}, false},
+	{"screen:", Spec{}, true},
+	{"screen:x", Spec{}, true},
+	{"screen?x=1", Spec{}, true},
+	{"screen?w=1&h=100", Spec{}, true},
+	{"screen?w=100&h=100&w=20", Spec{}, true},
+	{"screen?fps=0", Spec{}, true},
+	{"screen?fps=500", Spec{}, true},
+	{"screen?cursor=maybe", Spec{}, true},
+	{"screen?zoom=2", Spec{}, true},
+	{"screen?x=-1&w=10&h=10", Spec{}, true},
+	{"window", Spec{}, true},
+	{"window:", Spec{}, true},
+	{"window:  ", Spec{}, true},
+	{"window:a\x01b", Spec{}, true},
+	{"window:a?fps=2?cursor=1", Spec{}, true},
 }
 
 func TestParse(t *testing.T) {
@@ -52,27 +75,27 @@ func TestParse(t *testing.T) {
 func TestSpecSources(t *testing.T) {
 	clock := NewClock()
 	o := Options{Width: 320, Height: 240, FPS: 15, Clock: clock, Logger: quietLog, MicBackends: []malgo.Backend{NullBackend}}
-	v, err := Spec{KindTest, -1}.Video(o)
+	v, err := Spec{Kind: KindTest, Index: -1}.Video(o)
 	require.NoError(t, err)
 	require.Equal(t, &TestPattern{Width: 320, Height: 240, FPS: 15, Clock: clock, Logger: quietLog}, v)
-	v, err = Spec{KindCamera, 2}.Video(o)
+	v, err = Spec{Kind: KindCamera, Index: 2}.Video(o)
 	require.NoError(t, err)
 	require.Equal(t, 2, v.(*Camera).Index)
-	_, err = Spec{KindNone, -1}.Video(o)
+	_, err = Spec{Kind: KindNone, Index: -1}.Video(o)
 	require.ErrorIs(t, err, ErrBadSpec)
-	_, err = Spec{KindMic, 0}.Video(o)
+	_, err = Spec{Kind: KindMic, Index: 0}.Video(o)
 	require.ErrorIs(t, err, ErrBadSpec)
 
-	a, err := Spec{KindNone, -1}.Audio(o)
+	a, err := Spec{Kind: KindNone, Index: -1}.Audio(o)
 	require.NoError(t, err)
 	require.Nil(t, a)
-	a, err = Spec{KindTest, -1}.Audio(o)
+	a, err = Spec{Kind: KindTest, Index: -1}.Audio(o)
 	require.NoError(t, err)
 	require.IsType(t, &Tone{}, a)
-	a, err = Spec{KindMic, -1}.Audio(o)
+	a, err = Spec{Kind: KindMic, Index: -1}.Audio(o)
 	require.NoError(t, err)
 	require.Equal(t, -1, a.(*Microphone).Index)
-	_, err = Spec{KindCamera, 0}.Audio(o)
+	_, err = Spec{Kind: KindCamera, Index: 0}.Audio(o)
 	require.ErrorIs(t, err, ErrBadSpec)
 	// The null-backend microphone from a spec really runs.
 	require.NoError(t, a.Initialize())
@@ -90,7 +113,7 @@ func FuzzParse(f *testing.F) {
 			require.ErrorIs(t, err, ErrBadSpec)
 			return
 		}
-		require.Contains(t, []Kind{KindTest, KindCamera, KindMic, KindNone}, s.Kind)
+		require.Contains(t, []Kind{KindTest, KindCamera, KindMic, KindNone, KindScreen, KindWindow}, s.Kind)
 		require.True(t, s.Index >= -1 && s.Index <= 999)
 		again, err := Parse(s.String())
 		require.NoError(t, err)

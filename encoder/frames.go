@@ -41,7 +41,7 @@ func fillFrame(f *astiav.Frame, src *media.VideoFrame) error {
 		return fmt.Errorf("%w: av_frame_make_writable: %w", ErrCodec, err)
 	}
 	cw, ch := src.ChromaSize()
-	dst, ls := framePlanes(f, [3]int{src.Height, ch, ch})
+	dst, ls := FramePlanes(f, [3]int{src.Height, ch, ch})
 	for i, p := range []struct {
 		src          []byte
 		stride, w, h int
@@ -61,13 +61,13 @@ func fillFrame(f *astiav.Frame, src *media.VideoFrame) error {
 	return nil
 }
 
-// framePlanes returns the first three planes of the video frame f, as Go
+// FramePlanes returns the first three planes of the video frame f, as Go
 // slices over FFmpeg's memory of rows[i] lines each, and their line
 // sizes. go-astiav gives the AVFrame (UnsafePointer) and the line sizes
 // but not the data pointers; AVFrame's public layout begins with them
 // (uint8_t *data[AV_NUM_DATA_POINTERS]). The slices are valid while f
 // keeps its buffers; nothing is stored in C memory.
-func framePlanes(f *astiav.Frame, rows [3]int) ([3][]byte, [3]int) {
+func FramePlanes(f *astiav.Frame, rows [3]int) ([3][]byte, [3]int) {
 	data := (*[astiav.NumDataPointers]*byte)(f.UnsafePointer())
 	all := f.Linesize()
 	var planes [3][]byte

@@ -128,6 +128,7 @@ func (o *Overlay) Blend(f *media.VideoFrame) {
 		n := x1 - x0
 		yp, yinv := l.yp[li:li+n], l.yinv[li:li+n]
 		dst := f.Y[fy*f.StrideY+x0 : fy*f.StrideY+x1]
+		yp, dst = yp[:len(yinv)], dst[:len(yinv)] // one bounds check per row, not per pixel
 		for i, inv := range yinv {
 			if inv == 255 {
 				continue
@@ -143,6 +144,7 @@ func (o *Overlay) Blend(f *media.VideoFrame) {
 		up, vp, inv := l.up[li:li+n], l.vp[li:li+n], l.cinv[li:li+n]
 		du := f.U[cy*f.StrideU+cx0 : cy*f.StrideU+cx1]
 		dv := f.V[cy*f.StrideV+cx0 : cy*f.StrideV+cx1]
+		up, vp, du, dv = up[:len(inv)], vp[:len(inv)], du[:len(inv)], dv[:len(inv)]
 		for i, a := range inv {
 			if a == 255 {
 				continue

@@ -152,11 +152,17 @@ func (s *Studio) SaveDestination(d Destination) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if d.ID == "" {
+	isNew := d.ID == ""
+	if isNew {
 		b := make([]byte, 6)
 		_, _ = rand.Read(b)
 		d.ID = hex.EncodeToString(b)
+	}
+	if err := s.keepKey(d); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if isNew {
 		s.dests = append(s.dests, d)
 	} else {
 		found := false
@@ -167,6 +173,7 @@ func (s *Studio) SaveDestination(d Destination) error {
 		}
 		if !found {
 			s.mu.Unlock()
+			s.forgetKey(d.ID)
 			return fmt.Errorf("%w: no destination %q", media.ErrBadOption, d.ID)
 		}
 	}
@@ -177,7 +184,7 @@ func (s *Studio) SaveDestination(d Destination) error {
 	return nil
 }
 
-// RemoveDestination deletes a user entry.
+// RemoveDestination deletes a user entry (and its key).
 func (s *Studio) RemoveDestination(id string) {
 	s.mu.Lock()
 	for i := range s.dests {
@@ -188,6 +195,7 @@ func (s *Studio) RemoveDestination(id string) {
 	}
 	s.persistLocked()
 	s.mu.Unlock()
+	s.forgetKey(id)
 	s.changed()
 }
 
@@ -213,8 +221,17 @@ func (s *Studio) SetEnabled(id string, on bool) error {
 	return nil
 }
 
+// persistLocked stores the list; with a keychain, without the keys.
 func (s *Studio) persistLocked() {
-	data, _ := json.Marshal(s.dests)
+	ds := s.dests
+	if s.secrets != nil {
+		ds = make([]Destination, len(s.dests))
+		for i, d := range s.dests {
+			d.Key = ""
+			ds[i] = d
+		}
+	}
+	data, _ := json.Marshal(ds)
 	s.set(storeDestinations, string(data))
 }
 

@@ -41,6 +41,7 @@ const (
 	storeStreamKey    = "golive.server.key"
 	storeBundledOn    = "golive.bundled.enabled"
 	storeOverlay      = "golive.overlay"
+	storeScene        = "golive.scene"
 )
 
 func (s *Studio) get(key string) string {
@@ -79,12 +80,18 @@ func (s *Studio) load() {
 	s.dests = decodeDestinations(s.get(storeDestinations))
 	s.bundledOn = s.get(storeBundledOn) != "false"
 	s.overlayOn = s.get(storeOverlay) == "true"
+	s.loadScene()
 	s.key = s.get(storeStreamKey)
+	if s.secrets != nil {
+		s.loadSecrets()
+	}
 	if s.key == "" {
 		b := make([]byte, 12)
 		_, _ = rand.Read(b)
 		s.key = hex.EncodeToString(b)
-		s.set(storeStreamKey, s.key)
+		if s.secrets == nil || s.secrets.Set(secretServer, s.key) != nil {
+			s.set(storeStreamKey, s.key)
+		}
 	}
 }
 
@@ -95,11 +102,14 @@ func (st Settings) config() broadcast.Config {
 		Bitrate: st.Bitrate, AudioBitrate: st.AudioBitrate, Encoder: st.Encoder}
 }
 
-// config is the pipeline configuration from the settings.
+// config is the pipeline configuration from the settings and the scene.
 func (s *Studio) config() broadcast.Config {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.settings.config().WithDefaults()
+	cfg := s.settings.config().WithDefaults()
+	sc := s.scene.Clone()
+	cfg.Scene = &sc
+	return cfg
 }
 
 // Settings returns the current settings with the defaults filled in.
@@ -124,7 +134,7 @@ func (s *Studio) SetSettings(st Settings) error {
 	s.settings = st
 	s.set(storeSettings, string(data))
 	s.mu.Unlock()
-	if b, ok := s.engine.(interface{ SetBitrate(int) }); ok && st.Bitrate > 0 {
+	if b, ok := s.eng().(interface{ SetBitrate(int) }); ok && st.Bitrate > 0 {
 		b.SetBitrate(st.Bitrate)
 	}
 	s.changed()

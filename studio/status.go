@@ -30,6 +30,9 @@ type Status struct {
 	ReconnectIn time.Duration
 	// Preview is the preview stage's counters.
 	Preview preview.Stats
+	// KeyStorage says where the stream keys are kept (the system keychain,
+	// or the settings file and why).
+	KeyStorage string
 }
 
 // Status returns a snapshot for the GUI; call it about once a second (it
@@ -37,12 +40,12 @@ type Status struct {
 func (s *Studio) Status() Status {
 	var st Status
 	level := -1.0
-	if s.engine != nil {
-		st.Stats = s.engine.Stats()
-		if l, ok := s.engine.(interface{ AudioLevel() float64 }); ok {
+	if e := s.eng(); e != nil {
+		st.Stats = e.Stats()
+		if l, ok := e.(interface{ AudioLevel() float64 }); ok {
 			level = l.AudioLevel()
 		}
-		_, st.CanReconnect = s.engine.(interface{ ReconnectNow() })
+		_, st.CanReconnect = e.(interface{ ReconnectNow() })
 	}
 	now := s.Now()
 	st.ReconnectIn = reconnectIn(st.Destinations, now)
@@ -60,6 +63,7 @@ func (s *Studio) Status() Status {
 	st.Overlay = s.overlayOn
 	st.Viewers = s.viewers
 	st.Preview = s.prev.Stats()
+	st.KeyStorage = s.keysIn
 	return st
 }
 

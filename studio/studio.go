@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"golive/broadcast"
+	"golive/capture"
 	"golive/chat"
 	"golive/media"
 	"golive/preview"
+	"golive/preview/scene"
 )
 
 // ErrBusy is returned by Studio.GoLive while connecting or live.
@@ -69,9 +71,20 @@ type Studio struct {
 	// ChatTokenFile keeps the chat's moderator tokens (hashed) across runs;
 	// "" keeps them while the app runs.
 	ChatTokenFile string
+	// Watcher lists the devices for the source pickers; nil: a
+	// capture.Watcher with its defaults. Its OnChange is the studio's.
+	Watcher *capture.Watcher
+	// Secrets keeps the stream keys, e.g. Keychain{} (the OS keychain; the
+	// app sets that); Initialize checks it answers. Nil, or one that does
+	// not answer, keeps them in Store with the other settings, as text.
+	Secrets Secrets
 
 	log     *slog.Logger
-	engine  Engine
+	secrets Secrets // Secrets once it answered, else nil
+	keysIn  string  // where the keys are, for the user
+	watcher *capture.Watcher
+	images  scene.Images
+	engine  Engine // guarded by mu
 	server  Server
 	hub     *chat.Hub
 	prev    preview.Preview
@@ -99,6 +112,8 @@ type Studio struct {
 	frameSize    [2]int
 	audioPeak    float64
 	audioTap     bool // the engine hands audio blocks to onAudio
+	scene        scene.Scene
+	devices      capture.Devices
 }
 
 // Initialize loads the settings, starts the chat hub, the bundled server
@@ -124,6 +139,7 @@ func (s *Studio) Initialize() error {
 	}
 	s.mem = map[string]string{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.openSecrets()
 	s.load()
 
 	// The stream key only publishes: moderators get tokens of their own (InviteModerator).
@@ -153,28 +169,11 @@ func (s *Studio) Initialize() error {
 		s.Close()
 		return fmt.Errorf("studio: preview: %w", err)
 	}
-	cfg := s.config()
-	s.engine = s.NewEngine(cfg, s.onFrame, s.Logger.With("stage", "broadcast"))
-	if err := s.engine.Initialize(); err != nil {
-		// A camera or microphone that is gone must not keep the app shut:
-		// fall back to the test pattern and tone, and say so.
-		fallback := cfg
-		fallback.Source, fallback.Audio = "test", "test"
-		s.log.Warn("capture failed; using the test pattern", "err", err)
-		s.engine = s.NewEngine(fallback, s.onFrame, s.Logger.With("stage", "broadcast"))
-		if err2 := s.engine.Initialize(); err2 != nil {
-			s.engine = nil
-			s.Close()
-			return fmt.Errorf("studio: %w", errors.Join(err, err2))
-		}
-		s.lastErr = fmt.Sprintf("capture: %v (showing the test pattern)", err)
+	if err := s.startEngine(); err != nil {
+		s.Close()
+		return err
 	}
-	if t, ok := s.engine.(interface {
-		SetOnAudio(func(*media.AudioFrame))
-	}); ok {
-		t.SetOnAudio(s.onAudio)
-		s.audioTap = true
-	}
+	s.startWatcher()
 	return nil
 }
 
@@ -195,7 +194,8 @@ func (s *Studio) GoLive() error {
 		return ErrNoDestination
 	}
 	s.mu.Lock()
-	if s.connecting != nil || s.engine == nil || s.engine.LiveDone() != nil {
+	e := s.engine
+	if s.connecting != nil || e == nil || e.LiveDone() != nil {
 		s.mu.Unlock()
 		return ErrBusy
 	}
@@ -205,11 +205,11 @@ func (s *Studio) GoLive() error {
 	s.mu.Unlock()
 	s.changed()
 	s.connWG.Add(1)
-	go s.connect(ctx, cancel, urls)
+	go s.connect(ctx, cancel, e, urls)
 	return nil
 }
 
-func (s *Studio) connect(ctx context.Context, cancel context.CancelFunc, urls []string) {
+func (s *Studio) connect(ctx context.Context, cancel context.CancelFunc, e Engine, urls []string) {
 	defer s.connWG.Done()
 	defer cancel()
 	masked := make([]string, len(urls))
@@ -217,7 +217,7 @@ func (s *Studio) connect(ctx context.Context, cancel context.CancelFunc, urls []
 		masked[i] = broadcast.MaskURL(u)
 	}
 	s.log.Info("going live", "destinations", masked)
-	err := s.engine.GoLive(ctx, urls)
+	err := e.GoLive(ctx, urls)
 	s.mu.Lock()
 	s.connecting = nil
 	if err != nil {
@@ -229,13 +229,13 @@ func (s *Studio) connect(ctx context.Context, cancel context.CancelFunc, urls []
 		s.log.Warn("go live failed", "err", err)
 		return
 	}
-	done := s.engine.LiveDone()
+	done := e.LiveDone()
 	if done == nil {
 		return
 	}
 	select {
 	case <-done:
-		if err := s.engine.Err(); err != nil {
+		if err := e.Err(); err != nil {
 			s.setErr(err.Error())
 		}
 		s.changed()
@@ -258,8 +258,8 @@ func (s *Studio) StopLive() {
 	if cancel != nil {
 		cancel()
 	}
-	if s.engine != nil {
-		s.engine.StopLive()
+	if e := s.eng(); e != nil {
+		e.StopLive()
 	}
 	s.changed()
 }
@@ -267,7 +267,7 @@ func (s *Studio) StopLive() {
 // ReconnectNow asks every reconnecting destination to retry at once, when
 // the engine supports it; it reports whether it did.
 func (s *Studio) ReconnectNow() bool {
-	r, ok := s.engine.(interface{ ReconnectNow() })
+	r, ok := s.eng().(interface{ ReconnectNow() })
 	if ok {
 		r.ReconnectNow()
 	}
@@ -287,9 +287,15 @@ func (s *Studio) Close() {
 	}
 	s.cancel()
 	s.connWG.Wait() // they use the engine until they see the cancel
-	if s.engine != nil {
-		s.engine.Close()
-		s.engine = nil
+	if s.watcher != nil {
+		s.watcher.Close()
+	}
+	s.mu.Lock()
+	e := s.engine
+	s.engine = nil
+	s.mu.Unlock()
+	if e != nil {
+		e.Close()
 	}
 	s.prev.Close()
 	if s.server != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"golive/broadcast"
+	"golive/capture"
 	"golive/chat"
 	"golive/media"
 )
@@ -138,8 +139,9 @@ type harness struct {
 }
 
 // newStudio starts a Studio on a fake engine and, with server, a fake
-// bundled server whose first attempt finds its ports busy.
-func newStudio(t *testing.T, store Store, server bool) *harness {
+// bundled server whose first attempt finds its ports busy; opts change the
+// Studio before Initialize.
+func newStudio(t *testing.T, store Store, server bool, opts ...func(*Studio)) *harness {
 	t.Helper()
 	h := &harness{engine: &fakeEngine{release: make(chan error, 1)}, changes: make(chan struct{}, 1), logs: &bytes.Buffer{}}
 	var logMu sync.Mutex
@@ -159,6 +161,7 @@ func newStudio(t *testing.T, store Store, server bool) *harness {
 			default:
 			}
 		},
+		Watcher: &capture.Watcher{List: func() capture.Devices { return capture.Devices{} }},
 	}
 	if server {
 		attempts := 0
@@ -166,6 +169,9 @@ func newStudio(t *testing.T, store Store, server bool) *harness {
 			attempts++
 			return &fakeServer{cfg: cfg, busy: attempts == 1}
 		}
+	}
+	for _, o := range opts {
+		o(h.Studio)
 	}
 	require.NoError(t, h.Initialize())
 	t.Cleanup(h.Close)
