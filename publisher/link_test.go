@@ -295,9 +295,13 @@ func TestLinkMultistreamNeverSlowsOthers(t *testing.T) {
 	fastLink := peers.StartProxy(t, n.Addr(), peers.ProxyOptions{ReadBuffer: linkWindow})
 	slowLink := peers.StartProxy(t, n.Addr(), peers.ProxyOptions{Rate: 100_000, ReadBuffer: linkWindow})
 	m := &Multi{}
-	for _, u := range []string{"rtmp://" + fastLink.Addr() + "/live/fast", "rtmp://" + slowLink.Addr() + "/live/slow"} {
+	// The slow one's first retry comes after the second watched below: the
+	// proxy lets new connections through, and a fresh connection at 1.5
+	// Mb/s into a 100 kb/s link would steer again (as it should) before
+	// it is congested long enough to be left behind once more.
+	for i, u := range []string{"rtmp://" + fastLink.Addr() + "/live/fast", "rtmp://" + slowLink.Addr() + "/live/slow"} {
 		r := newRTMP(t, u, c)
-		r.Reconnect = &ReconnectPolicy{Initial: 500 * time.Millisecond}
+		r.Reconnect = &ReconnectPolicy{Initial: []time.Duration{500 * time.Millisecond, 5 * time.Second}[i]}
 		m.Destinations = append(m.Destinations, r)
 	}
 	require.NoError(t, m.Initialize())
