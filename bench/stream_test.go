@@ -148,6 +148,10 @@ func TestStreamMemory(t *testing.T) {
 		peak = max(peak, x)
 	}
 	t.Logf("golive stream %s@30 for %v, RSS every %v (KiB): %v", size, dur, every, samples)
-	t.Logf("  first tenth %.1f MiB, last tenth %.1f MiB, peak %.1f MiB (target: flat, <= 200 MB)",
-		avg(samples[:n]), avg(samples[len(samples)-n:]), float64(peak)/1024)
+	first, last := avg(samples[:n]), avg(samples[len(samples)-n:])
+	t.Logf("  first tenth %.1f MiB, last tenth %.1f MiB, peak %.1f MiB (target: flat, <= 200 MB)", first, last, float64(peak)/1024)
+	note := fmt.Sprintf("golive stream, test pattern + tone, %s@30 3000k libx264 to nginx-rtmp for %v, RSS sampled every %v (%d samples)", size, dur, every, len(samples))
+	const mib = 1 << 20
+	verdict(t, "broadcaster-rss", float64(peak)*1024/1e6, 0, note+": peak")
+	verdict(t, "broadcaster-rss-flat", last*mib/1e6, first*mib/1e6, note+": mean of the last tenth vs the first tenth")
 }
