@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"golive/encoder"
 	"golive/server"
 	"golive/server/ladder"
+	"golive/server/webrtc"
 )
 
 // runServe runs the bundled server until ctx is cancelled: `golive serve`.
@@ -29,6 +31,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	part := fs.Duration("part", 200*time.Millisecond, "LL-HLS part duration")
 	dataDir := fs.String("data-dir", "", "data directory (default: the user config dir + /golive)")
 	encoderName := fs.String("encoder", "auto", "ladder H.264 encoder")
+	webrtcAddr := fs.String("webrtc-addr", webrtc.DefaultAddr, "UDP address of all WebRTC media (one port)")
+	maxViewers := fs.Int("webrtc-max-viewers", server.DefaultWebRTCMaxViewers, "most WebRTC viewers at once (503 beyond)")
+	var iceServers []webrtc.ICEServer
+	fs.Func("ice-server", "STUN or TURN server for WebRTC, repeatable: stun:HOST[:PORT] or turn:USER:PASS@HOST[:PORT]",
+		func(v string) error {
+			s, err := webrtc.ParseICEServer(v)
+			iceServers = append(iceServers, s)
+			return err
+		})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, "usage: golive serve [flags]")
@@ -56,12 +67,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "golive serve: --part %v out of range (20ms up to --segment)\n", *part)
 		return exitUsage
 	}
+	rtcAddr := "" // the default: when its port is taken, serve runs without WebRTC
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "webrtc-addr" {
+			rtcAddr = *webrtcAddr
+		}
+	})
+	if _, err := net.ResolveUDPAddr("udp", *webrtcAddr); err != nil {
+		fmt.Fprintf(stderr, "golive serve: --webrtc-addr %q: %v\n", *webrtcAddr, err)
+		return exitUsage
+	}
+	if *maxViewers < 1 {
+		fmt.Fprintf(stderr, "golive serve: --webrtc-max-viewers %d: want at least 1\n", *maxViewers)
+		return exitUsage
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	encoder.RouteFFmpegLog(logger)
 	srv := &server.Server{
 		RTMPAddr: *rtmpAddr, HTTPAddr: *httpAddr, StreamKey: *key, DataDir: *dataDir,
 		Ladder: specs, Segment: *segment, Part: *part, Encoder: *encoderName,
-		Logger: logger,
+		WebRTCAddr: rtcAddr, ICEServers: iceServers, WebRTCMaxViewers: *maxViewers, Logger: logger,
 	}
 	if err := srv.Initialize(); err != nil {
 		fmt.Fprintf(stderr, "golive serve: %v\n", err)
@@ -71,6 +96,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "rtmp listening on %s\n", srv.RTMPAddress())
 	fmt.Fprintf(stdout, "http listening on %s\n", srv.HTTPAddress())
 	fmt.Fprintf(stdout, "stream key: %s\n", srv.Key())
+	if a := srv.WebRTCAddress(); a != nil {
+		fmt.Fprintf(stdout, "webrtc listening on %s\n", a)
+	}
 	<-ctx.Done()
 	return 0
 }

@@ -22,6 +22,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"--segment", "banana"},
 		{"--part", "2s"},
 		{"extra"},
+		{"--ice-server", "turn:nocredentials.example.org"},
+		{"--webrtc-max-viewers", "0"},
+		{"--webrtc-addr", "127.0.0.1:99999"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := runServe(context.Background(), args, &stdout, &stderr)
@@ -43,7 +46,7 @@ func startServe(t *testing.T, dataDir string) (httpAddr, key string, stop func()
 	done := make(chan int, 1)
 	go func() {
 		done <- runServe(ctx, []string{"--rtmp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-			"--data-dir", dataDir, "--ladder", "480p,240p"}, &stdout, &stderr)
+			"--data-dir", dataDir, "--ladder", "480p,240p", "--webrtc-addr", "127.0.0.1:0"}, &stdout, &stderr)
 	}()
 	var m []string
 	require.Eventually(t, func() bool {

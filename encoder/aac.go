@@ -168,11 +168,16 @@ func (a *AAC) open() (err error) {
 	if err := frame.AllocBuffer(0); err != nil {
 		return fmt.Errorf("%w: av_frame_get_buffer: %w", ErrOpen, err)
 	}
+	rs, err := newResampler(a.SampleRate, a.Channels)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOpen, err)
+	}
 	pkt := astiav.AllocPacket()
 	if pkt == nil {
+		rs.close()
 		return fmt.Errorf("%w: av_packet_alloc failed", ErrOpen)
 	}
-	a.cc, a.frame, a.pkt, a.frameSize = cc, frame, pkt, frameSize
+	a.cc, a.frame, a.pkt, a.rs, a.frameSize = cc, frame, pkt, rs, frameSize
 	a.params = media.CodecParams{
 		Codec: media.CodecAAC, Config: config, Bitrate: a.Bitrate,
 		SampleRate: a.SampleRate, Channels: a.Channels,
@@ -218,31 +223,20 @@ func (a *AAC) Encode(f *media.AudioFrame) ([]*media.Packet, error) {
 	return out, nil
 }
 
-// ensureResampler (re)creates the resampler for f's input format, keeping
-// already converted samples.
+// ensureResampler switches the resampler to f's input format when it
+// changes, keeping already converted samples.
 func (a *AAC) ensureResampler(f *media.AudioFrame) error {
-	if a.rs != nil && a.rs.inRate == f.SampleRate && a.rs.inCh == f.Channels {
+	if a.rs.inRate == f.SampleRate && a.rs.inCh == f.Channels {
 		return nil
 	}
-	rs, err := newResampler(f.SampleRate, f.Channels, a.SampleRate, a.Channels)
-	if err != nil {
+	first := a.rs.inRate == 0
+	if err := a.rs.setInput(f.SampleRate, f.Channels); err != nil {
 		return err
 	}
-	if old := a.rs; old != nil {
-		err := old.drain()
-		if err == nil {
-			err = rs.takeFifo(old)
-		}
-		old.close()
-		if err != nil {
-			rs.close()
-			a.rs = nil
-			return err
-		}
+	if !first {
 		a.log.Debug("audio input format changed", "rate", f.SampleRate, "channels", f.Channels)
 		a.anchored = false // re-anchor on this frame, keeping what is queued
 	}
-	a.rs = rs
 	return nil
 }
 
@@ -269,8 +263,8 @@ func (a *AAC) retime(f *media.AudioFrame) {
 
 // sendFrame moves n buffered samples into the encoder and collects packets.
 func (a *AAC) sendFrame(n int) ([]*media.Packet, error) {
-	if err := makeWritable(a.frame); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
+	if err := a.frame.MakeWritable(); err != nil {
+		return nil, fmt.Errorf("%w: av_frame_make_writable: %w", ErrCodec, err)
 	}
 	got, err := a.rs.read(a.frame, n)
 	if err != nil {
@@ -326,16 +320,14 @@ func (a *AAC) Flush() ([]*media.Packet, error) {
 	}
 	a.flushed = true
 	var out []*media.Packet
-	if a.rs != nil {
-		if err := a.rs.drain(); err != nil {
-			return nil, fmt.Errorf("aac flush: %w", err)
-		}
-		for a.rs.buffered() > 0 {
-			pkts, err := a.sendFrame(min(a.frameSize, a.rs.buffered()))
-			out = append(out, pkts...)
-			if err != nil {
-				return out, fmt.Errorf("aac flush: %w", err)
-			}
+	if err := a.rs.drain(); err != nil {
+		return nil, fmt.Errorf("aac flush: %w", err)
+	}
+	for a.rs.buffered() > 0 {
+		pkts, err := a.sendFrame(min(a.frameSize, a.rs.buffered()))
+		out = append(out, pkts...)
+		if err != nil {
+			return out, fmt.Errorf("aac flush: %w", err)
 		}
 	}
 	if err := a.cc.SendFrame(nil); err != nil {

@@ -153,7 +153,7 @@ func (d *H264Decoder) picture() (*Picture, error) {
 		}
 		d.convPic = pic
 	}
-	if err := d.conv.scaleFrameInto(d.frame, d.convPic); err != nil {
+	if err := d.conv.frameInto(d.frame, d.convPic.f); err != nil {
 		return nil, err
 	}
 	d.lent = Picture{PTS: pts, f: d.convPic.f, borrowed: true}
@@ -221,18 +221,19 @@ func (d *H264Decoder) receive() ([]*media.VideoFrame, error) {
 func (d *H264Decoder) convert() (*media.VideoFrame, error) {
 	pts := d.framePTS()
 	var vf *media.VideoFrame
+	var err error
 	switch pf := d.frame.PixelFormat(); pf {
 	case astiav.PixelFormatYuv420P, astiav.PixelFormatYuvj420P:
-		vf = copyVideoFrameOut(d.frame)
+		vf, err = videoFrameOut(d.frame)
 	default:
 		if d.conv == nil {
 			d.log.Info("converting decoded frames to yuv420p", "pix_fmt", pf.String())
 			d.conv = &Scaler{Logger: d.Logger}
 		}
-		var err error
-		if vf, err = d.conv.convertFrame(d.frame); err != nil {
-			return nil, err
-		}
+		vf, err = d.conv.convertFrame(d.frame)
+	}
+	if err != nil {
+		return nil, err
 	}
 	vf.PTS = pts
 	return vf, nil

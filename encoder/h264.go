@@ -46,8 +46,11 @@ type H264 struct {
 
 	mu       sync.Mutex // serialises Encode, Flush and Close
 	cc       *astiav.CodecContext
-	frame    *astiav.Frame // software frame handed to (or uploaded for) the encoder
-	hwFrame  *astiav.Frame // VAAPI surface, nil otherwise
+	frame    *astiav.Frame                 // software frame handed to (or uploaded for) the encoder
+	staging  *astiav.Frame                 // YUV420P input of a non-YUV420P encoder, nil otherwise
+	conv     *Scaler                       // YUV420P → the encoder's format (or a lent picture's copy)
+	hwFrames *astiav.HardwareFramesContext // VAAPI surfaces' pool, nil otherwise
+	hwFrame  *astiav.Frame                 // VAAPI surface, nil otherwise
 	pkt      *astiav.Packet
 	set      settings
 	name     string
@@ -111,9 +114,10 @@ func (e *H264) Initialize() error {
 
 // SetBitrate asks for a new target bitrate in bits/s (with maxrate equal
 // to it and a one-second buffer); it is safe from any goroutine and takes
-// effect before the next frame. Values <= 0 are ignored. In FFmpeg 5.1
-// libx264 (tested) and h264_nvenc reconfigure on the fly; h264_qsv,
-// h264_vaapi and the others keep their opening bitrate.
+// effect before the next frame. Values <= 0 are ignored. In FFmpeg 8.1
+// libx264 (tested), h264_nvenc (on GPUs that can) and h264_qsv
+// reconfigure on the fly (the last two per FFmpeg's source, untested
+// here); h264_vaapi and the others keep their opening bitrate.
 func (e *H264) SetBitrate(bps int) {
 	if bps > 0 {
 		e.wantBitrate.Store(int64(bps))
@@ -169,21 +173,30 @@ func (e *H264) addTime(start time.Time) {
 func (e *H264) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
-		return
-	}
 	e.closed = true
+	e.free()
+}
+
+// free releases every FFmpeg object the encoder holds (all of them, or
+// what a failed open had allocated); it is idempotent.
+func (e *H264) free() {
 	if e.pkt != nil {
 		e.pkt.Free()
 		e.pkt = nil
 	}
-	if e.hwFrame != nil {
-		e.hwFrame.Free()
-		e.hwFrame = nil
+	for _, f := range []**astiav.Frame{&e.hwFrame, &e.staging, &e.frame} {
+		if *f != nil {
+			(*f).Free()
+			*f = nil
+		}
 	}
-	if e.frame != nil {
-		e.frame.Free()
-		e.frame = nil
+	if e.conv != nil {
+		e.conv.Close()
+		e.conv = nil
+	}
+	if e.hwFrames != nil {
+		e.hwFrames.Free()
+		e.hwFrames = nil
 	}
 	if e.cc != nil {
 		e.cc.Free()

@@ -25,20 +25,26 @@ func (e *H264) Encode(f *media.VideoFrame, forceKey bool) ([]*media.Packet, erro
 		}
 		return nil
 	})
-	if err == nil {
-		err = e.fillOwnFrame(func(nv12 bool) { copyVideoFrameIn(e.frame, f, nv12) })
-	}
 	if err != nil {
 		return nil, err
+	}
+	if e.staging == nil {
+		err = fillFrame(e.frame, f)
+	} else if err = fillFrame(e.staging, f); err == nil {
+		err = e.convertInto(e.staging)
+	}
+	if err != nil {
+		e.skip()
+		return nil, fmt.Errorf("h264 encode: %w", err)
 	}
 	return e.encode(e.frame, f.PTS, forceKey)
 }
 
 // EncodePicture is Encode without copying: a libx264 (YUV420P) encoder
 // reads the picture's planes in place; others get them copied into their
-// own frame first. It sets the picture's FFmpeg timestamp and picture
-// type; the caller keeps ownership and may refill the picture once
-// EncodePicture has returned.
+// own frame first, as does a lent picture. It sets the picture's FFmpeg
+// timestamp and picture type; the caller keeps ownership and may refill
+// the picture once EncodePicture has returned.
 func (e *H264) EncodePicture(p *Picture, forceKey bool) ([]*media.Packet, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -55,42 +61,40 @@ func (e *H264) EncodePicture(p *Picture, forceKey bool) ([]*media.Packet, error)
 	if err != nil {
 		return nil, err
 	}
-	if e.hwFrame == nil && e.set.PixFmt == astiav.PixelFormatYuv420P && !p.borrowed {
+	if e.set.PixFmt == astiav.PixelFormatYuv420P && !p.borrowed {
 		return e.encode(p.f, p.PTS, forceKey) // in place
 	}
-	if err := e.fillOwnFrame(func(nv12 bool) { copyFrame(e.frame, p.f, nv12) }); err != nil {
-		return nil, err
+	if err := e.convertInto(p.f); err != nil {
+		e.skip()
+		return nil, fmt.Errorf("h264 encode: %w", err)
 	}
 	return e.encode(e.frame, p.PTS, forceKey)
 }
 
 // accept is the prologue Encode and EncodePicture share: the encoder must
-// be usable, the input must pass check, and a bitrate asked for by
-// SetBitrate is applied. A refused input counts as skipped.
+// be usable and the input must pass check; a bitrate asked for by
+// SetBitrate is then applied. A refused input counts as skipped.
 func (e *H264) accept(check func() error) error {
 	err := e.usable()
 	if err == nil {
 		err = check()
 	}
-	if err == nil {
-		err = e.applyBitrate()
-	}
 	if err != nil {
 		e.skip()
 		return fmt.Errorf("h264 encode: %w", err)
 	}
+	e.applyBitrate()
 	return nil
 }
 
-// fillOwnFrame makes the encoder's own frame writable and fills it with
-// fill, told whether the frame is NV12 (else YUV420P).
-func (e *H264) fillOwnFrame(fill func(nv12 bool)) error {
-	if err := makeWritable(e.frame); err != nil {
-		e.skip()
-		return fmt.Errorf("h264 encode: %w: %w", ErrCodec, err)
+// convertInto copies the 4:2:0 8-bit frame src into the encoder's own
+// frame in the encoder's pixel format (libswscale at the same size: an
+// exact copy, or YUV420P → NV12).
+func (e *H264) convertInto(src *astiav.Frame) error {
+	if e.conv == nil {
+		e.conv = &Scaler{Logger: e.Logger}
 	}
-	fill(e.set.PixFmt == astiav.PixelFormatNv12)
-	return nil
+	return e.conv.frameInto(src, e.frame)
 }
 
 // encode sends one software frame (e.frame or a caller's picture) with
@@ -113,7 +117,7 @@ func (e *H264) encode(frame *astiav.Frame, pts time.Duration, forceKey bool) ([]
 	}
 	send := frame
 	if e.hwFrame != nil {
-		if err := uploadHWFrame(e.cc, e.hwFrame, frame); err != nil {
+		if err := e.upload(frame); err != nil {
 			delete(e.ptsMap, tick)
 			e.skip()
 			return nil, fmt.Errorf("h264 encode: %w: %w", ErrCodec, err)
@@ -132,6 +136,22 @@ func (e *H264) encode(frame *astiav.Frame, pts time.Duration, forceKey bool) ([]
 	}
 	e.statsMu.Unlock()
 	return e.receive()
+}
+
+// upload copies the software frame sw into a surface from the encoder's
+// hardware frames context (VAAPI), with its timestamp and picture type.
+func (e *H264) upload(sw *astiav.Frame) error {
+	e.hwFrame.Unref()
+	if err := e.hwFrame.AllocHardwareBuffer(e.hwFrames); err != nil {
+		return fmt.Errorf("av_hwframe_get_buffer: %w", err)
+	}
+	if err := sw.TransferHardwareData(e.hwFrame); err != nil {
+		e.hwFrame.Unref()
+		return fmt.Errorf("av_hwframe_transfer_data: %w", err)
+	}
+	e.hwFrame.SetPts(sw.Pts())
+	e.hwFrame.SetPictureType(sw.PictureType())
+	return nil
 }
 
 // Flush drains the encoder's delayed packets; Encode fails afterwards.
@@ -218,21 +238,20 @@ func (e *H264) convert() (*media.Packet, error) {
 	return &media.Packet{Codec: media.CodecH264, Data: data, PTS: pts, DTS: dts, Keyframe: key}, nil
 }
 
-// applyBitrate hands a bitrate set by SetBitrate to the encoder.
-func (e *H264) applyBitrate() error {
+// applyBitrate hands a bitrate set by SetBitrate to the encoder (as
+// bitrate, maxrate and a one-second VBV buffer); libx264 reconfigures
+// itself when they change between frames.
+func (e *H264) applyBitrate() {
 	want := int(e.wantBitrate.Load())
 	if want == e.curBitrate {
-		return nil
+		return
 	}
-	p, err := codecContextPointer(e.cc)
-	if err != nil {
-		return err
-	}
-	setRate(p, want, want, want)
+	e.cc.SetBitRate(int64(want))
+	e.cc.SetRateControlMaxRate(int64(want))
+	e.cc.SetRateControlBufferSize(want)
 	e.log.Debug("bitrate changed", "from", e.curBitrate, "to", want)
 	e.curBitrate = want
 	e.statsMu.Lock()
 	e.stats.Bitrate = want
 	e.statsMu.Unlock()
-	return nil
 }

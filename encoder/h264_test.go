@@ -272,9 +272,7 @@ func (e *H264) contextRate(t *testing.T) (int, int) {
 	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	p, err := codecContextPointer(e.cc)
-	require.NoError(t, err)
-	return contextRate(p)
+	return int(e.cc.RateControlMaxRate()), e.cc.RateControlBufferSize()
 }
 
 func TestH264BadConfig(t *testing.T) {

@@ -32,16 +32,9 @@ func NewPicture(width, height int) (*Picture, error) {
 	if width <= 0 || height <= 0 || width%2 != 0 || height%2 != 0 || width > 8192 || height > 8192 {
 		return nil, fmt.Errorf("new picture: %w: size %dx%d", ErrBadConfig, width, height)
 	}
-	f := astiav.AllocFrame()
-	if f == nil {
-		return nil, fmt.Errorf("new picture: %w: av_frame_alloc failed", ErrCodec)
-	}
-	f.SetWidth(width)
-	f.SetHeight(height)
-	f.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := f.AllocBuffer(0); err != nil {
-		f.Free()
-		return nil, fmt.Errorf("new picture: %w: av_frame_get_buffer: %w", ErrCodec, err)
+	f, err := allocVideoFrame(width, height, astiav.PixelFormatYuv420P)
+	if err != nil {
+		return nil, fmt.Errorf("new picture: %w", err)
 	}
 	return &Picture{f: f}, nil
 }
@@ -63,13 +56,16 @@ func (p *Picture) Height() int {
 }
 
 // VideoFrame copies the picture into a new media.VideoFrame (for tests
-// and callers that need Go memory). It returns nil after Free or when the
-// picture is not 4:2:0 8-bit.
+// and callers that need Go memory). It returns nil after Free, when the
+// picture is not 4:2:0 8-bit, or when the copy fails.
 func (p *Picture) VideoFrame() *media.VideoFrame {
 	if p == nil || p.f == nil || !isYuv420(p.f.PixelFormat()) {
 		return nil
 	}
-	vf := copyVideoFrameOut(p.f)
+	vf, err := videoFrameOut(p.f)
+	if err != nil {
+		return nil
+	}
 	vf.PTS = p.PTS
 	return vf
 }

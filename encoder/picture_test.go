@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asticode/go-astiav"
 	"github.com/stretchr/testify/require"
 
 	"golive/media"
@@ -114,8 +113,7 @@ func TestScaleIntoMatchesScale(t *testing.T) {
 			srcPic, err := NewPicture(tc.srcW, tc.srcH)
 			require.NoError(t, err)
 			defer srcPic.Free()
-			require.NoError(t, makeWritable(srcPic.f))
-			copyVideoFrameIn(srcPic.f, f, false)
+			require.NoError(t, fillFrame(srcPic.f, f))
 			srcPic.PTS = f.PTS
 			dst, err := NewPicture(tc.dstW, tc.dstH)
 			require.NoError(t, err)
@@ -164,40 +162,4 @@ func TestPictureErrors(t *testing.T) {
 	e.Close()
 	_, err = e.EncodePicture(dst, false)
 	require.ErrorIs(t, err, ErrClosed)
-}
-
-// TestCopyFrameNV12 checks the frame-to-frame copy EncodePicture uses for
-// encoders that take NV12 (QSV, VAAPI) against the Go-frame copy.
-func TestCopyFrameNV12(t *testing.T) {
-	for _, nv12 := range []bool{false, true} {
-		src := patternFrame(64, 36, 2, 30, true)
-		pic, err := NewPicture(64, 36)
-		require.NoError(t, err)
-		require.NoError(t, makeWritable(pic.f))
-		copyVideoFrameIn(pic.f, src, false)
-		frame := func() *astiav.Frame {
-			f := astiav.AllocFrame()
-			require.NotNil(t, f)
-			t.Cleanup(f.Free)
-			f.SetWidth(64)
-			f.SetHeight(36)
-			pf := astiav.PixelFormatYuv420P
-			if nv12 {
-				pf = astiav.PixelFormatNv12
-			}
-			f.SetPixelFormat(pf)
-			require.NoError(t, f.AllocBuffer(1))
-			require.NoError(t, makeWritable(f))
-			return f
-		}
-		want, got := frame(), frame()
-		copyVideoFrameIn(want, src, nv12)
-		copyFrame(got, pic.f, nv12)
-		pic.Free()
-		wb, err := want.Data().Bytes(1)
-		require.NoError(t, err)
-		gb, err := got.Data().Bytes(1)
-		require.NoError(t, err)
-		require.Equal(t, wb, gb, "nv12=%v", nv12)
-	}
 }

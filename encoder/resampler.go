@@ -1,117 +1,5 @@
 package encoder
 
-// go-astiav v0.16.0 has no libswresample binding: resampler wraps a
-// SwrContext (interleaved s16 at any rate/channel count → planar float at
-// the encoder's rate) and an AVAudioFifo that buffers the converted
-// samples until a whole encoder frame is available. All buffers are C
-// memory owned by the C struct; Go samples are only passed as arguments.
-
-/*
-#cgo pkg-config: libavutil libswresample
-#include <stdlib.h>
-#include <stdint.h>
-#include <libavutil/audio_fifo.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/frame.h>
-#include <libavutil/samplefmt.h>
-#include <libavutil/mem.h>
-#include <libswresample/swresample.h>
-
-typedef struct {
-	SwrContext *swr;
-	AVAudioFifo *fifo;
-	uint8_t **tmp;   // planar conversion buffer
-	int tmp_cap;     // its capacity in samples per channel
-	int out_ch;
-} golive_resampler;
-
-static void golive_resampler_free(golive_resampler *r) {
-	if (r == NULL) return;
-	swr_free(&r->swr);
-	if (r->fifo) av_audio_fifo_free(r->fifo);
-	if (r->tmp) {
-		av_freep(&r->tmp[0]);
-		av_freep(&r->tmp);
-	}
-	free(r);
-}
-
-static golive_resampler *golive_resampler_new(int in_rate, int in_ch, int out_rate, int out_ch, int *err) {
-	golive_resampler *r = calloc(1, sizeof(*r));
-	if (r == NULL) { *err = AVERROR(ENOMEM); return NULL; }
-	r->out_ch = out_ch;
-	AVChannelLayout in_l, out_l;
-	av_channel_layout_default(&in_l, in_ch);
-	av_channel_layout_default(&out_l, out_ch);
-	int ret = swr_alloc_set_opts2(&r->swr, &out_l, AV_SAMPLE_FMT_FLTP, out_rate,
-	                              &in_l, AV_SAMPLE_FMT_S16, in_rate, 0, NULL);
-	av_channel_layout_uninit(&in_l);
-	av_channel_layout_uninit(&out_l);
-	if (ret >= 0) ret = swr_init(r->swr);
-	if (ret < 0) { *err = ret; golive_resampler_free(r); return NULL; }
-	r->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, out_ch, 4096);
-	if (r->fifo == NULL) { *err = AVERROR(ENOMEM); golive_resampler_free(r); return NULL; }
-	*err = 0;
-	return r;
-}
-
-// convert runs swr_convert on n interleaved input samples (in may be NULL
-// with n 0 to drain) and appends the output to the fifo.
-static int golive_resampler_convert(golive_resampler *r, const int16_t *in, int n) {
-	int need = swr_get_out_samples(r->swr, n);
-	if (need < 0) return need;
-	if (need == 0) return 0;
-	if (need > r->tmp_cap) {
-		if (r->tmp) {
-			av_freep(&r->tmp[0]);
-			av_freep(&r->tmp);
-		}
-		r->tmp_cap = 0;
-		int ret = av_samples_alloc_array_and_samples(&r->tmp, NULL, r->out_ch, need, AV_SAMPLE_FMT_FLTP, 0);
-		if (ret < 0) return ret;
-		r->tmp_cap = need;
-	}
-	const uint8_t *ins[1] = { (const uint8_t *)in };
-	int got = swr_convert(r->swr, r->tmp, r->tmp_cap, in ? ins : NULL, n);
-	if (got < 0) return got;
-	if (got > 0) {
-		int ret = av_audio_fifo_write(r->fifo, (void **)r->tmp, got);
-		if (ret < 0) return ret;
-	}
-	return got;
-}
-
-static int golive_resampler_size(golive_resampler *r) { return av_audio_fifo_size(r->fifo); }
-
-// read moves n samples from the fifo into f (planar, allocated), setting
-// f->nb_samples.
-static int golive_resampler_read(golive_resampler *r, AVFrame *f, int n) {
-	int ret = av_audio_fifo_read(r->fifo, (void **)f->data, n);
-	if (ret >= 0) f->nb_samples = ret;
-	return ret;
-}
-
-// move_fifo hands src's buffered samples to dst (same output format).
-static int golive_resampler_move_fifo(golive_resampler *dst, golive_resampler *src) {
-	int n = av_audio_fifo_size(src->fifo);
-	if (n == 0) return 0;
-	if (src->tmp_cap < n) {
-		if (src->tmp) {
-			av_freep(&src->tmp[0]);
-			av_freep(&src->tmp);
-		}
-		src->tmp_cap = 0;
-		int ret = av_samples_alloc_array_and_samples(&src->tmp, NULL, src->out_ch, n, AV_SAMPLE_FMT_FLTP, 0);
-		if (ret < 0) return ret;
-		src->tmp_cap = n;
-	}
-	int got = av_audio_fifo_read(src->fifo, (void **)src->tmp, n);
-	if (got < 0) return got;
-	return av_audio_fifo_write(dst->fifo, (void **)src->tmp, got);
-}
-*/
-import "C"
-
 import (
 	"fmt"
 	"unsafe"
@@ -119,69 +7,167 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
-// resampler converts interleaved s16 at one input format into planar
-// float at the output format and buffers it; one owner goroutine.
+// resampler converts interleaved s16 PCM into planar float at the output
+// rate and channel count (libswresample) and buffers the result in an
+// audio FIFO until the encoder takes whole frames. The input format may
+// change between pushes: the old converter is drained into the FIFO
+// first, so no converted sample is lost. One owner goroutine; close frees
+// everything.
 type resampler struct {
-	r              *C.golive_resampler
-	inRate, inCh   int
 	outRate, outCh int
+	// inRate and inCh are the current input format, 0 before setInput.
+	inRate, inCh int
+
+	swr     *astiav.SoftwareResampleContext // nil before setInput
+	fed     bool                            // swr has had input since it was made
+	fifo    *astiav.AudioFifo
+	in, out *astiav.Frame // reused with Unref
 }
 
-// newResampler allocates a resampler; free it with close.
-func newResampler(inRate, inCh, outRate, outCh int) (*resampler, error) {
-	var cerr C.int
-	r := C.golive_resampler_new(C.int(inRate), C.int(inCh), C.int(outRate), C.int(outCh), &cerr)
-	if r == nil {
-		return nil, fmt.Errorf("%w: swr_init %d Hz/%d ch → %d Hz/%d ch: %w", ErrCodec, inRate, inCh, outRate, outCh, astiav.Error(cerr))
+// newResampler allocates a resampler to outRate Hz and outCh channels
+// (planar float); call setInput before push, and close when done.
+func newResampler(outRate, outCh int) (r *resampler, err error) {
+	r = &resampler{outRate: outRate, outCh: outCh}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	if r.fifo = astiav.AllocAudioFifo(astiav.SampleFormatFltp, outCh, 4096); r.fifo == nil {
+		return nil, fmt.Errorf("%w: av_audio_fifo_alloc failed", ErrCodec)
 	}
-	return &resampler{r: r, inRate: inRate, inCh: inCh, outRate: outRate, outCh: outCh}, nil
+	if r.in = astiav.AllocFrame(); r.in == nil {
+		return nil, fmt.Errorf("%w: av_frame_alloc failed", ErrCodec)
+	}
+	if r.out = astiav.AllocFrame(); r.out == nil {
+		return nil, fmt.Errorf("%w: av_frame_alloc failed", ErrCodec)
+	}
+	return r, nil
 }
 
-// push converts interleaved samples (len a multiple of inCh) into the fifo.
-func (s *resampler) push(samples []int16) error {
-	n := len(samples) / s.inCh
+// setInput switches the input to rate Hz and ch interleaved channels,
+// draining what the previous converter still holds into the FIFO.
+func (r *resampler) setInput(rate, ch int) error {
+	if err := r.drain(); err != nil {
+		return err
+	}
+	swr := astiav.AllocSoftwareResampleContext()
+	if swr == nil {
+		return fmt.Errorf("%w: swr_alloc failed", ErrCodec)
+	}
+	if r.swr != nil {
+		r.swr.Free()
+	}
+	r.swr, r.fed, r.inRate, r.inCh = swr, false, rate, ch
+	return nil
+}
+
+// push converts interleaved samples (len a multiple of inCh) into the
+// FIFO. The converter configures itself from the first frames it sees.
+func (r *resampler) push(samples []int16) error {
+	n := len(samples) / r.inCh
 	if n == 0 {
 		return nil
 	}
-	if ret := C.golive_resampler_convert(s.r, (*C.int16_t)(unsafe.Pointer(&samples[0])), C.int(n)); ret < 0 {
-		return fmt.Errorf("%w: swr_convert: %w", ErrCodec, astiav.Error(ret))
+	r.in.Unref()
+	r.in.SetSampleFormat(astiav.SampleFormatS16)
+	r.in.SetChannelLayout(defaultChannelLayout(r.inCh))
+	r.in.SetSampleRate(r.inRate)
+	r.in.SetNbSamples(n)
+	if err := r.in.AllocBuffer(0); err != nil {
+		return fmt.Errorf("%w: av_frame_get_buffer: %w", ErrCodec, err)
+	}
+	// s16 is native-endian int16: hand the samples over as their bytes.
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(samples))), n*r.inCh*2)
+	if err := r.in.Data().SetBytes(b, 1); err != nil {
+		return fmt.Errorf("%w: filling audio frame: %w", ErrCodec, err)
+	}
+	r.fed = true
+	return r.convert(r.in)
+}
+
+// drain flushes the converter's internal delay into the FIFO.
+func (r *resampler) drain() error {
+	if r.swr == nil || !r.fed {
+		return nil
+	}
+	return r.convert(nil)
+}
+
+// convert runs swr_convert_frame on in (nil drains), letting it size the
+// output frame, and appends the output to the FIFO.
+func (r *resampler) convert(in *astiav.Frame) error {
+	r.out.Unref()
+	r.out.SetSampleFormat(astiav.SampleFormatFltp)
+	r.out.SetChannelLayout(defaultChannelLayout(r.outCh))
+	r.out.SetSampleRate(r.outRate)
+	if err := r.swr.ConvertFrame(in, r.out); err != nil {
+		return fmt.Errorf("%w: swr_convert_frame %d Hz/%d ch → %d Hz/%d ch: %w", ErrCodec, r.inRate, r.inCh, r.outRate, r.outCh, err)
+	}
+	if r.out.NbSamples() == 0 {
+		return nil
+	}
+	if _, err := r.fifo.Write(r.out); err != nil {
+		return fmt.Errorf("%w: av_audio_fifo_write: %w", ErrCodec, err)
 	}
 	return nil
 }
 
-// drain flushes the resampler's internal delay into the fifo.
-func (s *resampler) drain() error {
-	if ret := C.golive_resampler_convert(s.r, nil, 0); ret < 0 {
-		return fmt.Errorf("%w: swr_convert drain: %w", ErrCodec, astiav.Error(ret))
+// buffered returns the number of samples per channel in the FIFO.
+func (r *resampler) buffered() int { return r.fifo.Size() }
+
+// read moves up to n samples into f, an allocated, writable planar frame
+// of at least n samples, setting its sample count to what was moved.
+func (r *resampler) read(f *astiav.Frame, n int) (int, error) {
+	f.SetNbSamples(n)
+	got, err := r.fifo.Read(f)
+	if err != nil {
+		return 0, fmt.Errorf("%w: av_audio_fifo_read: %w", ErrCodec, err)
 	}
-	return nil
+	f.SetNbSamples(got)
+	return got, nil
 }
 
-// buffered returns the number of samples per channel in the fifo.
-func (s *resampler) buffered() int { return int(C.golive_resampler_size(s.r)) }
-
-// read moves up to n samples into f, which must be an allocated, writable
-// planar frame of at least n samples; it returns how many were moved.
-func (s *resampler) read(f *astiav.Frame, n int) (int, error) {
-	ret := C.golive_resampler_read(s.r, avFrame(f), C.int(n))
-	if ret < 0 {
-		return 0, fmt.Errorf("%w: av_audio_fifo_read: %w", ErrCodec, astiav.Error(ret))
+// close frees everything; it is idempotent.
+func (r *resampler) close() {
+	if r == nil {
+		return
 	}
-	return int(ret), nil
+	if r.swr != nil {
+		r.swr.Free()
+		r.swr = nil
+	}
+	if r.fifo != nil {
+		r.fifo.Free()
+		r.fifo = nil
+	}
+	for _, f := range []**astiav.Frame{&r.in, &r.out} {
+		if *f != nil {
+			(*f).Free()
+			*f = nil
+		}
+	}
 }
 
-// takeFifo moves old's buffered output into s (same output format).
-func (s *resampler) takeFifo(old *resampler) error {
-	if ret := C.golive_resampler_move_fifo(s.r, old.r); ret < 0 {
-		return fmt.Errorf("%w: moving audio fifo: %w", ErrCodec, astiav.Error(ret))
-	}
-	return nil
-}
-
-// close frees the C state; it is idempotent.
-func (s *resampler) close() {
-	if s != nil && s.r != nil {
-		C.golive_resampler_free(s.r)
-		s.r = nil
+// defaultChannelLayout returns FFmpeg's default layout for n channels
+// (what av_channel_layout_default picks), n in 1..8.
+func defaultChannelLayout(n int) astiav.ChannelLayout {
+	switch n {
+	case 1:
+		return astiav.ChannelLayoutMono
+	case 3:
+		return astiav.ChannelLayout2Point1
+	case 4:
+		return astiav.ChannelLayout4Point0
+	case 5:
+		return astiav.ChannelLayout5Point0Back
+	case 6:
+		return astiav.ChannelLayout5Point1Back
+	case 7:
+		return astiav.ChannelLayout6Point1
+	case 8:
+		return astiav.ChannelLayout7Point1
+	default:
+		return astiav.ChannelLayoutStereo
 	}
 }

@@ -25,6 +25,7 @@ type Scaler struct {
 	srcW, srcH   int
 	srcFmt       astiav.PixelFormat
 	dstW, dstH   int
+	dstFmt       astiav.PixelFormat
 	closed       bool
 	reinits      int
 	loggedReinit bool
@@ -44,16 +45,15 @@ func (s *Scaler) Scale(src *media.VideoFrame) (*media.VideoFrame, error) {
 	if err := src.Validate(); err != nil {
 		return nil, fmt.Errorf("scale: %w", err)
 	}
-	if err := s.setup(src.Width, src.Height, astiav.PixelFormatYuv420P, s.Width, s.Height); err != nil {
+	if err := s.setup(src.Width, src.Height, astiav.PixelFormatYuv420P, s.Width, s.Height, astiav.PixelFormatYuv420P); err != nil {
 		return nil, fmt.Errorf("scale: %w", err)
 	}
 	if err := ensureFrame(&s.src, src.Width, src.Height); err != nil {
 		return nil, fmt.Errorf("scale: %w", err)
 	}
-	if err := makeWritable(s.src); err != nil {
-		return nil, fmt.Errorf("scale: %w: %w", ErrCodec, err)
+	if err := fillFrame(s.src, src); err != nil {
+		return nil, fmt.Errorf("scale: %w", err)
 	}
-	copyVideoFrameIn(s.src, src, false)
 	out, err := s.run(s.src)
 	if err != nil {
 		return nil, fmt.Errorf("scale: %w", err)
@@ -75,38 +75,34 @@ func (s *Scaler) ScaleInto(src, dst *Picture) error {
 	if dst.borrowed {
 		return fmt.Errorf("scale into: %w: destination is a lent picture", ErrBadConfig)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.scaleFrameIntoLocked(src.f, dst); err != nil {
+	if err := s.frameInto(src.f, dst.f); err != nil {
 		return fmt.Errorf("scale into: %w", err)
 	}
 	dst.PTS = src.PTS
 	return nil
 }
 
-// scaleFrameInto converts an FFmpeg frame of any software pixel format
-// into dst (used by the decoder).
-func (s *Scaler) scaleFrameInto(f *astiav.Frame, dst *Picture) error {
+// frameInto converts the frame f, of any software pixel format, into dst
+// at dst's size and pixel format (used by ScaleInto, the decoder and the
+// encoder). YUVJ420P is read as YUV420P: the same layout, its range passed
+// through as Scale does.
+func (s *Scaler) frameInto(f, dst *astiav.Frame) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.scaleFrameIntoLocked(f, dst)
-}
-
-func (s *Scaler) scaleFrameIntoLocked(f *astiav.Frame, dst *Picture) error {
 	if s.closed {
 		return ErrClosed
 	}
 	pf := f.PixelFormat()
 	if pf == astiav.PixelFormatYuvj420P {
-		pf = astiav.PixelFormatYuv420P // same layout; ranges are passed through as Scale does
+		pf = astiav.PixelFormatYuv420P
 	}
-	if err := s.setup(f.Width(), f.Height(), pf, dst.f.Width(), dst.f.Height()); err != nil {
+	if err := s.setup(f.Width(), f.Height(), pf, dst.Width(), dst.Height(), dst.PixelFormat()); err != nil {
 		return err
 	}
-	if err := makeWritable(dst.f); err != nil {
-		return fmt.Errorf("%w: %w", ErrCodec, err)
+	if err := dst.MakeWritable(); err != nil {
+		return fmt.Errorf("%w: av_frame_make_writable: %w", ErrCodec, err)
 	}
-	if err := s.ssc.ScaleFrame(f, dst.f); err != nil {
+	if err := s.ssc.ScaleFrame(f, dst); err != nil {
 		return fmt.Errorf("%w: sws_scale_frame: %w", ErrCodec, err)
 	}
 	return nil
@@ -120,7 +116,7 @@ func (s *Scaler) convertFrame(f *astiav.Frame) (*media.VideoFrame, error) {
 	if s.closed {
 		return nil, fmt.Errorf("convert: %w", ErrClosed)
 	}
-	if err := s.setup(f.Width(), f.Height(), f.PixelFormat(), s.Width, s.Height); err != nil {
+	if err := s.setup(f.Width(), f.Height(), f.PixelFormat(), s.Width, s.Height, astiav.PixelFormatYuv420P); err != nil {
 		return nil, fmt.Errorf("convert: %w", err)
 	}
 	return s.run(f)
@@ -128,14 +124,14 @@ func (s *Scaler) convertFrame(f *astiav.Frame) (*media.VideoFrame, error) {
 
 // setup (re)builds the context for the given source and destination
 // (a destination size of 0 keeps the source's).
-func (s *Scaler) setup(w, h int, pf astiav.PixelFormat, dw, dh int) error {
+func (s *Scaler) setup(w, h int, pf astiav.PixelFormat, dw, dh int, dpf astiav.PixelFormat) error {
 	if dw == 0 {
 		dw = w
 	}
 	if dh == 0 {
 		dh = h
 	}
-	if s.ssc != nil && w == s.srcW && h == s.srcH && pf == s.srcFmt && dw == s.dstW && dh == s.dstH {
+	if s.ssc != nil && w == s.srcW && h == s.srcH && pf == s.srcFmt && dw == s.dstW && dh == s.dstH && dpf == s.dstFmt {
 		return nil
 	}
 	if s.ssc != nil {
@@ -149,13 +145,13 @@ func (s *Scaler) setup(w, h int, pf astiav.PixelFormat, dw, dh int) error {
 		}
 	}
 	s.free()
-	ssc, err := astiav.CreateSoftwareScaleContext(w, h, pf, dw, dh, astiav.PixelFormatYuv420P,
+	ssc, err := astiav.CreateSoftwareScaleContext(w, h, pf, dw, dh, dpf,
 		astiav.NewSoftwareScaleContextFlags(astiav.SoftwareScaleContextFlagBilinear))
 	if err != nil {
-		return fmt.Errorf("%w: sws_getContext %dx%d %s → %dx%d: %w", ErrCodec, w, h, pf, dw, dh, err)
+		return fmt.Errorf("%w: sws_getContext %dx%d %s → %dx%d %s: %w", ErrCodec, w, h, pf, dw, dh, dpf, err)
 	}
 	s.ssc = ssc
-	s.srcW, s.srcH, s.srcFmt, s.dstW, s.dstH = w, h, pf, dw, dh
+	s.srcW, s.srcH, s.srcFmt, s.dstW, s.dstH, s.dstFmt = w, h, pf, dw, dh, dpf
 	return nil
 }
 
@@ -169,16 +165,9 @@ func ensureFrame(f **astiav.Frame, w, h int) error {
 		(*f).Free()
 		*f = nil
 	}
-	nf := astiav.AllocFrame()
-	if nf == nil {
-		return fmt.Errorf("%w: av_frame_alloc failed", ErrCodec)
-	}
-	nf.SetWidth(w)
-	nf.SetHeight(h)
-	nf.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := nf.AllocBuffer(0); err != nil {
-		nf.Free()
-		return fmt.Errorf("%w: av_frame_get_buffer: %w", ErrCodec, err)
+	nf, err := allocVideoFrame(w, h, astiav.PixelFormatYuv420P)
+	if err != nil {
+		return err
 	}
 	*f = nf
 	return nil
@@ -189,13 +178,13 @@ func (s *Scaler) run(src *astiav.Frame) (*media.VideoFrame, error) {
 	if err := ensureFrame(&s.dst, s.dstW, s.dstH); err != nil {
 		return nil, err
 	}
-	if err := makeWritable(s.dst); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCodec, err)
+	if err := s.dst.MakeWritable(); err != nil {
+		return nil, fmt.Errorf("%w: av_frame_make_writable: %w", ErrCodec, err)
 	}
 	if err := s.ssc.ScaleFrame(src, s.dst); err != nil {
 		return nil, fmt.Errorf("%w: sws_scale_frame: %w", ErrCodec, err)
 	}
-	return copyVideoFrameOut(s.dst), nil
+	return videoFrameOut(s.dst)
 }
 
 // free releases the context and frames.

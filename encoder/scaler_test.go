@@ -82,7 +82,10 @@ func TestScalerSourceChange(t *testing.T) {
 }
 
 // TestCopyNV12 checks the interleaving copy used for QSV and VAAPI input.
-func TestCopyNV12(t *testing.T) {
+// TestFrameInto checks the same-size conversions the encoder makes with
+// Scaler.frameInto: into NV12 for QSV and VAAPI (U and V interleaved,
+// exactly), and a YUV420P or YUVJ420P picture copied as it is.
+func TestFrameInto(t *testing.T) {
 	const w, h = 6, 4
 	src := media.NewVideoFrame(w, h)
 	for i := range src.Y {
@@ -91,22 +94,40 @@ func TestCopyNV12(t *testing.T) {
 	for i := range src.U {
 		src.U[i], src.V[i] = byte(100+i), byte(200+i)
 	}
-	f := astiav.AllocFrame()
-	require.NotNil(t, f)
-	defer f.Free()
-	f.SetWidth(w)
-	f.SetHeight(h)
-	f.SetPixelFormat(astiav.PixelFormatNv12)
-	require.NoError(t, f.AllocBuffer(0))
-	require.NoError(t, makeWritable(f))
-	copyVideoFrameIn(f, src, true)
-	packed, err := f.Data().Bytes(1)
-	require.NoError(t, err)
-	require.Equal(t, src.Y, packed[:w*h])
-	uv := packed[w*h:]
-	require.Len(t, uv, w*h/2)
-	for i := range src.U {
-		require.Equal(t, src.U[i], uv[2*i])
-		require.Equal(t, src.V[i], uv[2*i+1])
+	packed := append(append(append([]byte(nil), src.Y...), src.U...), src.V...)
+	for _, tc := range []struct {
+		name     string
+		from, to astiav.PixelFormat
+	}{
+		{"yuv420p to nv12", astiav.PixelFormatYuv420P, astiav.PixelFormatNv12},
+		{"yuv420p copy", astiav.PixelFormatYuv420P, astiav.PixelFormatYuv420P},
+		{"yuvj420p read as yuv420p", astiav.PixelFormatYuvj420P, astiav.PixelFormatYuv420P},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := allocVideoFrame(w, h, astiav.PixelFormatYuv420P)
+			require.NoError(t, err)
+			defer in.Free()
+			require.NoError(t, fillFrame(in, src))
+			in.SetPixelFormat(tc.from) // same layout
+			out, err := allocVideoFrame(w, h, tc.to)
+			require.NoError(t, err)
+			defer out.Free()
+			s := &Scaler{Logger: quietLogger()}
+			defer s.Close()
+			require.NoError(t, s.frameInto(in, out))
+			got, err := out.Data().Bytes(1)
+			require.NoError(t, err)
+			if tc.to == astiav.PixelFormatYuv420P {
+				require.Equal(t, packed, got)
+				return
+			}
+			require.Equal(t, src.Y, got[:w*h])
+			uv := got[w*h:]
+			require.Len(t, uv, w*h/2)
+			for i := range src.U {
+				require.Equal(t, src.U[i], uv[2*i])
+				require.Equal(t, src.V[i], uv[2*i+1])
+			}
+		})
 	}
 }

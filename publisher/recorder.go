@@ -135,7 +135,7 @@ func (r *Recorder) Initialize() (err error) {
 		}
 		r.as.SetTimeBase(astiav.NewRational(1, r.Audio.SampleRate))
 	}
-	if r.pb, err = astiav.OpenIOContext(r.Path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
+	if r.pb, err = astiav.OpenIOContext(r.Path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite), nil, nil); err != nil {
 		return fmt.Errorf("%w: open %s: %w", ErrRecorder, r.Path, err)
 	}
 	r.fc.SetPb(r.pb)

@@ -19,6 +19,7 @@ import (
 	"golive/server/hls"
 	"golive/server/ingest"
 	"golive/server/ladder"
+	"golive/server/webrtc"
 )
 
 // Server is the bundled server: RTMP ingest, ladder, LL-HLS and the HTTP
@@ -58,6 +59,17 @@ type Server struct {
 	// When it also has Collector and Stats (as *chat.Hub has), its
 	// metrics join /metrics and its counts /api/status.
 	Chat http.Handler
+	// WebRTCAddr is the UDP address of all WebRTC media (default ":8189").
+	// When the default port is taken the server runs without WebRTC; an
+	// address given must open. Ignored when WebRTCConn is set.
+	WebRTCAddr string
+	// WebRTCConn, if set, is the WebRTC media port (tests, embedding).
+	WebRTCConn net.PacketConn
+	// ICEServers are STUN and TURN servers for WebRTC (--ice-server).
+	ICEServers []webrtc.ICEServer
+	// WebRTCMaxViewers caps WebRTC viewers (default 100); beyond it, a
+	// WHEP offer is answered 503.
+	WebRTCMaxViewers int
 	// Collectors are registered on /metrics next to the server's own.
 	Collectors []prometheus.Collector
 	// Logger receives the server's logs (default slog.Default()).
@@ -72,6 +84,7 @@ type Server struct {
 	viewers  *viewerCounter
 	registry *prometheus.Registry
 	ownChat  *chat.Hub // the hub Initialize made when Chat was nil
+	rtc      *webrtc.Transport
 	closeMu  sync.Mutex
 	closed   bool
 }
@@ -139,6 +152,9 @@ func (s *Server) Initialize() (err error) {
 	if err := s.initMetrics(); err != nil {
 		return err
 	}
+	if err := s.initWebRTC(); err != nil {
+		return err
+	}
 	s.ingest = &ingest.Server{
 		Listener: s.RTMPListener, Addr: orString(s.RTMPAddr, ":1935"),
 		StreamKey: s.StreamKey, Sink: s.pipe, Logger: s.Logger.With("stage", "ingest"),
@@ -204,6 +220,7 @@ func (s *Server) Close() {
 	if s.ownChat != nil {
 		s.ownChat.Close() // its WebSockets are hijacked: Shutdown would not wait for them
 	}
+	s.closeWebRTC()
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		if err := s.httpSrv.Shutdown(ctx); err != nil {

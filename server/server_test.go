@@ -44,7 +44,7 @@ func testServer(t *testing.T, ladderSpec string, opts ...func(*Server)) *Server 
 	}
 	s := &Server{
 		RTMPListener: rl, HTTPListener: hl, StreamKey: testKey, Ladder: specs,
-		Encoder: "libx264", Preset: "ultrafast", LadderMaxLag: 120,
+		Encoder: "libx264", Preset: "ultrafast", LadderMaxLag: 120, WebRTCAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})),
 	}
 	for _, o := range opts {
