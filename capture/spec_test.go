@@ -13,14 +13,14 @@ var specCases = []struct {
 	want Spec
 	err  bool
 }{
-	{"test", Spec{KindTest, -1}, false},
-	{" TEST ", Spec{KindTest, -1}, false},
-	{"camera", Spec{KindCamera, -1}, false},
-	{"camera:0", Spec{KindCamera, 0}, false},
-	{"camera:12", Spec{KindCamera, 12}, false},
-	{"mic", Spec{KindMic, -1}, false},
-	{"mic:1", Spec{KindMic, 1}, false},
-	{"none", Spec{KindNone, -1}, false},
+	{"test", Spec{Kind: KindTest, Index: -1}, false},
+	{" TEST ", Spec{Kind: KindTest, Index: -1}, false},
+	{"camera", Spec{Kind: KindCamera, Index: -1}, false},
+	{"camera:0", Spec{Kind: KindCamera, Index: 0}, false},
+	{"camera:12", Spec{Kind: KindCamera, Index: 12}, false},
+	{"mic", Spec{Kind: KindMic, Index: -1}, false},
+	{"mic:1", Spec{Kind: KindMic, Index: 1}, false},
+	{"none", Spec{Kind: KindNone, Index: -1}, false},
 	{"", Spec{}, true},
 	{"camera:", Spec{}, true},
 	{"camera:-1", Spec{}, true},
@@ -32,6 +32,18 @@ var specCases = []struct {
 	{"none:1", Spec{}, true},
 	{"webcam", Spec{}, true},
 	{"mic: 1", Spec{}, true},
+	{"file:/videos/Intro Loop.mp4", Spec{Kind: KindFile, Index: -1, Path: "/videos/Intro Loop.mp4"}, false},
+	{" FILE:clip.mkv?loop=0 ", Spec{Kind: KindFile, Index: -1, Path: "clip.mkv", Once: true}, false},
+	{"file:clip.mkv?LOOP=1", Spec{Kind: KindFile, Index: -1, Path: "clip.mkv"}, false},
+	{"file:what?.mp4", Spec{Kind: KindFile, Index: -1, Path: "what?.mp4"}, false},
+	{"file:a?b=c?loop=0", Spec{Kind: KindFile, Index: -1, Path: "a?b=c", Once: true}, false},
+	{"file:C:\\clips\\a.mp4", Spec{Kind: KindFile, Index: -1, Path: "C:\\clips\\a.mp4"}, false},
+	{"file", Spec{Kind: KindFile, Index: -1}, false},
+	{"file:", Spec{}, true},
+	{"file:?loop=0", Spec{}, true},
+	{"file:a.mp4?loop=2", Spec{}, true},
+	{"file:a.mp4?loop=", Spec{}, true},
+	{"file:a\x00b", Spec{}, true},
 }
 
 func TestParse(t *testing.T) {
@@ -52,28 +64,43 @@ func TestParse(t *testing.T) {
 func TestSpecSources(t *testing.T) {
 	clock := NewClock()
 	o := Options{Width: 320, Height: 240, FPS: 15, Clock: clock, Logger: quietLog, MicBackends: []malgo.Backend{NullBackend}}
-	v, err := Spec{KindTest, -1}.Video(o)
+	v, err := Spec{Kind: KindTest, Index: -1}.Video(o)
 	require.NoError(t, err)
 	require.Equal(t, &TestPattern{Width: 320, Height: 240, FPS: 15, Clock: clock, Logger: quietLog}, v)
-	v, err = Spec{KindCamera, 2}.Video(o)
+	v, err = Spec{Kind: KindCamera, Index: 2}.Video(o)
 	require.NoError(t, err)
 	require.Equal(t, 2, v.(*Camera).Index)
-	_, err = Spec{KindNone, -1}.Video(o)
+	_, err = Spec{Kind: KindNone, Index: -1}.Video(o)
 	require.ErrorIs(t, err, ErrBadSpec)
-	_, err = Spec{KindMic, 0}.Video(o)
+	_, err = Spec{Kind: KindMic, Index: 0}.Video(o)
 	require.ErrorIs(t, err, ErrBadSpec)
 
-	a, err := Spec{KindNone, -1}.Audio(o)
+	a, err := Spec{Kind: KindNone, Index: -1}.Audio(o)
 	require.NoError(t, err)
 	require.Nil(t, a)
-	a, err = Spec{KindTest, -1}.Audio(o)
+	a, err = Spec{Kind: KindTest, Index: -1}.Audio(o)
 	require.NoError(t, err)
 	require.IsType(t, &Tone{}, a)
-	a, err = Spec{KindMic, -1}.Audio(o)
+	a, err = Spec{Kind: KindMic, Index: -1}.Audio(o)
 	require.NoError(t, err)
 	require.Equal(t, -1, a.(*Microphone).Index)
-	_, err = Spec{KindCamera, 0}.Audio(o)
+	_, err = Spec{Kind: KindCamera, Index: 0}.Audio(o)
 	require.ErrorIs(t, err, ErrBadSpec)
+
+	// A media file: the video source, and "file" as its audio.
+	v, err = Spec{Kind: KindFile, Index: -1, Path: "clip.mp4", Once: true}.Video(o)
+	require.NoError(t, err)
+	file := v.(*File)
+	require.Equal(t, &File{Path: "clip.mp4", Once: true, Width: 320, Height: 240, Clock: clock, Logger: quietLog}, file)
+	_, err = Spec{Kind: KindFile, Index: -1}.Video(o)
+	require.ErrorIs(t, err, ErrBadSpec)
+	_, err = Spec{Kind: KindFile, Index: -1}.Audio(o)
+	require.ErrorIs(t, err, ErrBadSpec, "audio \"file\" without a file source")
+	_, err = Spec{Kind: KindFile, Index: -1, Path: "x.wav"}.Audio(Options{File: file})
+	require.ErrorIs(t, err, ErrBadSpec)
+	fa, err := Spec{Kind: KindFile, Index: -1}.Audio(Options{File: file})
+	require.NoError(t, err)
+	require.Same(t, file.Audio(), fa)
 	// The null-backend microphone from a spec really runs.
 	require.NoError(t, a.Initialize())
 	recvBlock(t, a.Samples())
@@ -90,7 +117,7 @@ func FuzzParse(f *testing.F) {
 			require.ErrorIs(t, err, ErrBadSpec)
 			return
 		}
-		require.Contains(t, []Kind{KindTest, KindCamera, KindMic, KindNone}, s.Kind)
+		require.Contains(t, []Kind{KindTest, KindCamera, KindMic, KindNone, KindFile}, s.Kind)
 		require.True(t, s.Index >= -1 && s.Index <= 999)
 		again, err := Parse(s.String())
 		require.NoError(t, err)
