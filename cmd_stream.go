@@ -33,8 +33,8 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 		verbose                              bool
 	)
 	fs.Var(&to, "to", "RTMP(S) publish URL; repeat for multistream")
-	fs.StringVar(&cfg.Source, "source", "test", "video source: test or camera[:N]")
-	fs.StringVar(&cfg.Audio, "audio", "test", "audio source: test, mic[:N] or none")
+	fs.StringVar(&cfg.Source, "source", "test", "video source: test, camera[:N] or file:PATH (a media file, looped; file:PATH?loop=0 plays it once)")
+	fs.StringVar(&cfg.Audio, "audio", "test", "audio source: test, mic[:N], file (the audio of --source file:PATH) or none")
 	fs.StringVar(&size, "size", "1280x720", "frame size WIDTHxHEIGHT")
 	fs.StringVar(&fps, "fps", "30", "frame rate")
 	fs.StringVar(&bitrate, "bitrate", "3000k", "video bitrate")
@@ -91,6 +91,9 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	b := &broadcast.Broadcast{Config: cfg, Logger: logger}
 	if err := b.Initialize(); err != nil {
 		fmt.Fprintf(stderr, "golive stream: %v\n", err)
+		if errors.Is(err, media.ErrBadOption) { // a media file it cannot play
+			return exitUsage
+		}
 		return 1
 	}
 	defer b.Close()
@@ -120,6 +123,10 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		case <-deadline:
 			b.StopLive()
 			fmt.Fprintln(stdout, "done:", statusLine(b.Stats()))
+			return 0
+		case <-b.SourceDone(): // a media file played once
+			b.StopLive()
+			fmt.Fprintln(stdout, "done: the source ended;", statusLine(b.Stats()))
 			return 0
 		case <-ctx.Done():
 			b.StopLive()

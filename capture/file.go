@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golive/media"
@@ -59,22 +60,36 @@ type File struct {
 	out      chan *media.VideoFrame
 	stats    counters
 	ctx      context.Context
-	base     time.Duration // capture time of media time 0
 	period   time.Duration // the file's nominal frame duration
+	// epoch counts restarts; what was decoded before the last one is
+	// stale. outMu makes "still current? then hand it on" one step against
+	// Restart.
+	epoch   atomic.Int64
+	outMu   sync.Mutex
+	restart chan struct{} // wakes the reader for a restart
+	wake    chan struct{} // wakes the pacer for a restart
 	lifecycle
 }
 
-// fileFrame is a decoded picture and its media time (from the file's
-// start, loops included).
+// fileFrame is a decoded picture, when it is due on the capture clock,
+// and the restart epoch it belongs to.
 type fileFrame struct {
-	f *media.VideoFrame
-	t time.Duration
+	f     *media.VideoFrame
+	due   time.Duration
+	epoch int64
 }
 
-// fileSamples is a decoded audio block and its media time.
+// fileSamples is a decoded audio block, when it is due, and its epoch.
 type fileSamples struct {
-	a *media.AudioFrame
-	t time.Duration
+	a     *media.AudioFrame
+	due   time.Duration
+	epoch int64
+}
+
+// Restarter is implemented by sources that can start again from their
+// beginning (a media file); broadcast restarts them when it goes live.
+type Restarter interface {
+	Restart()
 }
 
 // Audio returns the file's audio track as an AudioSource, decoded with the
@@ -107,7 +122,7 @@ func (f *File) initialize() error {
 		f.Logger = slog.Default().With("stage", "capture")
 	}
 	f.Logger = f.Logger.With("source", "file", "path", f.Path)
-	r, err := openFileReader(f.Path, f.Width, f.Height, f.audio != nil, f.Logger)
+	r, err := openFileReader(f.Path, f.Clock, f.Width, f.Height, f.audio != nil, f.Logger)
 	if err != nil {
 		return err
 	}
@@ -118,7 +133,7 @@ func (f *File) initialize() error {
 	f.video = make(chan fileFrame, max(2, int(time.Second/2/r.period)))
 	f.out = make(chan *media.VideoFrame, f.Buffer)
 	f.ctx, f.cancel = context.WithCancel(context.Background())
-	f.base = f.Clock.Now()
+	f.restart, f.wake = make(chan struct{}, 1), make(chan struct{}, 1)
 	f.stats.setState(StateRunning)
 	var audio chan fileSamples
 	var audioDone chan struct{}
@@ -130,10 +145,59 @@ func (f *File) initialize() error {
 	f.wg.Add(2)
 	go func() {
 		defer f.wg.Done()
-		r.run(f.ctx, f.Once, f.video, audio, audioDone)
+		r.run(f.ctx, fileRun{once: f.Once, epoch: &f.epoch, restart: f.restart,
+			video: f.video, audio: audio, audioDone: audioDone})
 	}()
 	go f.pace()
 	return nil
+}
+
+// Restart plays the file again from its beginning, starting now: what was
+// decoded or queued before is dropped, and once Restart returns no frame or
+// audio block from before it is handed on. Going live calls it, so that a
+// file starts on air from its first frame. It does nothing before
+// Initialize or after a file played Once has ended.
+func (f *File) Restart() {
+	if f.out == nil {
+		return
+	}
+	f.outMu.Lock()
+	defer f.outMu.Unlock()
+	var a *FileAudio
+	if f.audio != nil && f.audio.out != nil {
+		a = f.audio
+		a.outMu.Lock()
+		defer a.outMu.Unlock()
+	}
+	f.epoch.Add(1)
+	drain(f.out)
+	if a != nil {
+		drain(a.out)
+	}
+	wake := []chan struct{}{f.restart, f.wake}
+	if a != nil {
+		wake = append(wake, a.wake)
+	}
+	for _, ch := range wake {
+		select {
+		case ch <- struct{}{}:
+		default: // one is pending already
+		}
+	}
+}
+
+// drain empties a channel its receivers have not taken yet.
+func drain[T any](ch chan T) {
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
 }
 
 // Frames returns the channel of frames; it is closed after Close, or when
@@ -168,25 +232,35 @@ func (f *File) pace() {
 			f.stats.setState(StateClosed) // played once: the end
 			return
 		}
-		due := f.base + fr.t
-		if f.Clock.Now() > due+f.period && len(f.video) > 0 {
+		if fr.epoch != f.epoch.Load() {
+			continue // decoded before a restart
+		}
+		if f.Clock.Now() > fr.due+f.period && len(f.video) > 0 {
 			f.stats.skipped.Add(1) // a later frame is due already
 			continue
 		}
-		if !waitUntil(f.ctx, f.Clock, f.Ticker, due) {
+		if !waitUntil(f.ctx, f.Clock, f.Ticker, fr.due, f.wake, func() bool { return fr.epoch != f.epoch.Load() }) {
 			return
 		}
-		fr.f.PTS = due
-		if !offer(&f.stats, f.ctx.Done(), f.out, fr.f, due, false) && f.ctx.Err() != nil {
+		f.outMu.Lock()
+		sent := true
+		if fr.epoch == f.epoch.Load() {
+			fr.f.PTS = fr.due
+			sent = offer(&f.stats, f.ctx.Done(), f.out, fr.f, fr.due, false)
+		}
+		f.outMu.Unlock()
+		if !sent && f.ctx.Err() != nil {
 			return
 		}
 	}
 }
 
-// waitUntil waits on tickers from newTicker until clock reaches due; it
-// reports false when ctx ended first.
-func waitUntil(ctx context.Context, clock Clock, newTicker func(time.Duration) Ticker, due time.Duration) bool {
-	for {
+// waitUntil waits on tickers from newTicker until clock reaches due, or
+// until stale says the wait is pointless (checked again whenever wake
+// fires); it reports false when ctx ended first.
+func waitUntil(ctx context.Context, clock Clock, newTicker func(time.Duration) Ticker, due time.Duration,
+	wake <-chan struct{}, stale func() bool) bool {
+	for !stale() {
 		d := due - clock.Now()
 		if d <= 0 {
 			return true
@@ -197,9 +271,11 @@ func waitUntil(ctx context.Context, clock Clock, newTicker func(time.Duration) T
 			t.Stop()
 			return false
 		case <-t.C():
-			t.Stop()
+		case <-wake:
 		}
+		t.Stop()
 	}
+	return true
 }
 
 // fileError wraps ErrFile with the file and the reason.

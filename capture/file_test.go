@@ -255,3 +255,39 @@ func TestFileRealTime(t *testing.T) {
 		require.LessOrEqual(t, fr.PTS, clock.Now(), "frame handed on before it was due")
 	}
 }
+
+func TestFileRestart(t *testing.T) {
+	leakCheck(t)
+	ft := &fakeTime{}
+	f := &File{Path: clip10fps(t), Width: 160, Height: 120, Clock: ft, Ticker: ft.Ticker, Buffer: 2, Logger: quietLog}
+	a := f.Audio()
+	a.Ticker = ft.Ticker
+	require.NoError(t, f.Initialize())
+	require.NoError(t, a.Initialize())
+	t.Cleanup(f.Close)
+	var first []byte
+	for n := range 5 {
+		ft.Set(time.Duration(n) * 100 * time.Millisecond)
+		fr := recvFrame(t, f.Frames())
+		if n == 0 {
+			first = fr.Y
+		}
+	}
+	// Frames 5 and 6 fill the channel, unread; audio piles up too.
+	ft.Set(650 * time.Millisecond)
+	require.Eventually(t, func() bool { return len(f.Frames()) == 2 }, 20*time.Second, time.Millisecond)
+	f.Restart()
+	require.Empty(t, f.Frames(), "nothing from before the restart is handed on")
+	require.Empty(t, a.Samples())
+	fr := recvFrame(t, f.Frames())
+	require.Equal(t, 650*time.Millisecond, fr.PTS, "the file starts again now")
+	require.Equal(t, first, fr.Y, "from its first frame")
+	ft.Set(750 * time.Millisecond)
+	require.Equal(t, 750*time.Millisecond, recvFrame(t, f.Frames()).PTS)
+	select {
+	case b := <-a.Samples():
+		require.GreaterOrEqual(t, b.PTS, 650*time.Millisecond, "the audio restarted with it")
+	case <-time.After(20 * time.Second):
+		t.Fatal("no audio after the restart")
+	}
+}

@@ -19,13 +19,17 @@ type FileAudio struct {
 	// Buffer is the capacity of the Samples channel; default 16.
 	Buffer int
 
-	file  *File
-	in    chan fileSamples
-	out   chan *media.AudioFrame
-	done  chan struct{} // closed by Close: the reader stops feeding it
+	file *File
+	in   chan fileSamples
+	out  chan *media.AudioFrame
+	done chan struct{} // closed by Close: the reader stops feeding it
 	// closeDone closes done once.
 	closeDone sync.Once
-	stats     counters
+	// outMu makes "still current? then hand it on" one step against
+	// File.Restart.
+	outMu sync.Mutex
+	wake  chan struct{} // wakes the pacer for a restart
+	stats counters
 	ctx   context.Context
 	lifecycle
 }
@@ -39,7 +43,7 @@ func (a *FileAudio) start(in chan fileSamples) {
 	if a.Buffer <= 0 {
 		a.Buffer = 16
 	}
-	a.in, a.done = in, make(chan struct{})
+	a.in, a.done, a.wake = in, make(chan struct{}), make(chan struct{}, 1)
 	a.out = make(chan *media.AudioFrame, a.Buffer)
 	a.ctx, a.cancel = context.WithCancel(a.file.ctx)
 	a.stats.setState(StateRunning)
@@ -90,12 +94,20 @@ func (a *FileAudio) pace() {
 		if !ok {
 			return
 		}
-		due := a.file.base + s.t
-		if !waitUntil(a.ctx, a.file.Clock, a.Ticker, due) {
+		if s.epoch != a.file.epoch.Load() {
+			continue // decoded before a restart
+		}
+		if !waitUntil(a.ctx, a.file.Clock, a.Ticker, s.due, a.wake, func() bool { return s.epoch != a.file.epoch.Load() }) {
 			return
 		}
-		s.a.PTS = due
-		if !offer(&a.stats, a.ctx.Done(), a.out, s.a, due, false) && a.ctx.Err() != nil {
+		a.outMu.Lock()
+		sent := true
+		if s.epoch == a.file.epoch.Load() {
+			s.a.PTS = s.due
+			sent = offer(&a.stats, a.ctx.Done(), a.out, s.a, s.due, false)
+		}
+		a.outMu.Unlock()
+		if !sent && a.ctx.Err() != nil {
 			return
 		}
 	}

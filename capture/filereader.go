@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -28,6 +29,7 @@ const (
 type fileReader struct {
 	path          string
 	log           *slog.Logger
+	clock         Clock
 	width, height int // the picture it delivers
 
 	fc        *astiav.FormatContext
@@ -45,6 +47,10 @@ type fileReader struct {
 	hasAudio bool
 	period   time.Duration // nominal frame duration
 	start    time.Duration // the container's start time: media time 0
+	base     time.Duration // the capture time media time 0 is due at
+	based    bool          // base is set: the epoch's first picture is decoded
+	held     []fileSamples // audio decoded before that, due times still to add
+	epoch    int64         // the File's restart epoch being decoded
 
 	// Per pass over the file.
 	offset     time.Duration // media time of the pass's start (loops before it)
@@ -59,7 +65,7 @@ type fileReader struct {
 
 // openFileReader opens path and its decoders; wantAudio also opens its
 // first audio track, if it has one. Errors wrap ErrFile.
-func openFileReader(path string, width, height int, wantAudio bool, log *slog.Logger) (_ *fileReader, err error) {
+func openFileReader(path string, clock Clock, width, height int, wantAudio bool, log *slog.Logger) (_ *fileReader, err error) {
 	if path == "" {
 		return nil, fileError(path, "no file named")
 	}
@@ -71,7 +77,7 @@ func openFileReader(path string, width, height int, wantAudio bool, log *slog.Lo
 	} else if st.IsDir() {
 		return nil, fileError(path, "is a directory")
 	}
-	r := &fileReader{path: path, log: log, width: width, height: height, audioStart: -1}
+	r := &fileReader{path: path, log: log, clock: clock, width: width, height: height, audioStart: -1}
 	defer func() {
 		if err != nil {
 			r.close()
@@ -192,26 +198,55 @@ func (r *fileReader) close() {
 	}
 }
 
-// run decodes the file pass after pass (once with once), sending pictures
-// on video and, when audio is not nil, audio blocks on it; it closes both
-// and frees the reader when it returns: at the end of the file played
-// once, when ctx ends, or when the file cannot be read any more.
-// audioDone closes when the audio consumer is gone.
-func (r *fileReader) run(ctx context.Context, once bool, video chan<- fileFrame, audio chan<- fileSamples, audioDone <-chan struct{}) {
+// fileRun is what a reader's run works with: where to send what it
+// decodes, and the restarts.
+type fileRun struct {
+	once bool
+	// epoch is the File's restart count; restart wakes the reader for one.
+	epoch   *atomic.Int64
+	restart <-chan struct{}
+	video   chan<- fileFrame
+	// audio is nil without audio; audioDone closes when its consumer is
+	// gone.
+	audio     chan<- fileSamples
+	audioDone <-chan struct{}
+}
+
+// passResult says whether a pass over the file goes on, and how it ended.
+type passResult int
+
+const (
+	passGoOn    passResult = iota // not ended: decode what comes next
+	passAtEnd                     // the end of the file
+	passStop                      // ctx ended
+	passRestart                   // a restart was asked for
+)
+
+// run decodes the file pass after pass (once with run.once), sending
+// pictures and audio blocks, each with the capture time it is due at; it
+// closes both channels and frees the reader when it returns: at the end of
+// a file played once, when ctx ends, or when the file cannot be read any
+// more. A restart starts it from the beginning, due now.
+func (r *fileReader) run(ctx context.Context, run fileRun) {
 	defer r.close()
-	defer close(video)
-	if audio != nil {
-		defer close(audio)
+	defer close(run.video)
+	if run.audio != nil {
+		defer close(run.audio)
 	}
+	r.epoch = run.epoch.Load()
 	for {
-		if !r.pass(ctx, video, audio, audioDone) || once {
+		res := r.pass(ctx, run)
+		switch {
+		case res == passStop, res == passAtEnd && run.once:
 			return
-		}
-		if r.passEnd <= 0 {
+		case res == passRestart:
+			r.epoch, r.based, r.held, r.offset = run.epoch.Load(), false, nil, 0
+		case r.passEnd <= 0:
 			r.log.Error("media file: nothing decoded in a whole pass; stopping")
 			return
+		default:
+			r.offset += r.passEnd
 		}
-		r.offset += r.passEnd
 		r.passEnd, r.audioStart, r.audioN = 0, -1, 0
 		if err := r.rewind(); err != nil {
 			r.log.Error("media file: cannot start it again", "err", err)
@@ -220,34 +255,41 @@ func (r *fileReader) run(ctx context.Context, once bool, video chan<- fileFrame,
 	}
 }
 
-// pass reads the file to its end; false when ctx ended.
-func (r *fileReader) pass(ctx context.Context, video chan<- fileFrame, audio chan<- fileSamples, audioDone <-chan struct{}) bool {
+// pass reads the file to its end.
+func (r *fileReader) pass(ctx context.Context, run fileRun) passResult {
 	for {
+		select {
+		case <-run.restart:
+			return passRestart
+		default:
+		}
 		if err := r.fc.ReadFrame(r.pkt); err != nil {
 			if !errors.Is(err, astiav.ErrEof) {
 				r.log.Warn("media file: read error; taking it as the end", "err", err)
 			}
 			break
 		}
-		ok := true
+		res := passGoOn
 		switch idx := r.pkt.StreamIndex(); {
 		case idx == r.vs.Index():
-			ok = r.decode(ctx, r.vdec, r.pkt, video, audio, audioDone)
+			res = r.decode(ctx, run, r.vdec, r.pkt)
 		case r.adec != nil && !r.audioOff && idx == r.as.Index():
-			ok = r.decode(ctx, r.adec, r.pkt, video, audio, audioDone)
+			res = r.decode(ctx, run, r.adec, r.pkt)
 		}
 		r.pkt.Unref()
-		if !ok {
-			return false
+		if res != passGoOn {
+			return res
 		}
 	}
-	if !r.decode(ctx, r.vdec, nil, video, audio, audioDone) { // drain
-		return false
+	if res := r.decode(ctx, run, r.vdec, nil); res != passGoOn { // drain
+		return res
 	}
 	if r.adec != nil && !r.audioOff {
-		return r.decode(ctx, r.adec, nil, video, audio, audioDone)
+		if res := r.decode(ctx, run, r.adec, nil); res != passGoOn {
+			return res
+		}
 	}
-	return true
+	return passAtEnd
 }
 
 // rewind seeks back to the start and reopens the decoders (drained at the
@@ -276,29 +318,28 @@ func (r *fileReader) rewind() error {
 }
 
 // decode sends pkt (nil drains) to dec and hands on every frame it gives;
-// false when ctx ended.
-func (r *fileReader) decode(ctx context.Context, dec *astiav.CodecContext, pkt *astiav.Packet,
-	video chan<- fileFrame, audio chan<- fileSamples, audioDone <-chan struct{}) bool {
+// passGoOn means it went on as usual.
+func (r *fileReader) decode(ctx context.Context, run fileRun, dec *astiav.CodecContext, pkt *astiav.Packet) passResult {
 	if err := dec.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEof) {
 		r.fail("decode", err)
-		return true
+		return passGoOn
 	}
 	for {
 		if err := dec.ReceiveFrame(r.frame); err != nil {
 			if !errors.Is(err, astiav.ErrEagain) && !errors.Is(err, astiav.ErrEof) {
 				r.fail("decode", err)
 			}
-			return true
+			return passGoOn
 		}
-		ok := true
+		var res passResult
 		if dec == r.vdec {
-			ok = r.picture(ctx, video)
+			res = r.picture(ctx, run)
 		} else {
-			ok = r.samples(ctx, audio, audioDone)
+			res = r.samples(ctx, run)
 		}
 		r.frame.Unref()
-		if !ok {
-			return false
+		if res != passGoOn {
+			return res
 		}
 	}
 }
@@ -318,8 +359,8 @@ func (r *fileReader) mediaTime(s *astiav.Stream) (time.Duration, bool) {
 }
 
 // picture converts the decoded picture to Width×Height YUV420P (fitted,
-// black around) and sends it; false when ctx ended.
-func (r *fileReader) picture(ctx context.Context, video chan<- fileFrame) bool {
+// black around) and sends it.
+func (r *fileReader) picture(ctx context.Context, run fileRun) passResult {
 	t, ok := r.mediaTime(r.vs)
 	if !ok {
 		t = r.offset + r.passEnd // no timestamp: right after the last one
@@ -328,13 +369,20 @@ func (r *fileReader) picture(ctx context.Context, video chan<- fileFrame) bool {
 	f, err := r.convert()
 	if err != nil {
 		r.fail("convert", err)
-		return true
+		return passGoOn
+	}
+	if !r.based {
+		if res := r.setBase(ctx, run, t); res != passGoOn {
+			return res
+		}
 	}
 	select {
-	case video <- fileFrame{f: f, t: t}:
-		return true
+	case run.video <- fileFrame{f: f, due: r.base + t, epoch: r.epoch}:
+		return passGoOn
+	case <-run.restart:
+		return passRestart
 	case <-ctx.Done():
-		return false
+		return passStop
 	}
 }
 
@@ -395,9 +443,8 @@ func fitInside(sw, sh, w, h int) (int, int) {
 	return max(fw&^1, 2), max(fh&^1, 2)
 }
 
-// samples resamples the decoded audio to 48 kHz stereo s16 and sends it;
-// false when ctx ended.
-func (r *fileReader) samples(ctx context.Context, audio chan<- fileSamples, audioDone <-chan struct{}) bool {
+// samples resamples the decoded audio to 48 kHz stereo s16 and sends it.
+func (r *fileReader) samples(ctx context.Context, run fileRun) passResult {
 	if r.audioStart < 0 {
 		t, ok := r.mediaTime(r.as)
 		if !ok {
@@ -408,22 +455,59 @@ func (r *fileReader) samples(ctx context.Context, audio chan<- fileSamples, audi
 	a, err := r.resample()
 	if err != nil {
 		r.fail("resample", err)
-		return true
+		return passGoOn
 	}
 	if a == nil {
-		return true
+		return passGoOn
 	}
 	t := r.audioStart + time.Duration(r.audioN)*time.Second/fileAudioRate
 	r.audioN += int64(a.NumSamples())
 	r.passEnd = max(r.passEnd, t-r.offset+a.Duration())
-	select {
-	case audio <- fileSamples{a: a, t: t}:
-	case <-audioDone:
-		r.audioOff = true // nobody listens: stop decoding audio
-	case <-ctx.Done():
-		return false
+	if !r.based {
+		r.held = append(r.held, fileSamples{a: a, due: t, epoch: r.epoch})
+		if len(r.held) < maxHeldAudio {
+			return passGoOn
+		}
+		return r.setBase(ctx, run, r.held[0].due) // a file whose pictures are far behind its sound
 	}
-	return true
+	return r.sendAudio(ctx, run, fileSamples{a: a, due: r.base + t, epoch: r.epoch})
+}
+
+// maxHeldAudio is how many audio blocks (about 20 ms each) wait for the
+// first picture of a pass to set the clock.
+const maxHeldAudio = 250
+
+// setBase makes media time t due now (the first picture after a start or
+// a restart: decoding it may have taken a while, and what it starts must
+// not be late already), then sends the audio held until then.
+func (r *fileReader) setBase(ctx context.Context, run fileRun, t time.Duration) passResult {
+	r.base, r.based = r.clock.Now()-t, true
+	held := r.held
+	r.held = nil
+	for _, s := range held {
+		s.due += r.base
+		if res := r.sendAudio(ctx, run, s); res != passGoOn {
+			return res
+		}
+	}
+	return passGoOn
+}
+
+// sendAudio hands on one audio block unless its consumer is gone.
+func (r *fileReader) sendAudio(ctx context.Context, run fileRun, s fileSamples) passResult {
+	if r.audioOff {
+		return passGoOn
+	}
+	select {
+	case run.audio <- s:
+	case <-run.audioDone:
+		r.audioOff = true // nobody listens: stop decoding audio
+	case <-run.restart:
+		return passRestart
+	case <-ctx.Done():
+		return passStop
+	}
+	return passGoOn
 }
 
 // resample converts r.frame into a new AudioFrame (nil while the
