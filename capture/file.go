@@ -29,8 +29,8 @@ var ErrFile = errors.New("capture: media file unusable")
 //
 // One goroutine reads and decodes the file ahead of the clock (a fraction
 // of a second); one paces the video frames out, and one the audio when
-// Audio was asked for. A frame due while an older one is still waiting is
-// skipped and counted (the machine is too slow to decode in real time);
+// Audio was asked for. A frame more than four frames late (the machine
+// cannot decode in real time) is skipped and counted when a newer one waits;
 // frames the consumer is not ready for are dropped and counted, as with
 // every source.
 type File struct {
@@ -235,8 +235,8 @@ func (f *File) pace() {
 		if fr.epoch != f.epoch.Load() {
 			continue // decoded before a restart
 		}
-		if f.Clock.Now() > fr.due+f.period && len(f.video) > 0 {
-			f.stats.skipped.Add(1) // a later frame is due already
+		if f.Clock.Now() > fr.due+maxFileLate(f.period) && len(f.video) > 0 {
+			f.stats.skipped.Add(1) // far behind, and a later frame is due already
 			continue
 		}
 		if !waitUntil(f.ctx, f.Clock, f.Ticker, fr.due, f.wake, func() bool { return fr.epoch != f.epoch.Load() }) {
@@ -254,6 +254,12 @@ func (f *File) pace() {
 		}
 	}
 }
+
+// maxFileLate is how late a decoded frame may be and still be handed on
+// (a scheduling hiccup on a busy machine); later than that, while a newer
+// frame waits, it is skipped so that lateness never grows: four frames, at
+// least 150 ms.
+func maxFileLate(period time.Duration) time.Duration { return max(4*period, 150*time.Millisecond) }
 
 // waitUntil waits on tickers from newTicker until clock reaches due, or
 // until stale says the wait is pointless (checked again whenever wake
