@@ -118,7 +118,14 @@ func TestGlassToGlassLLHLS(t *testing.T) {
 			return i;
 		})()`, r.height), &idx))
 		require.GreaterOrEqual(t, idx, 0)
-		time.Sleep(cfg.warmup) // hls.js switches and settles at its live edge
+		// hls.js switches (the rung's first frame shows), then settles at
+		// its live edge.
+		var onRung bool
+		require.Eventually(t, func() bool {
+			err := page.Evaluate(ctx, fmt.Sprintf(`window.g2gSamples.some(function (s) { return s[2] === %d; })`, r.height), &onRung)
+			return err == nil && onRung
+		}, 90*time.Second, 100*time.Millisecond, "%s rung (%dp): no frame of it read; page errors %v", r.name, r.height, page.Errors())
+		time.Sleep(cfg.warmup)
 		require.NoError(t, page.Evaluate(ctx, `window.g2gSamples.length = 0`, nil))
 		start := time.Now()
 		time.Sleep(cfg.measure)
