@@ -120,7 +120,7 @@ bench: deps
 	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	GOLIVE_BENCH=1 GOLIVE_BENCH_LOG="$$log" GOLIVE_BENCH_RESULTS="$(CURDIR)/bench/results.md" \
 	  $(GO) test ./bench/ -count=1 -p 1 -timeout 3h -v -run . -bench . -benchtime $(BENCHTIME); \
-	rc=$$?; echo "bench: verdicts in bench/results.md"; grep -E '^\| `(PASS|MISS)' bench/results.md | cut -d'`' -f2; exit $$rc
+	rc=$$?; echo "bench: verdicts in bench/results.md"; grep -E '^\| `(PASS|MISS|FAIL)' bench/results.md | cut -d'`' -f2; exit $$rc
 
 # package builds the desktop package of this OS with fyne's packager from FyneApp.toml into $(DIST)/:
 # Linux GoLive.tar.xz (binary, icon, .desktop entry, and a Makefile: `sudo make install` in the

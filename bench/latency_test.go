@@ -310,8 +310,10 @@ func latencyFFmpegPublish(t *testing.T, ffmpeg, clip string, pub *latencyPublish
 }
 
 // latencyGoLive runs one round against `golive serve`: ffmpeg publishes
-// the clip in real time, one viewer per rung follows its playlist.
-func latencyGoLive(t *testing.T, bin, ffmpeg, clip string, rungs []string) []*latencyResult {
+// the clip in real time, one viewer per rung follows its playlist. It
+// also returns the rungs the server dropped (the machine could not keep
+// up), which make the round's figures meaningless.
+func latencyGoLive(t *testing.T, bin, ffmpeg, clip string, rungs []string) ([]*latencyResult, []string) {
 	srv := startServe(t, bin)
 	pub := &latencyPublisher{wire: startRTMPWire(t, srv.rtmp)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -329,6 +331,7 @@ func latencyGoLive(t *testing.T, bin, ffmpeg, clip string, rungs []string) []*la
 	}
 	latencyFFmpegPublish(t, ffmpeg, clip, pub, "/live/"+srv.key)
 	time.Sleep(1500 * time.Millisecond) // the last parts
+	dropped := srv.droppedRungs()
 	cancel()
 	srv.stop(t) // answers pending blocking reloads
 	wg.Wait()
@@ -337,7 +340,7 @@ func latencyGoLive(t *testing.T, bin, ffmpeg, clip string, rungs []string) []*la
 			t.Fatalf("%s: %v\n%s", results[i].name, err, srv.log)
 		}
 	}
-	return results
+	return results, dropped
 }
 
 // latencyFFmpegHLS runs one round against the peer: ffmpeg as the RTMP
@@ -401,8 +404,19 @@ func TestLatencyLLHLS(t *testing.T) {
 	rungs := []string{"720p", "240p"}
 	golive := []*latencyResult{{name: "golive 720p (passed through)"}, {name: "golive 240p (transcoded)"}}
 	peer := &latencyResult{name: "ffmpeg HLS muxer, 1 s fMP4 segments"}
-	for round := range rounds {
-		for i, r := range latencyGoLive(t, bin, ffmpeg, clip, rungs) {
+	// A round in which the server dropped a rung (the machine could not
+	// keep up: it happens here when another job stalls it) measures
+	// nothing of that rung: it is run again, up to two more times.
+	discarded := 0
+	for round := 0; round < rounds; round++ {
+		res, dropped := latencyGoLive(t, bin, ffmpeg, clip, rungs)
+		if len(dropped) > 0 && discarded < 2 {
+			discarded++
+			t.Logf("round %d: the server dropped %v (the machine could not keep up): round discarded and run again", round+1, dropped)
+			round--
+			continue
+		}
+		for i, r := range res {
 			golive[i].add(r)
 			t.Logf("round %d %s: %d frames, median %v", round+1, golive[i].name, len(r.latencies), quantile(r.latencies, 0.5).Round(time.Millisecond))
 		}
@@ -415,10 +429,12 @@ func TestLatencyLLHLS(t *testing.T) {
 			r.name, len(r.latencies), frames, rounds, r.unmatched, quantile(r.latencies, 0.5).Milliseconds(),
 			quantile(r.latencies, 0.95).Milliseconds(), quantile(r.fromExec, 0.5).Milliseconds())
 		if len(r.latencies) < rounds*frames/2 {
-			t.Errorf("%s: only %d of %d frames measured (unmatched %d)", r.name, len(r.latencies), rounds*frames, r.unmatched)
+			verdictInvalid(t, []string{"llhls-part-top", "llhls-part-lowest"}, "%s: only %d of %d frames measured (unmatched %d)",
+				r.name, len(r.latencies), rounds*frames, r.unmatched)
 		}
 	}
-	note := fmt.Sprintf("median over %d frames of %d interleaved rounds: ffmpeg -re -c copy of a 720p30 clip → golive serve, frame sent = its last byte on the wire, part fetched by a blocking-reload viewer; peer figure: ffmpeg's HLS muxer, 1 s segments", len(golive[0].latencies), rounds)
+	note := fmt.Sprintf("median over %d frames of %d interleaved rounds (%d more discarded: a rung dropped): ffmpeg -re -c copy of a 720p30 clip → golive serve, frame sent = its last byte on the wire, part fetched by a blocking-reload viewer; peer figure: ffmpeg's HLS muxer, 1 s segments",
+		len(golive[0].latencies), rounds, discarded)
 	verdict(t, "llhls-part-top", quantile(golive[0].latencies, 0.5).Seconds(), quantile(peer.latencies, 0.5).Seconds(), note)
 	verdict(t, "llhls-part-lowest", quantile(golive[1].latencies, 0.5).Seconds(), quantile(peer.latencies, 0.5).Seconds(), note)
 }

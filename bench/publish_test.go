@@ -112,10 +112,10 @@ func TestPublishVsFFmpeg(t *testing.T) {
 	ffv, _ := peers.FFprobe(t, n.RecordPath("fflive")).Video()
 	glOpts, ffOpts := publishX264Options(t, n.RecordPath("gllive")), publishX264Options(t, n.RecordPath("fflive"))
 	if glOpts == "" || glOpts != ffOpts {
-		t.Fatalf("x264 settings differ between the live sides, so they do not do the same work:\n  golive: %s\n  ffmpeg: %s", glOpts, ffOpts)
+		verdictInvalid(t, []string{"link-lag", "link-adapt"}, "x264 settings differ between the live sides, so they do not do the same work:\n  golive: %s\n  ffmpeg: %s", glOpts, ffOpts)
 	}
 	if glLive.frames != frames || ffv.Frames() != frames {
-		t.Fatalf("frames delivered: golive %d, ffmpeg %d, of %d each", glLive.frames, ffv.Frames(), frames)
+		verdictInvalid(t, []string{"link-lag", "link-adapt"}, "frames delivered: golive %d, ffmpeg %d, of %d each", glLive.frames, ffv.Frames(), frames)
 	}
 	t.Logf("live %dx%d@25 %v at %d kbit/s through a %d kbit/s link (same raw frames, x264 options identical):", cfg.liveW, cfg.liveH, cfg.liveDur, cfg.nominal/1000, cfg.link/1000)
 	t.Logf("  GoLive (BitrateController): lag at the end %v, %d/%d frames delivered, bitrate %d→%d kbit/s (%d down, %d up, below the link after %v), dropped %d",

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -100,4 +102,19 @@ func (s *goliveServe) stop(t testing.TB) time.Duration {
 		return ps.UserTime() + ps.SystemTime()
 	}
 	return 0
+}
+
+// droppedRungs asks /api/status which rungs the server dropped because the
+// machine could not keep up.
+func (s *goliveServe) droppedRungs() []string {
+	resp, err := http.Get(s.url("/api/status"))
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Dropped []string `json:"dropped_rungs"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&st)
+	return st.Dropped
 }

@@ -19,6 +19,7 @@ import (
 // streamRun is the CPU a streaming process used over its wall time.
 type streamRun struct {
 	wall, cpu time.Duration
+	last      string // the last line it printed
 }
 
 func (r streamRun) cores() float64 { return r.cpu.Seconds() / r.wall.Seconds() }
@@ -34,7 +35,8 @@ func streamMeasure(t *testing.T, name string, args ...string) streamRun {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
 	}
-	return streamRun{wall: time.Since(start), cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	return streamRun{wall: time.Since(start), cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), last: lines[len(lines)-1]}
 }
 
 // TestStreamCPU streams the same media file (testsrc2 in full motion and a
@@ -57,9 +59,13 @@ func TestStreamCPU(t *testing.T) {
 	clip := benchClip(t, w, h, secs)
 	bin := buildGoLive(t)
 	ng := peers.StartNginxRTMP(t)
+	// A round in which golive stream had to skip frames (it skips a frame
+	// more than a second late: the machine stalled; ffmpeg -re just runs
+	// late) did different work: it is run again, up to two more times.
 	var g, f streamRun
-	for round := range rounds {
-		gk, fk := fmt.Sprintf("golive%d", round), fmt.Sprintf("ffmpeg%d", round)
+	discarded := 0
+	for round := 0; round < rounds; round++ {
+		gk, fk := fmt.Sprintf("golive%d-%d", round, discarded), fmt.Sprintf("ffmpeg%d-%d", round, discarded)
 		gr := streamMeasure(t, bin, "stream", "--to", ng.URL(gk), "--source", "file:"+clip+"?loop=0", "--audio", "file",
 			"--size", size, "--fps", "30", "--bitrate", "3000k", "--audio-bitrate", "128k", "--fixed-bitrate", "--encoder", "libx264")
 		fr := streamMeasure(t, ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", clip,
@@ -71,15 +77,22 @@ func TestStreamCPU(t *testing.T) {
 		gv, _ := peers.FFprobe(t, ng.RecordPath(gk)).Video()
 		fv, _ := peers.FFprobe(t, ng.RecordPath(fk)).Video()
 		if want := secs * 30; gv.Frames() != want || fv.Frames() != want {
-			t.Fatalf("round %d: frames at the server: golive %d, ffmpeg %d, want %d each: the sides did not do the same work",
-				round+1, gv.Frames(), fv.Frames(), want)
+			if gv.Frames() < want && fv.Frames() == want && strings.Contains(gr.last, "skipped=") && !strings.Contains(gr.last, "skipped=0 ") && discarded < 2 {
+				discarded++
+				t.Logf("round %d: golive stream skipped frames (%d of %d at the server; %s): the machine stalled; round discarded and run again",
+					round+1, gv.Frames(), want, gr.last)
+				round--
+				continue
+			}
+			verdictInvalid(t, []string{"stream-cpu-720p30", "stream-cores-720p30"}, "round %d: frames at the server: golive %d, ffmpeg %d, want %d each: the sides did not do the same work (golive: %s)",
+				round+1, gv.Frames(), fv.Frames(), want, gr.last)
 		}
 		gb, err := os.ReadFile(ng.RecordPath(gk))
 		require.NoError(t, err)
 		fb, err := os.ReadFile(ng.RecordPath(fk))
 		require.NoError(t, err)
 		if o := x264Options(gb); o == "" || o != x264Options(fb) {
-			t.Fatalf("round %d: x264 settings differ, so the sides do not do the same work:\n  golive: %s\n  ffmpeg: %s", round+1, o, x264Options(fb))
+			verdictInvalid(t, []string{"stream-cpu-720p30", "stream-cores-720p30"}, "round %d: x264 settings differ, so the sides do not do the same work:\n  golive: %s\n  ffmpeg: %s", round+1, o, x264Options(fb))
 		}
 		t.Logf("round %d: golive stream %.2f cores (cpu %v over %v), ffmpeg %.2f cores (cpu %v over %v); %d frames each",
 			round+1, gr.cores(), gr.cpu.Round(time.Millisecond), gr.wall.Round(time.Millisecond),
@@ -91,8 +104,8 @@ func TestStreamCPU(t *testing.T) {
 	}
 	t.Logf("%s@30 from the same %d s file, %d rounds: golive stream %.2f cores, ffmpeg CLI %.2f cores, ratio %.2f×",
 		size, secs, rounds, g.cores(), f.cores(), g.cpu.Seconds()/f.cpu.Seconds())
-	note := fmt.Sprintf("the same %d s %s@30 H.264+AAC file decoded and encoded (libx264 veryfast 3000k, options checked identical; AAC 128k) to nginx-rtmp once in real time, every frame at the server on both sides; CPU/wall of the child process over %d interleaved rounds",
-		secs, size, rounds)
+	note := fmt.Sprintf("the same %d s %s@30 H.264+AAC file decoded and encoded (libx264 veryfast 3000k, options checked identical; AAC 128k) to nginx-rtmp once in real time, every frame at the server on both sides; CPU/wall of the child process over %d interleaved rounds (%d more discarded: golive skipped frames in a stall)",
+		secs, size, rounds, discarded)
 	verdict(t, "stream-cpu-720p30", g.cores(), f.cores(), note)
 	verdict(t, "stream-cores-720p30", g.cores(), 0, note)
 }

@@ -29,8 +29,8 @@ var ErrFile = errors.New("capture: media file unusable")
 //
 // One goroutine reads and decodes the file ahead of the clock (a fraction
 // of a second); one paces the video frames out, and one the audio when
-// Audio was asked for. A frame more than four frames late (the machine
-// cannot decode in real time) is skipped and counted when a newer one waits;
+// Audio was asked for. A frame more than a second late (the machine cannot
+// decode in real time) is skipped and counted when a newer one waits;
 // frames the consumer is not ready for are dropped and counted, as with
 // every source.
 type File struct {
@@ -256,10 +256,11 @@ func (f *File) pace() {
 }
 
 // maxFileLate is how late a decoded frame may be and still be handed on
-// (a scheduling hiccup on a busy machine); later than that, while a newer
-// frame waits, it is skipped so that lateness never grows: four frames, at
-// least 150 ms.
-func maxFileLate(period time.Duration) time.Duration { return max(4*period, 150*time.Millisecond) }
+// (with its due time as PTS, so the stream's timing is unchanged): a busy
+// machine stalls the decoder now and then, and it catches up. Later than
+// that, while a newer frame waits, it is skipped so that lateness never
+// grows: thirty frames, at least a second.
+func maxFileLate(period time.Duration) time.Duration { return max(30*period, time.Second) }
 
 // waitUntil waits on tickers from newTicker until clock reaches due, or
 // until stale says the wait is pointless (checked again whenever wake

@@ -393,6 +393,9 @@ func (r *fileReader) convert() (*media.VideoFrame, error) {
 		return nil, fmt.Errorf("decoded picture of %dx%d", sw, sh)
 	}
 	fw, fh := fitInside(sw, sh, r.width, r.height)
+	if sw == r.width && sh == r.height && pf == astiav.PixelFormatYuv420P {
+		return frameOut(r.frame) // what the encoder wants already: one copy, no scaler
+	}
 	if key := [3]int{sw, sh, int(pf)}; r.sws == nil || key != r.swsKey {
 		if r.sws != nil {
 			r.sws.Free()
@@ -415,14 +418,9 @@ func (r *fileReader) convert() (*media.VideoFrame, error) {
 	if err := r.sws.ScaleFrame(r.frame, r.scaled); err != nil {
 		return nil, fmt.Errorf("sws_scale_frame: %w", err)
 	}
-	var img image.YCbCr
-	if err := r.scaled.Data().ToImage(&img); err != nil { // a new Go copy, tightly packed
-		return nil, err
-	}
-	pic := &media.VideoFrame{Width: fw, Height: fh, Y: img.Y, U: img.Cb, V: img.Cr,
-		StrideY: img.YStride, StrideU: img.CStride, StrideV: img.CStride}
-	if fw == r.width && fh == r.height {
-		return pic, nil
+	pic, err := frameOut(r.scaled)
+	if err != nil || fw == r.width && fh == r.height {
+		return pic, err
 	}
 	out := media.NewVideoFrame(r.width, r.height)
 	fillRect(out, 0, 0, r.width, r.height, 16, 128, 128)
@@ -431,6 +429,16 @@ func (r *fileReader) convert() (*media.VideoFrame, error) {
 	copyPlane(out.U[oy/2*out.StrideU+ox/2:], out.StrideU, pic.U, pic.StrideU, fw/2, fh/2)
 	copyPlane(out.V[oy/2*out.StrideV+ox/2:], out.StrideV, pic.V, pic.StrideV, fw/2, fh/2)
 	return out, nil
+}
+
+// frameOut copies a YUV420P frame into a new, tightly packed VideoFrame.
+func frameOut(f *astiav.Frame) (*media.VideoFrame, error) {
+	var img image.YCbCr
+	if err := f.Data().ToImage(&img); err != nil {
+		return nil, err
+	}
+	return &media.VideoFrame{Width: f.Width(), Height: f.Height(), Y: img.Y, U: img.Cb, V: img.Cr,
+		StrideY: img.YStride, StrideU: img.CStride, StrideV: img.CStride}, nil
 }
 
 // fitInside returns the largest even size with the aspect of sw×sh that
