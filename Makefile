@@ -111,16 +111,30 @@ test: deps
 	$(GO) test $(GOTESTFLAGS) -run '^$$' ./... >/dev/null
 	$(GO) test $(GOTESTFLAGS) -p 1 ./...
 
-# fuzz runs every fuzz target briefly (FUZZTIME each); CI runs their seed corpora as part of make test.
+# fuzz runs every fuzz target for FUZZTIME each, all of them even when one
+# fails, then lists the failures (exit 1); CI runs their seed corpora as part
+# of make test. A failing input is saved under the package's testdata/fuzz.
 FUZZTIME ?= 20s
 fuzz: deps
-	@for pkg in $$($(GO) list ./...); do \
+	@failed=""; \
+	for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
-	  done; done
+	    echo "== $$pkg $$f"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || failed="$$failed $$pkg.$$f"; \
+	  done; done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed"; exit 1; fi; echo "fuzz: every target passed"
 
+# bench runs every benchmark in full (GOLIVE_BENCH=1; about 45 minutes on 2
+# cores) and writes bench/results.md from their PASS/MISS verdict lines
+# (machine, date, load). Run it on a quiet machine: the figures are only as
+# good as the load lets them be. make test runs the same tests as short
+# smoke runs.
+BENCHTIME ?= 2s
 bench: deps
-	$(GO) test ./bench/ -run '^$$' -bench . -benchtime 1x -v
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	GOLIVE_BENCH=1 GOLIVE_BENCH_LOG="$$log" GOLIVE_BENCH_RESULTS="$(CURDIR)/bench/results.md" \
+	  $(GO) test ./bench/ -count=1 -p 1 -timeout 3h -v -run . -bench . -benchtime $(BENCHTIME); \
+	rc=$$?; echo "bench: verdicts in bench/results.md"; grep -E '^\| `(PASS|MISS|FAIL)' bench/results.md | cut -d'`' -f2; exit $$rc
 
 # package builds the desktop package of this OS with fyne's packager from FyneApp.toml into $(DIST)/:
 # Linux GoLive.tar.xz (binary, icon, .desktop entry, and a Makefile: `sudo make install` in the

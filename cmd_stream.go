@@ -35,9 +35,9 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 		verbose                              bool
 	)
 	fs.Var(&to, "to", "RTMP(S) publish URL; repeat for multistream")
-	fs.StringVar(&cfg.Source, "source", "test", "video source: test, camera[:N], screen[:N] or window:TITLE (screen/window: ?x=&y=&w=&h=&cursor=0|1&fps=N)")
+	fs.StringVar(&cfg.Source, "source", "test", "video source: test, camera[:N], screen[:N], window:TITLE (screen/window: ?x=&y=&w=&h=&cursor=0|1&fps=N) or file:PATH (a media file, looped; file:PATH?loop=0 plays it once)")
 	fs.StringVar(&scenePath, "scene", "", "compose the video from a scene file (JSON: layers over the source; see README)")
-	fs.StringVar(&cfg.Audio, "audio", "test", "audio source: test, mic[:N] or none")
+	fs.StringVar(&cfg.Audio, "audio", "test", "audio source: test, mic[:N], file (the audio of --source file:PATH) or none")
 	fs.StringVar(&size, "size", "1280x720", "frame size WIDTHxHEIGHT")
 	fs.StringVar(&fps, "fps", "30", "frame rate")
 	fs.StringVar(&bitrate, "bitrate", "3000k", "video bitrate")
@@ -118,6 +118,9 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	b := &broadcast.Broadcast{Config: cfg, Logger: logger}
 	if err := b.Initialize(); err != nil {
 		fmt.Fprintf(stderr, "golive stream: %v\n", err)
+		if errors.Is(err, media.ErrBadOption) { // a media file it cannot play
+			return exitUsage
+		}
 		return 1
 	}
 	defer b.Close()
@@ -146,6 +149,8 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return 1
 		case <-deadline:
 			return finish(b, "done:", stdout, stderr)
+		case <-b.SourceDone(): // a media file played once
+			return finish(b, "done: the source ended;", stdout, stderr)
 		case <-ctx.Done():
 			return finish(b, "stopped:", stdout, stderr)
 		}

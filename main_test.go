@@ -273,3 +273,61 @@ func TestStreamSurvivesServerRestart(t *testing.T) {
 	require.NoError(t, cmd.Wait(), "stderr: %s", stderr.String())
 	require.Contains(t, strings.Join(seen, "\n"), "attempt=")
 }
+
+// TestStreamMediaFile streams a media file played once, with its own
+// audio: `golive stream` ends by itself when the file does (exit 0, the
+// last line says so), and nginx recorded the whole file.
+func TestStreamMediaFile(t *testing.T) {
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
+	peers.RequireTool(t, "ffprobe")
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100", "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", clip).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	ng := peers.StartNginxRTMP(t)
+	c := streamCase{size: "320x240", width: 320, height: 240, fps: 25, duration: 4 * time.Second, audio: true}
+	code, stdout, stderr := execCLI(t, "stream", "--to", ng.URL("filekey"), "--source", "file:"+clip+"?loop=0", "--audio", "file",
+		"--size", c.size, "--fps", "25", "--bitrate", "500k", "--encoder", "libx264")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.True(t, strings.HasPrefix(lines[len(lines)-1], "done: the source ended"), "last line: %q", lines[len(lines)-1])
+	ng.WaitUnpublished("filekey", 10*time.Second)
+	ng.Stop()
+	checkRecording(t, ng.RecordPath("filekey"), c)
+}
+
+// TestStreamMediaFileRefused: a media file it cannot play is one line and
+// exit code 2, before anything is sent.
+func TestStreamMediaFileRefused(t *testing.T) {
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	require.NoError(t, os.WriteFile(text, []byte("not a video"), 0o644))
+	tone := filepath.Join(dir, "tone.m4a")
+	silent := filepath.Join(dir, "silent.mp4")
+	for file, args := range map[string][]string{
+		tone:   {"-f", "lavfi", "-i", "sine", "-t", "1"},
+		silent: {"-f", "lavfi", "-i", "testsrc2=size=64x48", "-t", "1", "-c:v", "libx264"},
+	} {
+		out, err := exec.Command(ffmpeg, append(append([]string{"-hide_banner", "-loglevel", "error"}, args...), file)...).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	for _, c := range []struct {
+		args []string
+		why  string
+	}{
+		{[]string{"--source", "file:" + filepath.Join(dir, "missing.mp4")}, "no such file"},
+		{[]string{"--source", "file:" + text}, "not a media file"},
+		{[]string{"--source", "file:" + tone}, "no video track"},
+		{[]string{"--source", "file:" + silent, "--audio", "file"}, "no audio track"},
+		{[]string{"--audio", "file"}, "--source file:PATH"},
+		{[]string{"--source", "file:"}, "file:PATH"},
+	} {
+		code, stdout, stderr := runCLI(t, append([]string{"stream", "--to", "rtmp://127.0.0.1:1/live/k"}, c.args...)...)
+		require.Equal(t, exitUsage, code, "%v: %s", c.args, stderr)
+		require.Empty(t, stdout)
+		require.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line for %v: %q", c.args, stderr)
+		require.Contains(t, stderr, c.why)
+	}
+}

@@ -435,6 +435,11 @@ func TestChatFanout(t *testing.T) {
 	g, p := results["golive"], results["peer"]
 	t.Logf("ratio golive/peer: p50 %.2f×, p99 %.2f× (target: golive p99 ≤ 100 ms; anchor Centrifugo 200 ms p99)",
 		float64(g[0])/float64(p[0]), float64(g[1])/float64(p[1]))
+	if cfg.viewers == 2000 {
+		verdict(t, "chat-fanout-2000", ms(g[1]), ms(p[1]), fmt.Sprintf(
+			"p99 of %d deliveries per side, %d viewers on each server (own process), %d rounds alternating GoLive's hub and a bare broadcaster relaying the same bytes",
+			len(sides[0].lat), cfg.viewers, cfg.rounds))
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,123 +20,56 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
-	"github.com/sirupsen/logrus"
-	"github.com/yutopp/go-rtmp"
-	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
-	"golive/encoder"
 	"golive/internal/peers"
-	"golive/server"
 )
 
-// latencyClock maps a source frame's timestamp (ms) to the wall time the
-// paced publisher sent it.
-type latencyClock struct {
-	mu   sync.Mutex
-	sent map[int64]time.Time
-}
-
-func (c *latencyClock) mark(ms int64, at time.Time) {
-	c.mu.Lock()
-	c.sent[ms] = at
-	c.mu.Unlock()
-}
-
-// first returns the earliest frame timestamp sent.
-func (c *latencyClock) first() (int64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var m int64
-	ok := false
-	for k := range c.sent {
-		if !ok || k < m {
-			m, ok = k, true
-		}
-	}
-	return m, ok
-}
-
-func (c *latencyClock) lookup(ms int64) (time.Time, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, d := range []int64{0, -1, 1} {
-		if t, ok := c.sent[ms+d]; ok {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
-// latencyPublish publishes the FLV tags to url over RTMP in real time
-// (each tag at its timestamp), recording when each video frame was
-// written. It dials until the server accepts (ffmpeg -listen starts late).
-func latencyPublish(t testing.TB, addr, key string, tags []flvTag, clock *latencyClock) {
-	t.Helper()
-	lg := logrus.New()
-	lg.Out = io.Discard
-	var c *rtmp.ClientConn
-	var err error
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if c, err = rtmp.Dial("rtmp", addr, &rtmp.ConnConfig{Logger: lg}); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	defer c.Close()
-	if err := c.Connect(&rtmpmsg.NetConnectionConnect{Command: rtmpmsg.NetConnectionConnectCommand{
-		App: "live", Type: "nonprivate", FlashVer: "FMLE/3.0", TCURL: "rtmp://" + addr + "/live"}}); err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	st, err := c.CreateStream(nil, 65536)
-	if err != nil {
-		t.Fatalf("create stream: %v", err)
-	}
-	if err := st.Publish(&rtmpmsg.NetStreamPublish{PublishingName: key, PublishingType: "live"}); err != nil {
-		t.Fatalf("publish: %v", err)
-	}
-	start := time.Now()
-	for _, tag := range tags {
-		if d := time.Until(start.Add(time.Duration(tag.ts) * time.Millisecond)); d > 0 {
-			time.Sleep(d)
-		}
-		var msg rtmpmsg.Message
-		switch tag.typ {
-		case 8:
-			msg = &rtmpmsg.AudioMessage{Payload: bytes.NewReader(tag.body)}
-		case 9:
-			msg = &rtmpmsg.VideoMessage{Payload: bytes.NewReader(tag.body)}
-		default:
-			continue
-		}
-		if err := st.Write(4, tag.ts, msg); err != nil {
-			t.Fatalf("write tag: %v", err)
-		}
-		if tag.typ == 9 && len(tag.body) > 1 && tag.body[1] == 1 {
-			// PTS = DTS + composition time (24-bit, signed)
-			cts := int64(int32(uint32(tag.body[2])<<24|uint32(tag.body[3])<<16|uint32(tag.body[4])<<8) >> 8)
-			clock.mark(int64(tag.ts)+cts, time.Now())
-		}
-	}
-	_ = st.Close()
-}
-
-// latencyResult is one measured output.
+// latencyResult is one output's per-frame latencies: from the moment the
+// frame's last byte was handed to the server (rtmpWire) to the moment the
+// viewer had fetched the part (or segment) holding it.
 type latencyResult struct {
 	name      string
 	latencies []time.Duration
-	unmatched int
+	unmatched int // frames the viewer fetched that the wire never saw
+	// fromExec are the same frames measured from "ffmpeg started + the
+	// frame's timestamp", the naive outside clock, for comparison.
+	fromExec []time.Duration
 }
 
-func (r latencyResult) quantile(q float64) time.Duration {
-	if len(r.latencies) == 0 {
+func (r *latencyResult) add(o *latencyResult) {
+	r.latencies = append(r.latencies, o.latencies...)
+	r.fromExec = append(r.fromExec, o.fromExec...)
+	r.unmatched += o.unmatched
+}
+
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
 		return 0
 	}
-	s := slices.Clone(r.latencies)
+	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+// latencyPublisher is when ffmpeg started and what its frames' times are
+// relative to (for the fromExec figure).
+type latencyPublisher struct {
+	wire  *rtmpWire
+	start time.Time
+}
+
+// record attributes the frames of a fetched part to the result.
+func (r *latencyResult) record(p *latencyPublisher, times []int64, at time.Time) {
+	first, _, _ := p.wire.first()
+	for _, ms := range times {
+		sent, ok := p.wire.lookup(ms)
+		if !ok {
+			r.unmatched++
+			continue
+		}
+		r.latencies = append(r.latencies, at.Sub(sent))
+		r.fromExec = append(r.fromExec, at.Sub(p.start.Add(time.Duration(ms-first)*time.Millisecond)))
+	}
 }
 
 // frameTimes returns the presentation times (ms, offset removed) of every
@@ -165,54 +98,52 @@ func frameTimes(b []byte, track int, timescale uint32, offsetTicks int64) ([]int
 
 // videoTrack returns the ID and time scale of the H.264 track of an fMP4
 // init segment.
-func videoTrack(t testing.TB, initFile []byte) (int, uint32) {
+func videoTrack(initFile []byte) (int, uint32, error) {
 	var ini fmp4.Init
 	if err := ini.Unmarshal(bytes.NewReader(initFile)); err != nil {
-		t.Fatalf("init segment: %v", err)
+		return 0, 0, fmt.Errorf("init segment: %w", err)
 	}
 	for _, tr := range ini.Tracks {
 		if _, ok := tr.Codec.(*fmp4.CodecH264); ok {
-			return tr.ID, tr.TimeScale
+			return tr.ID, tr.TimeScale, nil
 		}
 	}
-	t.Fatalf("init segment: no H.264 track")
-	return 0, 0
+	return 0, 0, errors.New("init segment: no H.264 track")
 }
 
-// record attributes a fetched fragment's frames to the result.
-func (r *latencyResult) record(clock *latencyClock, times []int64, at time.Time) {
-	for _, ms := range times {
-		if sent, ok := clock.lookup(ms); ok {
-			r.latencies = append(r.latencies, at.Sub(sent))
-		} else {
-			r.unmatched++
-		}
-	}
-}
-
-// pollLLHLS follows one rung's LL-HLS media playlist with blocking
-// reloads, fetching every new part as soon as a playlist announces it,
-// until ctx ends.
-func pollLLHLS(ctx context.Context, t testing.TB, base string, clock *latencyClock, res *latencyResult) {
-	get := func(url string) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return nil, fmt.Errorf("%s: %s", url, resp.Status)
-		}
-		return io.ReadAll(resp.Body)
-	}
-	pl, err := get(base + "/video1_stream.m3u8")
+// httpGet fetches url's body, failing on any status but 200.
+func httpGet(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		t.Errorf("first playlist: %v", err)
-		return
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// followLLHLS follows one rung's LL-HLS media playlist as hls.js does in
+// low-latency mode: blocking reloads (_HLS_msn/_HLS_part of the next
+// part), each new part fetched as soon as a playlist names it, until ctx
+// ends. Parts already there when it joins are not counted.
+func followLLHLS(ctx context.Context, base string, pub *latencyPublisher, res *latencyResult) error {
+	var pl []byte
+	for { // the rung exists once the stream started and its first segment is complete
+		b, err := httpGet(ctx, base+"/video1_stream.m3u8")
+		if err == nil {
+			pl = b
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	var timescale uint32
 	var track int
@@ -220,13 +151,14 @@ func pollLLHLS(ctx context.Context, t testing.TB, base string, clock *latencyClo
 	for ctx.Err() == nil {
 		mediaSeq, segs, parts, initURI := parseLLPlaylist(pl)
 		if timescale == 0 {
-			b, err := get(base + "/" + initURI)
+			b, err := httpGet(ctx, base+"/"+initURI)
 			if err != nil {
-				t.Errorf("init: %v", err)
-				return
+				return fmt.Errorf("init: %w", err)
 			}
-			track, timescale = videoTrack(t, b)
-			for _, p := range parts { // start at the live edge: older parts are not "new"
+			if track, timescale, err = videoTrack(b); err != nil {
+				return err
+			}
+			for _, p := range parts { // start at the live edge
 				fetched[p] = true
 			}
 		}
@@ -235,26 +167,24 @@ func pollLLHLS(ctx context.Context, t testing.TB, base string, clock *latencyClo
 				continue
 			}
 			fetched[p] = true
-			b, err := get(base + "/" + p)
+			b, err := httpGet(ctx, base+"/"+p)
 			if err != nil {
 				break
 			}
 			at := time.Now()
 			times, err := frameTimes(b, track, timescale, int64(10*timescale)) // gohlslib starts fMP4 time at 10 s
 			if err != nil {
-				t.Errorf("part %s: %v", p, err)
-				continue
+				return fmt.Errorf("part %s: %w", p, err)
 			}
-			res.record(clock, times, at)
+			res.record(pub, times, at)
 		}
-		next := mediaSeq + segs
-		nextPart := trailingParts(pl)
-		b, err := get(fmt.Sprintf("%s/video1_stream.m3u8?_HLS_msn=%d&_HLS_part=%d", base, next, nextPart))
+		b, err := httpGet(ctx, fmt.Sprintf("%s/video1_stream.m3u8?_HLS_msn=%d&_HLS_part=%d", base, mediaSeq+segs, trailingParts(pl)))
 		if err != nil {
-			return
+			return nil // the stream ended or ctx did
 		}
 		pl = b
 	}
+	return nil
 }
 
 // parseLLPlaylist returns the media sequence, the number of complete
@@ -301,9 +231,9 @@ func trailingParts(b []byte) int {
 	return n
 }
 
-// pollFFmpegHLS watches ffmpeg's HLS output directory and reads every new
-// segment as soon as the playlist lists it.
-func pollFFmpegHLS(ctx context.Context, t testing.TB, dir string, clock *latencyClock, res *latencyResult) {
+// followFFmpegHLS watches ffmpeg's HLS output directory and reads every
+// new segment as soon as the playlist lists it (polled every 2 ms).
+func followFFmpegHLS(ctx context.Context, dir string, pub *latencyPublisher, res *latencyResult) error {
 	var timescale uint32
 	var track int
 	var shift int64
@@ -329,21 +259,21 @@ func pollFFmpegHLS(ctx context.Context, t testing.TB, dir string, clock *latency
 			if timescale == 0 {
 				ib, err := os.ReadFile(filepath.Join(dir, "init.mp4"))
 				if err != nil {
-					t.Errorf("ffmpeg init: %v", err)
-					return
+					return fmt.Errorf("ffmpeg init: %w", err)
 				}
-				track, timescale = videoTrack(t, ib)
+				if track, timescale, err = videoTrack(ib); err != nil {
+					return err
+				}
 			}
 			times, err := frameTimes(b, track, timescale, 0)
 			if err != nil {
-				t.Errorf("ffmpeg segment %s: %v", line, err)
-				continue
+				return fmt.Errorf("ffmpeg segment %s: %w", line, err)
 			}
 			if !aligned {
-				// ffmpeg's muxer starts the stream's time at zero; its first
-				// frame is the first frame sent.
-				first, ok := clock.first()
-				if !ok {
+				// ffmpeg's HLS muxer starts the stream's time at zero; its
+				// first frame is the first frame sent.
+				first, _, ok := pub.wire.first()
+				if !ok || len(times) == 0 {
 					continue
 				}
 				shift, aligned = first-times[0], true
@@ -351,113 +281,162 @@ func pollFFmpegHLS(ctx context.Context, t testing.TB, dir string, clock *latency
 			for n := range times {
 				times[n] += shift
 			}
-			res.record(clock, times, at)
+			res.record(pub, times, at)
 		}
 	}
+	return nil
 }
 
-// TestLatencyLLHLS measures, per frame, the time from the moment a
-// real-time paced publisher sends a frame to the moment the LL-HLS part
-// holding it has been fetched, on the passed-through top rung and the
-// lowest transcoded rung, and the same for ffmpeg's HLS muxer (1 s fMP4
-// segments) as the peer. GOLIVE_BENCH=1 runs 20 s of 720p30 media; without
-// it a 4 s smoke run checks the tool (no figures).
-func TestLatencyLLHLS(t *testing.T) {
-	peers.RequireTool(t, "ffmpeg")
-	seconds := 4
-	if os.Getenv("GOLIVE_BENCH") == "1" {
-		seconds = 20
+// latencyFFmpegPublish publishes the clip with `ffmpeg -re -c copy`
+// through a wire watcher to upstream and returns once ffmpeg exited.
+func latencyFFmpegPublish(t *testing.T, ffmpeg, clip string, pub *latencyPublisher, path string) {
+	t.Helper()
+	cmd := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", clip,
+		"-c", "copy", "-f", "flv", "rtmp://"+pub.wire.addr()+path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pub.start = time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ffmpeg publish: %v\n%s", err, stderr.String())
 	}
-	encoder.RouteFFmpegLog(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	dir := t.TempDir()
-	flv := ladderReadFLV(t, ladderSource(t, dir, seconds))
+	firstPTS, first, _ := pub.wire.first()
+	var lag []time.Duration // each frame's send time behind the first frame's pace
+	for pts, at := range pub.wire.snapshot() {
+		lag = append(lag, at.Sub(first.Add(time.Duration(pts-firstPTS)*time.Millisecond)))
+	}
+	t.Logf("ffmpeg publisher to %s: exec → first byte on the wire %v, → first video frame %v; frames sent behind the first one's pace: median %v, p95 %v, max %v",
+		path, pub.wire.connected().Sub(pub.start).Round(time.Millisecond), first.Sub(pub.start).Round(time.Millisecond),
+		quantile(lag, 0.5).Round(time.Millisecond), quantile(lag, 0.95).Round(time.Millisecond), quantile(lag, 1).Round(time.Millisecond))
+}
 
-	// GoLive: the bundled server with its default ladder.
-	rl, _ := net.Listen("tcp", "127.0.0.1:0")
-	hl, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &server.Server{RTMPListener: rl, HTTPListener: hl, StreamKey: "bench",
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	if err := srv.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	clock := &latencyClock{sent: map[int64]time.Time{}}
+// latencyGoLive runs one round against `golive serve`: ffmpeg publishes
+// the clip in real time, one viewer per rung follows its playlist. It
+// also returns the rungs the server dropped (the machine could not keep
+// up), which make the round's figures meaningless.
+func latencyGoLive(t *testing.T, bin, ffmpeg, clip string, rungs []string) ([]*latencyResult, []string) {
+	srv := startServe(t, bin)
+	pub := &latencyPublisher{wire: startRTMPWire(t, srv.rtmp)}
 	ctx, cancel := context.WithCancel(context.Background())
-	results := []*latencyResult{{name: "golive 720p (source passed through)"}, {name: "golive 240p (transcoded)"}}
+	defer cancel()
+	results := make([]*latencyResult, len(rungs))
+	errs := make([]error, len(rungs))
 	var wg sync.WaitGroup
-	for i, rung := range []string{"720p", "240p"} {
+	for i, rung := range rungs {
+		results[i] = &latencyResult{name: "golive " + rung}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			base := "http://" + srv.HTTPAddress().String() + "/hls/" + rung
-			for ctx.Err() == nil { // the rung exists once the stream started
-				resp, err := http.Get(base + "/video1_stream.m3u8")
-				if err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						break
-					}
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			pollLLHLS(ctx, t, base, clock, results[i])
+			errs[i] = followLLHLS(ctx, srv.url("/hls/"+rung), pub, results[i])
 		}()
 	}
-	latencyPublish(t, srv.RTMPAddress().String(), "bench", flv.tags, clock)
-	time.Sleep(1500 * time.Millisecond)
+	latencyFFmpegPublish(t, ffmpeg, clip, pub, "/live/"+srv.key)
+	time.Sleep(1500 * time.Millisecond) // the last parts
+	dropped := srv.droppedRungs()
 	cancel()
-	srv.Close() // answers pending blocking reloads
+	srv.stop(t) // answers pending blocking reloads
 	wg.Wait()
-	if st := srv.Status(); len(st.DroppedRungs) > 0 {
-		t.Logf("rungs dropped during the run: %v", st.DroppedRungs)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", results[i].name, err, srv.log)
+		}
 	}
+	return results, dropped
+}
 
-	// Peer: ffmpeg as the RTMP server, its HLS muxer writing 1 s fMP4 segments.
+// latencyFFmpegHLS runs one round against the peer: ffmpeg as the RTMP
+// server with its own HLS muxer (1 s fMP4 segments), on disk.
+func latencyFFmpegHLS(t *testing.T, ffmpeg, clip string) *latencyResult {
 	port := latencyFreePort(t)
-	hlsDir := filepath.Join(dir, "ffmpeg-hls")
-	if err := os.MkdirAll(hlsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-listen", "1",
+	dir := t.TempDir()
+	cmd := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-listen", "1",
 		"-i", fmt.Sprintf("rtmp://127.0.0.1:%d/live/bench", port), "-c", "copy", "-copyts",
 		"-f", "hls", "-hls_time", "1", "-hls_segment_type", "fmp4", "-hls_list_size", "6",
 		"-hls_fmp4_init_filename", "init.mp4", "-hls_flags", "independent_segments",
-		filepath.Join(hlsDir, "index.m3u8")}
-	var ffErr bytes.Buffer
-	cmd := exec.Command("ffmpeg", args...)
+		filepath.Join(dir, "index.m3u8"))
+	var ffErr peers.SyncBuffer
 	cmd.Stderr = &ffErr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ffDone := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(ffDone) }()
-	defer func() { _ = cmd.Process.Kill(); <-ffDone }()
-	ffClock := &latencyClock{sent: map[int64]time.Time{}}
-	ffRes := &latencyResult{name: "ffmpeg HLS muxer, 1 s fMP4 segments"}
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	pollDone := make(chan struct{})
-	go func() { defer close(pollDone); pollFFmpegHLS(ctx2, t, hlsDir, ffClock, ffRes) }()
-	latencyPublish(t, fmt.Sprintf("127.0.0.1:%d", port), "bench", flv.tags, ffClock)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	defer func() { _ = cmd.Process.Kill(); <-done }()
+	pub := &latencyPublisher{wire: startRTMPWire(t, fmt.Sprintf("127.0.0.1:%d", port))}
+	res := &latencyResult{name: "ffmpeg HLS muxer, 1 s fMP4 segments"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var err error
+	polled := make(chan struct{})
+	go func() { defer close(polled); err = followFFmpegHLS(ctx, dir, pub, res) }()
+	latencyFFmpegPublish(t, ffmpeg, clip, pub, "/live/bench")
 	select {
-	case <-ffDone:
+	case <-done:
 	case <-time.After(10 * time.Second):
 	}
 	time.Sleep(100 * time.Millisecond)
-	cancel2()
-	<-pollDone
+	cancel()
+	<-polled
+	if err != nil {
+		t.Fatalf("%v\n%s", err, ffErr.String())
+	}
+	return res
+}
 
-	frames := len(flv.packets)
-	for _, r := range append(results, ffRes) {
-		t.Logf("%-40s frames %4d/%d (unmatched %d)  median %4d ms  p95 %4d ms",
-			r.name, len(r.latencies), frames, r.unmatched, r.quantile(0.5).Milliseconds(), r.quantile(0.95).Milliseconds())
-		need := 1 // smoke run: the tool works
-		if seconds == 20 {
-			need = frames / 3
+// TestLatencyLLHLS measures publish → LL-HLS part fetchable from outside,
+// as a viewer sees it: `ffmpeg -re -c copy` publishes a pre-encoded clip
+// (720p30 + AAC, keyframe every second) to `golive serve` through a proxy
+// that notes when each frame's last byte reached the server; one viewer per
+// rung (the top rung, passed through, and the lowest, transcoded) follows
+// the media playlist with blocking reloads as hls.js does, fetches every
+// part as soon as it is listed and reads its frames' fMP4 timestamps.
+// Per frame: part fetched − frame sent. The peer is ffmpeg's own HLS
+// muxer (1 s fMP4 segments) fed the same way, polled on disk. Rounds
+// alternate GoLive and the peer. GOLIVE_BENCH=1 runs 20 s of media, 2
+// rounds; otherwise a 4 s smoke run checks the tool (no verdict).
+func TestLatencyLLHLS(t *testing.T) {
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
+	seconds, rounds := 4, 1
+	if benchFull() {
+		seconds, rounds = 20, 2
+	}
+	clip := ladderSource(t, t.TempDir(), seconds)
+	frames := len(ladderReadFLV(t, clip).packets)
+	bin := buildGoLive(t)
+	rungs := []string{"720p", "240p"}
+	golive := []*latencyResult{{name: "golive 720p (passed through)"}, {name: "golive 240p (transcoded)"}}
+	peer := &latencyResult{name: "ffmpeg HLS muxer, 1 s fMP4 segments"}
+	// A round in which the server dropped a rung (the machine could not
+	// keep up: it happens here when another job stalls it) measures
+	// nothing of that rung: it is run again, up to two more times.
+	discarded := 0
+	for round := 0; round < rounds; round++ {
+		res, dropped := latencyGoLive(t, bin, ffmpeg, clip, rungs)
+		if len(dropped) > 0 && discarded < 2 {
+			discarded++
+			t.Logf("round %d: the server dropped %v (the machine could not keep up): round discarded and run again", round+1, dropped)
+			round--
+			continue
 		}
-		if len(r.latencies) < need {
-			t.Errorf("%s: only %d of %d frames measured (unmatched %d); ffmpeg: %s", r.name, len(r.latencies), frames, r.unmatched, ffErr.String())
+		for i, r := range res {
+			golive[i].add(r)
+			t.Logf("round %d %s: %d frames, median %v", round+1, golive[i].name, len(r.latencies), quantile(r.latencies, 0.5).Round(time.Millisecond))
+		}
+		r := latencyFFmpegHLS(t, ffmpeg, clip)
+		peer.add(r)
+		t.Logf("round %d %s: %d frames, median %v", round+1, peer.name, len(r.latencies), quantile(r.latencies, 0.5).Round(time.Millisecond))
+	}
+	for _, r := range append(slices.Clone(golive), peer) {
+		t.Logf("%-36s frames %4d of %d×%d (unmatched %d)  median %4d ms  p95 %4d ms; from ffmpeg's start + timestamp: median %4d ms",
+			r.name, len(r.latencies), frames, rounds, r.unmatched, quantile(r.latencies, 0.5).Milliseconds(),
+			quantile(r.latencies, 0.95).Milliseconds(), quantile(r.fromExec, 0.5).Milliseconds())
+		if len(r.latencies) < rounds*frames/2 {
+			verdictInvalid(t, []string{"llhls-part-top", "llhls-part-lowest"}, "%s: only %d of %d frames measured (unmatched %d)",
+				r.name, len(r.latencies), rounds*frames, r.unmatched)
 		}
 	}
+	note := fmt.Sprintf("median over %d frames of %d interleaved rounds (%d more discarded: a rung dropped): ffmpeg -re -c copy of a 720p30 clip → golive serve, frame sent = its last byte on the wire, part fetched by a blocking-reload viewer; peer figure: ffmpeg's HLS muxer, 1 s segments",
+		len(golive[0].latencies), rounds, discarded)
+	verdict(t, "llhls-part-top", quantile(golive[0].latencies, 0.5).Seconds(), quantile(peer.latencies, 0.5).Seconds(), note)
+	verdict(t, "llhls-part-lowest", quantile(golive[1].latencies, 0.5).Seconds(), quantile(peer.latencies, 0.5).Seconds(), note)
 }
 
 func latencyFreePort(t testing.TB) int {

@@ -43,7 +43,7 @@ func writeResults(path, logPath string, start time.Time, load0 string) error {
 		f.Close()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `make bench`; do not edit by hand. Every line is a verdict against a target of\nDESIGN.md (see bench/targets_test.go): `PASS|MISS <target> <figure> <peer figure> <ratio>`.\n\n")
+	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `make bench`; do not edit by hand. Every line is a verdict against a target of\nDESIGN.md (see bench/targets_test.go): `PASS|MISS <target> <figure> <peer figure> <ratio>`, or\n`FAIL <target> not measured: <why>` when the comparison could not be made alike on both sides.\n\n")
 	fmt.Fprintf(&b, "- machine: %s, %d cores (%s), %s/%s\n", cpuModel(), runtime.NumCPU(), kernel(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(&b, "- run: %s → %s UTC, load average %s at the start, %s at the end\n",
 		start.Format("2006-01-02 15:04"), time.Now().UTC().Format("15:04"), load0, loadAverage())
@@ -57,7 +57,7 @@ func writeResults(path, logPath string, start time.Time, load0 string) error {
 	fmt.Fprintf(&b, "%d of %d targets met.\n\n", passed, len(recs))
 	fmt.Fprintf(&b, "| verdict | test | load | how |\n| --- | --- | --- | --- |\n")
 	for _, r := range recs {
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.Line, r.Test, r.Load, strings.ReplaceAll(r.Note, "|", "/"))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", strings.ReplaceAll(r.Line, "|", "/"), r.Test, r.Load, strings.ReplaceAll(r.Note, "|", "/"))
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -27,4 +29,19 @@ func selfCPU(t testing.TB) time.Duration {
 		t.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchClip encodes the media file both sides of a comparison read:
+// testsrc2 (full motion) and a 1 kHz tone, w×h at 30 fps, secs long,
+// H.264 (libx264 veryfast, CRF 18, a keyframe every second) and AAC
+// 128 kbit/s 48 kHz stereo in MP4.
+func benchClip(t testing.TB, w, h, secs int) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), fmt.Sprintf("clip%dx%d.mp4", w, h))
+	runPrep(t, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=30", w, h),
+		"-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+		"-t", fmt.Sprint(secs), "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart", "-y", out)
+	return out
 }

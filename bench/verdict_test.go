@@ -52,24 +52,52 @@ func verdict(t testing.TB, id string, figure, peer float64, note string) bool {
 	line := formatVerdict(tg, figure, peer, passed)
 	fmt.Println(line)
 	t.Logf("%s — %s (%s)", line, tg.text, note)
-	rec := verdictRecord{Line: line, Test: t.Name(), Time: time.Now().UTC(), Load: loadAverage(), Note: note, Passed: passed}
-	if path := verdictLog(); path != "" {
-		data, err := json.Marshal(rec)
-		if err != nil {
-			t.Fatalf("verdict: %v", err)
+	logVerdict(t, verdictRecord{Line: line, Test: t.Name(), Time: time.Now().UTC(), Load: loadAverage(), Note: note, Passed: passed})
+	return passed
+}
+
+// verdictInvalid fails the test because its comparison did not do the
+// same work on both sides (different settings, frames missing on one
+// side, too little measured), and records `FAIL <target> not measured:
+// <why>` for each of ids so that results.md lists them. Smoke runs just
+// fail.
+func verdictInvalid(t testing.TB, ids []string, format string, args ...any) {
+	t.Helper()
+	why := fmt.Sprintf(format, args...)
+	for _, id := range ids {
+		if _, ok := targetByName(id); !ok {
+			t.Fatalf("verdict: no target %q in the targets table", id)
 		}
-		verdictMu.Lock()
-		defer verdictMu.Unlock()
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatalf("verdict: %v", err)
-		}
-		defer f.Close()
-		if _, err := f.Write(append(data, '\n')); err != nil {
-			t.Fatalf("verdict: %v", err)
+		if benchFull() {
+			line := "FAIL " + id + " not measured: " + strings.Join(strings.Fields(why), " ")
+			fmt.Println(line)
+			logVerdict(t, verdictRecord{Line: line, Test: t.Name(), Time: time.Now().UTC(), Load: loadAverage()})
 		}
 	}
-	return passed
+	t.Fatal(why)
+}
+
+// logVerdict appends a record to the results log, if there is one.
+func logVerdict(t testing.TB, rec verdictRecord) {
+	t.Helper()
+	path := verdictLog()
+	if path == "" {
+		return
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatalf("verdict: %v", err)
+	}
+	verdictMu.Lock()
+	defer verdictMu.Unlock()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatalf("verdict: %v", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		t.Fatalf("verdict: %v", err)
+	}
 }
 
 // formatVerdict is the verdict line: PASS|MISS, the target, our figure,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -108,8 +107,8 @@ func (s *whepServer) runPublisher(t *testing.T, cmd *exec.Cmd) {
 		<-done
 	})
 	require.Eventually(t, func() bool {
-		b, err := httpGet("http://" + s.http + "/api/status")
-		return err == nil && strings.Contains(b, `"live": true`)
+		b, err := httpGet(context.Background(), "http://"+s.http+"/api/status")
+		return err == nil && strings.Contains(string(b), `"live": true`)
 	}, 30*time.Second, 100*time.Millisecond, "the stream went live: %s", out)
 }
 
@@ -117,7 +116,7 @@ func (s *whepServer) runPublisher(t *testing.T, cmd *exec.Cmd) {
 // so far, from /api/status.
 func (s *whepServer) framesSent(t *testing.T) int {
 	t.Helper()
-	b, err := httpGet("http://" + s.http + "/api/status")
+	b, err := httpGet(context.Background(), "http://"+s.http+"/api/status")
 	require.NoError(t, err)
 	var st struct {
 		WebRTC struct {
@@ -126,7 +125,7 @@ func (s *whepServer) framesSent(t *testing.T) int {
 			} `json:"viewers"`
 		} `json:"webrtc"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(b), &st))
+	require.NoError(t, json.Unmarshal(b, &st))
 	n := 0
 	for _, v := range st.WebRTC.Viewers {
 		n += v.Frames
@@ -160,22 +159,6 @@ func (s *whepServer) cpu(t *testing.T) time.Duration {
 	require.NoError(t, err1)
 	require.NoError(t, err2)
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
-}
-
-func httpGet(url string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
 }
 
 func median(v []float64) float64 {

@@ -87,13 +87,15 @@ func (b *Broadcast) Initialize() error {
 		return fmt.Errorf("broadcast: %w", err)
 	}
 	if err := video.Initialize(); err != nil {
-		return fmt.Errorf("broadcast: video source: %w", err)
+		video.Close()
+		return fmt.Errorf("broadcast: video source: %w", fileOption(err))
 	}
 	b.video = video
 	if audio != nil {
 		if err := audio.Initialize(); err != nil {
+			audio.Close()
 			video.Close()
-			return fmt.Errorf("broadcast: audio source: %w", err)
+			return fmt.Errorf("broadcast: audio source: %w", fileOption(err))
 		}
 		b.audio = audio
 	}
@@ -110,6 +112,19 @@ func (b *Broadcast) Initialize() error {
 	}
 	return nil
 }
+
+// fileOption marks a media file the source cannot use as a bad option
+// (the user named it), keeping the reason.
+func fileOption(err error) error {
+	if errors.Is(err, capture.ErrFile) {
+		return fmt.Errorf("%w: %w", media.ErrBadOption, err)
+	}
+	return err
+}
+
+// SourceDone returns a channel closed when capture has ended: the video
+// source ran out (a media file played once) or Close was called.
+func (b *Broadcast) SourceDone() <-chan struct{} { return b.ended[0] }
 
 // GoLive opens the encoders and connects to every destination; it returns
 // once at least one destination accepted the stream, or with an error
@@ -140,6 +155,9 @@ func (b *Broadcast) GoLive(ctx context.Context, destinations []string) error {
 	b.mu.Lock()
 	b.air = air
 	b.mu.Unlock()
+	if r, ok := b.video.(capture.Restarter); ok {
+		r.Restart() // a media file starts on air from its first frame
+	}
 	b.handOver(air)
 	b.wg.Add(1)
 	go b.watch(air)

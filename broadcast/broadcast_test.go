@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -89,11 +90,63 @@ func TestBroadcastRefused(t *testing.T) {
 }
 
 func TestBroadcastBadSource(t *testing.T) {
-	for _, c := range []Config{{Source: "telescope"}, {Audio: "kazoo"}} {
+	for _, c := range []Config{{Source: "telescope"}, {Audio: "kazoo"}, {Audio: "file"},
+		{Source: "file:" + t.TempDir() + "/missing.mp4"}, {Source: "file:/dev/null", Audio: "file"}} {
 		b := &Broadcast{Config: c}
-		require.ErrorIs(t, b.Initialize(), media.ErrBadOption)
+		require.ErrorIs(t, b.Initialize(), media.ErrBadOption, "%+v", c)
 		b.Close()
+		c.Destinations = []string{"rtmp://127.0.0.1/live/k"}
+		if c.Source != "" && !strings.HasPrefix(c.Source, "file:") || c.Audio == "file" && c.Source == "" {
+			require.ErrorIs(t, c.Validate(), media.ErrBadOption, "%+v", c)
+		}
 	}
+	require.NoError(t, Config{Destinations: []string{"rtmp://h/live/k"}, Source: "file:x.mp4?loop=0", Audio: "file"}.Validate())
+	require.ErrorIs(t, Config{Destinations: []string{"rtmp://h/live/k"}, Source: "file:x.mp4", Audio: "file:y.mp4"}.Validate(), media.ErrBadOption)
+}
+
+// TestBroadcastMediaFile plays a media file once, its audio with it, to
+// nginx-rtmp: going live starts it from its first frame, the end of the
+// file ends capture (SourceDone), and the recording holds every frame and
+// the file's audio, in step.
+func TestBroadcastMediaFile(t *testing.T) {
+	verifyNoLeaks(t)
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
+	clip := t.TempDir() + "/clip.mp4"
+	out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", clip).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	ng := peers.StartNginxRTMP(t)
+	b := &Broadcast{Config: Config{Source: "file:" + clip + "?loop=0", Audio: "file", Width: 320, Height: 240, FPS: 25,
+		Bitrate: 400_000, Encoder: "libx264"}, Logger: slog.New(slog.DiscardHandler)}
+	require.NoError(t, b.Initialize())
+	defer b.Close()
+	time.Sleep(500 * time.Millisecond) // capture plays while offline: going live starts the file again
+	require.NoError(t, b.GoLive(context.Background(), []string{ng.URL("file")}))
+	select {
+	case <-b.SourceDone():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the file played once did not end capture")
+	}
+	b.StopLive()
+	skipped := int(b.video.Stats().Skipped) // frames the loaded machine could not decode in time
+	ng.WaitUnpublished("file", 10*time.Second)
+	info := peers.FFprobe(t, ng.RecordPath("file"))
+	v, ok := info.Video()
+	require.True(t, ok)
+	require.LessOrEqual(t, v.Frames(), 50, "the file once, from its first frame")
+	require.GreaterOrEqual(t, v.Frames(), 50-skipped, "every frame of the file but those skipped (%d)", skipped)
+	a, ok := info.Audio()
+	require.True(t, ok)
+	require.Equal(t, 48000, a.Rate())
+	first := map[string]float64{}
+	for _, p := range peers.ProbePackets(t, ng.RecordPath("file")) {
+		if _, seen := first[p.CodecType]; !seen {
+			first[p.CodecType] = p.PTS
+		}
+	}
+	// In step, give or take a frame (and the frames skipped, if the first were).
+	require.InDelta(t, 0, first["audio"]-first["video"], 0.040+float64(skipped)/25, "A/V start")
 }
 
 // verifyNoLeaks checks, after every other cleanup (peers included), that the

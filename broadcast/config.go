@@ -14,9 +14,12 @@ type Config struct {
 	// Destinations are RTMP(S) publish URLs; several means multistream.
 	Destinations []string
 	// Source is the video source: "test" (default), "camera[:N]",
-	// "screen[:N]" or "window:TITLE" (see capture.Parse).
+	// "screen[:N]", "window:TITLE" (see capture.Parse) or a media file,
+	// "file:PATH" (looping; "file:PATH?loop=0" plays it once and then ends
+	// the stream).
 	Source string
-	// Audio is the audio source: "test" (default), "mic[:N]" or "none".
+	// Audio is the audio source: "test" (default), "mic[:N]", "file" (the
+	// audio track of Source's file) or "none".
 	Audio string
 	// Width and Height are the frame size, default 1280x720.
 	Width, Height int
@@ -77,16 +80,21 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	if spec, err := capture.Parse(c.Source); err != nil || spec.Kind == capture.KindMic || spec.Kind == capture.KindNone {
-		return fmt.Errorf("%w: source %q: want test, camera[:N], screen[:N] or window:TITLE", media.ErrBadOption, c.Source)
+	vspec, err := capture.Parse(c.Source)
+	if err != nil || vspec.Kind == capture.KindMic || vspec.Kind == capture.KindNone || (vspec.Kind == capture.KindFile && vspec.Path == "") {
+		return fmt.Errorf("%w: source %q: want test, camera[:N], screen[:N], window:TITLE or file:PATH", media.ErrBadOption, c.Source)
 	}
 	if c.Scene != nil {
 		if err := c.Scene.Validate(); err != nil {
 			return fmt.Errorf("%w: scene: %w", media.ErrBadOption, err)
 		}
 	}
-	if spec, err := capture.Parse(c.Audio); err != nil || spec.Kind == capture.KindCamera {
-		return fmt.Errorf("%w: audio %q: want test, mic[:N] or none", media.ErrBadOption, c.Audio)
+	aspec, err := capture.Parse(c.Audio)
+	if err != nil || aspec.Kind == capture.KindCamera || aspec.Kind == capture.KindScreen || aspec.Kind == capture.KindWindow || (aspec.Kind == capture.KindFile && aspec.Path != "") {
+		return fmt.Errorf("%w: audio %q: want test, mic[:N], file or none", media.ErrBadOption, c.Audio)
+	}
+	if aspec.Kind == capture.KindFile && vspec.Kind != capture.KindFile {
+		return fmt.Errorf("%w: audio \"file\" is the audio track of --source file:PATH", media.ErrBadOption)
 	}
 	if _, _, err := ParseSize(fmt.Sprintf("%dx%d", c.Width, c.Height)); err != nil {
 		return err

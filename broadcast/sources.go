@@ -32,6 +32,9 @@ func openSources(cfg Config, opts capture.Options) (capture.VideoSource, capture
 	} else if video, err = vspec.Video(opts); err != nil {
 		return nil, nil, fmt.Errorf("%w: --source: %w", media.ErrBadOption, err)
 	}
+	if f, ok := video.(*capture.File); ok {
+		opts.File = f // --audio file: its audio track
+	}
 	audio, err := aspec.Audio(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: --audio: %w", media.ErrBadOption, err)
@@ -41,11 +44,15 @@ func openSources(cfg Config, opts capture.Options) (capture.VideoSource, capture
 		v.Buffer = videoBuffer(cfg.FPS)
 	case *capture.Camera:
 		v.Buffer = videoBuffer(cfg.FPS)
+	case *capture.File:
+		v.Buffer = videoBuffer(cfg.FPS)
 	}
 	switch a := audio.(type) {
 	case *capture.Tone:
 		a.Buffer = audioBuffer
 	case *capture.Microphone:
+		a.Buffer = audioBuffer
+	case *capture.FileAudio:
 		a.Buffer = audioBuffer
 	}
 	return video, audio, nil

@@ -27,6 +27,9 @@ const (
 	KindScreen Kind = "screen"
 	// KindWindow is one window, found by its title ("window:TITLE").
 	KindWindow Kind = "window"
+	// KindFile is a media file: "file:PATH[?loop=0]" as a video source,
+	// "file" as audio (the audio track of the video source's file).
+	KindFile Kind = "file"
 )
 
 // Spec is a parsed --source or --audio value.
@@ -40,6 +43,10 @@ type Spec struct {
 	Name string
 	// Grab is the region, cursor and rate of a screen or window capture.
 	Grab Grab
+	// Path is the media file of file:PATH; "" for the audio spec "file".
+	Path string
+	// Once is file:PATH?loop=0: play the file once, then end the stream.
+	Once bool
 }
 
 // Grab is what part of a screen or window is captured, and how: the
@@ -114,6 +121,15 @@ func parseGrab(spec, q string) (Grab, error) {
 
 // String returns the spec in the form Parse reads.
 func (s Spec) String() string {
+	if s.Kind == KindFile && s.Path != "" {
+		switch {
+		case s.Once:
+			return "file:" + s.Path + "?loop=0"
+		case strings.Contains(s.Path, "?"):
+			return "file:" + s.Path + "?loop=1" // so that the path's own '?' stays in it
+		}
+		return "file:" + s.Path
+	}
 	switch {
 	case s.Kind == KindWindow:
 		return fmt.Sprintf("%s:%s%s", s.Kind, s.Name, s.Grab.query())
@@ -130,10 +146,14 @@ func (s Spec) String() string {
 // Parse reads a source spec: "test", "camera", "camera:N", "mic",
 // "mic:N", "none", "screen", "screen:N" or "window:TITLE" (the kind is
 // case-insensitive, surrounding spaces are ignored; N is a decimal device
-// number from `golive devices`, 0..999). A screen or window spec may end
-// in ?x=&y=&w=&h=&cursor=0|1&fps=N (see Grab); a window title keeps its
-// case and may hold ':' and '?'.
+// number from `golive devices`, 0..999), or a media file, "file:PATH" (see
+// parseFileSpec). A screen or window spec may end in
+// ?x=&y=&w=&h=&cursor=0|1&fps=N (see Grab); a window title keeps its case
+// and may hold ':' and '?'.
 func Parse(spec string) (Spec, error) {
+	if s, ok, err := parseFileSpec(spec); ok {
+		return s, err
+	}
 	s := strings.TrimSpace(spec)
 	name, num, hasNum := strings.Cut(s, ":")
 	if i := strings.IndexByte(name, '?'); i >= 0 { // "screen?x=..."
@@ -163,7 +183,7 @@ func Parse(spec string) (Spec, error) {
 		}
 		return Spec{Kind: k, Index: n}, nil
 	}
-	return Spec{}, fmt.Errorf("%w: %q (want test, camera[:N], screen[:N], window:TITLE, mic[:N] or none)", ErrBadSpec, spec)
+	return Spec{}, fmt.Errorf("%w: %q (want test, camera[:N], screen[:N], window:TITLE, file:PATH, mic[:N], file or none)", ErrBadSpec, spec)
 }
 
 // parseCapture reads the rest of a screen or window spec: rest is what
@@ -201,6 +221,40 @@ func parseCapture(spec string, k Kind, rest string, hasRest bool) (Spec, error) 
 	return out, nil
 }
 
+// parseFileSpec reads "file:PATH[?loop=0|1]" (PATH kept as written, up to
+// 4096 bytes, no NUL; a '?' in it stays unless the text after the last one
+// is loop=0 or loop=1) and "file" alone (the audio of the video source's
+// file); ok is false for any other kind.
+func parseFileSpec(spec string) (s Spec, ok bool, err error) {
+	t := strings.TrimSpace(spec)
+	if strings.EqualFold(t, string(KindFile)) {
+		return Spec{Kind: KindFile, Index: -1}, true, nil
+	}
+	if len(t) < 5 || !strings.EqualFold(t[:5], "file:") {
+		return Spec{}, false, nil
+	}
+	s = Spec{Kind: KindFile, Index: -1, Path: t[5:]}
+	if i := strings.LastIndexByte(s.Path, '?'); i >= 0 {
+		if k, v, _ := strings.Cut(s.Path[i+1:], "="); strings.EqualFold(k, "loop") {
+			switch v {
+			case "0":
+				s.Once = true
+			case "1":
+			default:
+				return Spec{}, true, fmt.Errorf("%w: %q: loop=%q (want loop=0 or loop=1)", ErrBadSpec, spec, v)
+			}
+			s.Path = s.Path[:i]
+		}
+	}
+	switch {
+	case s.Path == "":
+		return Spec{}, true, fmt.Errorf("%w: %q: no file named (want file:PATH)", ErrBadSpec, spec)
+	case len(s.Path) > 4096 || strings.IndexByte(s.Path, 0) >= 0:
+		return Spec{}, true, fmt.Errorf("%w: %q: not a file name", ErrBadSpec, spec)
+	}
+	return s, true, nil
+}
+
 // Options are the settings Spec.Video and Spec.Audio give the source.
 type Options struct {
 	// Width, Height and FPS are the asked picture; defaults 1280×720@30.
@@ -209,15 +263,23 @@ type Options struct {
 	Clock Clock
 	// MicBackends are miniaudio backends for a microphone (nil: default).
 	MicBackends []malgo.Backend
+	// File is the video source's media file, whose audio track the audio
+	// spec "file" names.
+	File *File
 	// Logger receives the source's log.
 	Logger *slog.Logger
 }
 
 // Video returns the (uninitialized) video source the spec names: the test
-// pattern, a camera, a screen or a window. "none" and "mic" are refused
-// with ErrBadSpec.
+// pattern, a camera, a screen, a window or a media file. "none", "mic"
+// and the audio-only "file" are refused with ErrBadSpec.
 func (s Spec) Video(o Options) (VideoSource, error) {
 	switch s.Kind {
+	case KindFile:
+		if s.Path == "" {
+			return nil, fmt.Errorf("%w: \"file\" names a video source's audio; a video source is file:PATH", ErrBadSpec)
+		}
+		return &File{Path: s.Path, Once: s.Once, Width: o.Width, Height: o.Height, Clock: o.Clock, Logger: o.Logger}, nil
 	case KindTest:
 		return &TestPattern{Width: o.Width, Height: o.Height, FPS: o.FPS, Clock: o.Clock, Logger: o.Logger}, nil
 	case KindCamera:
@@ -228,11 +290,18 @@ func (s Spec) Video(o Options) (VideoSource, error) {
 	return nil, fmt.Errorf("%w: %q is not a video source", ErrBadSpec, s.String())
 }
 
-// Audio returns the (uninitialized) audio source the spec names: the tone
-// or a microphone; for "none" it returns nil and no error. "camera" is
-// refused with ErrBadSpec.
+// Audio returns the (uninitialized) audio source the spec names: the tone,
+// a microphone, or ("file") the audio track of o.File; for "none" it
+// returns nil and no error. "camera", "file" without o.File and
+// "file:PATH" are refused with ErrBadSpec.
 func (s Spec) Audio(o Options) (AudioSource, error) {
 	switch s.Kind {
+	case KindFile:
+		if s.Path != "" || o.File == nil {
+			return nil, fmt.Errorf("%w: audio \"file\" is the audio of the video source's file: use it with --source file:PATH", ErrBadSpec)
+		}
+		a := o.File.Audio()
+		return a, nil
 	case KindTest:
 		return &Tone{Clock: o.Clock, Logger: o.Logger}, nil
 	case KindMic:

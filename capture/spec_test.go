@@ -55,6 +55,18 @@ var specCases = []struct {
 	{"window:  ", Spec{}, true},
 	{"window:a\x01b", Spec{}, true},
 	{"window:a?fps=2?cursor=1", Spec{}, true},
+	{"file:/videos/Intro Loop.mp4", Spec{Kind: KindFile, Index: -1, Path: "/videos/Intro Loop.mp4"}, false},
+	{" FILE:clip.mkv?loop=0 ", Spec{Kind: KindFile, Index: -1, Path: "clip.mkv", Once: true}, false},
+	{"file:clip.mkv?LOOP=1", Spec{Kind: KindFile, Index: -1, Path: "clip.mkv"}, false},
+	{"file:what?.mp4", Spec{Kind: KindFile, Index: -1, Path: "what?.mp4"}, false},
+	{"file:a?b=c?loop=0", Spec{Kind: KindFile, Index: -1, Path: "a?b=c", Once: true}, false},
+	{"file:C:\\clips\\a.mp4", Spec{Kind: KindFile, Index: -1, Path: "C:\\clips\\a.mp4"}, false},
+	{"file", Spec{Kind: KindFile, Index: -1}, false},
+	{"file:", Spec{}, true},
+	{"file:?loop=0", Spec{}, true},
+	{"file:a.mp4?loop=2", Spec{}, true},
+	{"file:a.mp4?loop=", Spec{}, true},
+	{"file:a\x00b", Spec{}, true},
 }
 
 func TestParse(t *testing.T) {
@@ -97,6 +109,21 @@ func TestSpecSources(t *testing.T) {
 	require.Equal(t, -1, a.(*Microphone).Index)
 	_, err = Spec{Kind: KindCamera, Index: 0}.Audio(o)
 	require.ErrorIs(t, err, ErrBadSpec)
+
+	// A media file: the video source, and "file" as its audio.
+	v, err = Spec{Kind: KindFile, Index: -1, Path: "clip.mp4", Once: true}.Video(o)
+	require.NoError(t, err)
+	file := v.(*File)
+	require.Equal(t, &File{Path: "clip.mp4", Once: true, Width: 320, Height: 240, Clock: clock, Logger: quietLog}, file)
+	_, err = Spec{Kind: KindFile, Index: -1}.Video(o)
+	require.ErrorIs(t, err, ErrBadSpec)
+	_, err = Spec{Kind: KindFile, Index: -1}.Audio(o)
+	require.ErrorIs(t, err, ErrBadSpec, "audio \"file\" without a file source")
+	_, err = Spec{Kind: KindFile, Index: -1, Path: "x.wav"}.Audio(Options{File: file})
+	require.ErrorIs(t, err, ErrBadSpec)
+	fa, err := Spec{Kind: KindFile, Index: -1}.Audio(Options{File: file})
+	require.NoError(t, err)
+	require.Same(t, file.Audio(), fa)
 	// The null-backend microphone from a spec really runs.
 	require.NoError(t, a.Initialize())
 	recvBlock(t, a.Samples())
@@ -113,7 +140,7 @@ func FuzzParse(f *testing.F) {
 			require.ErrorIs(t, err, ErrBadSpec)
 			return
 		}
-		require.Contains(t, []Kind{KindTest, KindCamera, KindMic, KindNone, KindScreen, KindWindow}, s.Kind)
+		require.Contains(t, []Kind{KindTest, KindCamera, KindMic, KindNone, KindScreen, KindWindow, KindFile}, s.Kind)
 		require.True(t, s.Index >= -1 && s.Index <= 999)
 		again, err := Parse(s.String())
 		require.NoError(t, err)

@@ -519,8 +519,9 @@ func (h *connHandler) status(streamID uint32, code rtmpmsg.NetStreamOnStatusCode
 }
 
 // idleConn sets a read deadline before every read, so a silent peer costs
-// one connection for at most the idle timeout; passes what it reads through
-// an rtmpguard.Guard; and reports its close once.
+// one connection for at most the idle timeout; acknowledges what it read at
+// once (quickAck); passes what it reads through an rtmpguard.Guard; and
+// reports its close once.
 type idleConn struct {
 	net.Conn
 	timeout time.Duration
@@ -533,6 +534,7 @@ func (c *idleConn) Read(p []byte) (int, error) {
 	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 	n, err := c.Conn.Read(p)
 	if n > 0 {
+		quickAck(c.Conn) // the publisher's next piece need not wait for a delayed ACK
 		if gerr := c.guard.Feed(p[:n]); gerr != nil {
 			return 0, gerr
 		}

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/yutopp/go-rtmp"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
+	"golive/internal/rtmpguard"
 	"golive/media"
 )
 
@@ -179,4 +182,47 @@ func testLogOut() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// TestReadAcksAtOnce checks that the ingest's connection puts the socket
+// in quick-ACK mode after every read, so a publisher that writes with
+// Nagle's algorithm on (the ffmpeg command line) never waits for a delayed
+// ACK between the pieces of an RTMP message.
+func TestReadAcksAtOnce(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_QUICKACK is Linux's")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	client, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	c, err := l.Accept()
+	require.NoError(t, err)
+	defer c.Close()
+	ic := &idleConn{Conn: c, timeout: 5 * time.Second, guard: rtmpguard.New(), onClose: func() {}}
+	quick := func() int {
+		rc, err := c.(*net.TCPConn).SyscallConn()
+		require.NoError(t, err)
+		v := -1
+		require.NoError(t, rc.Control(func(fd uintptr) {
+			v, err = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK)
+		}))
+		require.NoError(t, err)
+		return v
+	}
+	for range 3 {
+		// An exchange puts Linux in "ping-pong" (delayed-ACK) mode...
+		_, err = client.Write([]byte{3})
+		require.NoError(t, err)
+		_, err = c.Write([]byte("reply"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(client, make([]byte, 5))
+		require.NoError(t, err)
+		// ...a read through the ingest's connection leaves it.
+		_, err = ic.Read(make([]byte, 16))
+		require.NoError(t, err)
+		require.Equal(t, 1, quick(), "quick-ACK mode after a read")
+	}
 }
