@@ -34,6 +34,23 @@ type publication struct {
 	pendingBytes int
 	md           Metadata
 	haveMD       bool
+	// src tells the codec parameters when the packets do not come from
+	// demux (WHIP); nil: demux's.
+	src paramSource
+}
+
+// paramSource tells a publication its stream's current codec parameters.
+type paramSource interface {
+	VideoParams() *media.CodecParams
+	AudioParams() *media.CodecParams
+}
+
+// codecs returns the current codec parameters (nil until known).
+func (s *publication) codecs() (video, audio *media.CodecParams) {
+	if s.src != nil {
+		return s.src.VideoParams(), s.src.AudioParams()
+	}
+	return s.demux.VideoParams(), s.demux.AudioParams()
 }
 
 // metadata records the publisher's onMetaData.
@@ -50,7 +67,7 @@ func (s *publication) handle(r TagResult) error {
 	}
 	if r.Packet != nil {
 		if s.started {
-			if r.Packet.Codec == media.CodecAAC && s.audio == nil {
+			if !r.Packet.Codec.IsVideo() && s.audio == nil {
 				return nil
 			}
 			s.sink.WritePacket(r.Packet)
@@ -70,7 +87,7 @@ func (s *publication) handle(r TagResult) error {
 }
 
 func (s *publication) sameParams() bool {
-	v, a := s.demux.VideoParams(), s.demux.AudioParams()
+	v, a := s.codecs()
 	same := func(x, y *media.CodecParams) bool {
 		if x == nil || y == nil {
 			return x == y
@@ -83,7 +100,7 @@ func (s *publication) sameParams() bool {
 // tryStart starts the stream once the video parameters are known and the
 // audio parameters are known too, or are not coming.
 func (s *publication) tryStart() error {
-	v, a := s.demux.VideoParams(), s.demux.AudioParams()
+	v, a := s.codecs()
 	if v == nil {
 		return nil
 	}
@@ -106,7 +123,7 @@ func (s *publication) tryStart() error {
 	s.started, s.video, s.audio = true, v, a
 	s.log.Info("stream started", "video", describe(&vp), "audio", describe(a))
 	for _, p := range s.pending {
-		if p.Codec == media.CodecAAC && a == nil {
+		if !p.Codec.IsVideo() && a == nil {
 			continue
 		}
 		s.sink.WritePacket(p)

@@ -54,6 +54,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	live     *connHandler
+	whipLive *whipSession // a WHIP publisher holds the one slot instead of live
 	open     map[*connHandler]net.Conn
 	since    time.Time
 	accepted uint64
@@ -168,6 +169,10 @@ func (s *Server) Stats() Stats {
 		st.Since = s.since
 		st.Video, st.Audio = h.params()
 	}
+	if w := s.whipLive; w != nil {
+		st.Live, st.Publisher, st.Since = true, w.remote, s.since
+		st.Video, st.Audio = w.params()
+	}
 	return st
 }
 
@@ -217,7 +222,7 @@ func (s *Server) forget(h *connHandler) {
 func (s *Server) acquire(h *connHandler) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.live != nil || s.ctx.Err() != nil {
+	if s.live != nil || s.whipLive != nil || s.ctx.Err() != nil {
 		s.refused++
 		return false
 	}
