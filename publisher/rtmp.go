@@ -130,6 +130,9 @@ func (r *RTMP) configure() error {
 	if err != nil {
 		return fmt.Errorf("rtmp: %w", err)
 	}
+	if t.IsWHIP() {
+		return fmt.Errorf("rtmp: %w: %s is a WHIP endpoint (see WHIP)", ErrBadURL, t.Redacted())
+	}
 	r.target = t
 	if r.Video.Codec != media.CodecH264 || len(r.Video.Config) == 0 {
 		return fmt.Errorf("rtmp %s: video must be H.264 with its decoder configuration (got %v, %d config bytes)",
@@ -176,8 +179,8 @@ func (r *RTMP) WritePacket(pkt *media.Packet) {
 	if pkt == nil || !r.started.Load() || r.ctx.Err() != nil {
 		return
 	}
-	if pkt.Codec == media.CodecAAC && r.Audio == nil {
-		return
+	if !pkt.Codec.IsVideo() && (r.Audio == nil || pkt.Codec != media.CodecAAC) {
+		return // no audio, or another destination's (Opus for WHIP)
 	}
 	r.mu.Lock()
 	r.queue.Push(pkt)
@@ -187,6 +190,8 @@ func (r *RTMP) WritePacket(pkt *media.Packet) {
 	default:
 	}
 }
+
+func (r *RTMP) setJoinLate() { r.joinLate = true }
 
 // ReconnectNow skips the current reconnection wait.
 func (r *RTMP) ReconnectNow() {
