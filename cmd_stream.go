@@ -32,7 +32,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 		size, fps, bitrate, abitrate, durStr string
 		verbose                              bool
 	)
-	fs.Var(&to, "to", "RTMP(S) publish URL; repeat for multistream")
+	fs.Var(&to, "to", "RTMP(S) publish URL, or http(s)://KEY@HOST/whip for WHIP; repeat for multistream")
 	fs.StringVar(&cfg.Source, "source", "test", "video source: test or camera[:N]")
 	fs.StringVar(&cfg.Audio, "audio", "test", "audio source: test, mic[:N] or none")
 	fs.StringVar(&size, "size", "1280x720", "frame size WIDTHxHEIGHT")

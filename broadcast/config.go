@@ -65,7 +65,7 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	c = c.WithDefaults()
 	if len(c.Destinations) == 0 {
-		return fmt.Errorf("%w: no destination (want --to rtmp://HOST/APP/KEY)", media.ErrBadOption)
+		return fmt.Errorf("%w: no destination (want --to rtmp://HOST/APP/KEY or --to http://KEY@HOST/whip)", media.ErrBadOption)
 	}
 	for _, d := range c.Destinations {
 		if _, err := ParseDestination(d); err != nil {

@@ -76,10 +76,10 @@ type whipConn struct {
 // the bearer token and waits until ICE and DTLS are up. Errors wrap
 // ErrRefused (the server answered 4xx: wrong key, busy, not WHIP),
 // ErrUnreachable, ErrTimeout or ErrProtocol; ctx aborts it.
-func dialWHIP(ctx context.Context, cfg whipConnConfig) (c *whipConn, err error) {
+func dialWHIP(ctx context.Context, cfg whipConnConfig) (_ *whipConn, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	c = &whipConn{cfg: cfg, lost: make(chan struct{})}
+	c := &whipConn{cfg: cfg, lost: make(chan struct{})}
 	if c.pk, err = webrtc.NewH264Packetizer(cfg.video.Config); err != nil {
 		return nil, fmt.Errorf("%w: video configuration: %w", ErrProtocol, err)
 	}
@@ -87,14 +87,14 @@ func dialWHIP(ctx context.Context, cfg whipConnConfig) (c *whipConn, err error) 
 	_, _ = rand.Read(b[:])
 	c.vBase, c.aBase = binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:])
 	c.vSeq, c.aSeq = uint16(b[0])<<8|uint16(b[5]), uint16(b[6])<<8|uint16(b[3])
-	if err := c.peerConnection(); err != nil {
-		return nil, err
-	}
 	defer func() {
 		if err != nil {
 			c.close(context.Background())
 		}
 	}()
+	if err := c.peerConnection(); err != nil {
+		return nil, err
+	}
 	connected := make(chan struct{})
 	var once sync.Once
 	c.pc.OnConnectionStateChange(func(s pion.PeerConnectionState) {
