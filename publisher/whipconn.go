@@ -151,7 +151,7 @@ func (c *whipConn) peerConnection() error {
 	}
 	m := &pion.MediaEngine{}
 	h264 := pion.RTPCodecCapability{MimeType: pion.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + webrtc.ProfileLevelID(cfg.SPS[0]),
+		SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + webrtc.ProfileLevelID(cfg.SPS[0]),
 		RTCPFeedback: []pion.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}}
 	opus := pion.RTPCodecCapability{MimeType: pion.MimeTypeOpus, ClockRate: 48000, Channels: 2,
 		SDPFmtpLine: "minptime=10;useinbandfec=1"}

@@ -252,7 +252,9 @@ func (c *WHIPClient) sendAudio(ctx context.Context, track *webrtc.TrackLocalStat
 }
 
 // Sent returns how many video frames and Opus packets went out.
-func (c *WHIPClient) Sent() (frames, audioPackets int64) { return c.frames.Load(), c.audioPackets.Load() }
+func (c *WHIPClient) Sent() (frames, audioPackets int64) {
+	return c.frames.Load(), c.audioPackets.Load()
+}
 
 // Location returns the session's URL.
 func (c *WHIPClient) Location() string { return c.location }

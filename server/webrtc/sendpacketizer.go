@@ -17,7 +17,9 @@ func NewH264Packetizer(config []byte) (*H264Packetizer, error) {
 
 // Packetize returns the RTP payloads of one access unit; the last one ends
 // the frame (the RTP marker).
-func (p *H264Packetizer) Packetize(au []byte, key bool) ([][]byte, error) { return p.p.packetize(au, key) }
+func (p *H264Packetizer) Packetize(au []byte, key bool) ([][]byte, error) {
+	return p.p.packetize(au, key)
+}
 
 // ProfileLevelID returns the profile-level-id of an SPS as SDP carries it
 // (hex), "" when it is too short.
