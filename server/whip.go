@@ -14,7 +14,8 @@ func (s *Server) initWHIP() error {
 	if s.rtc == nil {
 		return nil
 	}
-	w := &ingest.WHIP{Transport: s.rtc, Ingest: s.ingest, Logger: s.Logger.With("stage", "whip")}
+	w := &ingest.WHIP{Transport: s.rtc, Ingest: s.ingest, KeyframeInterval: s.Segment,
+		Logger: s.Logger.With("stage", "whip")}
 	if err := w.Initialize(); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}

@@ -24,7 +24,9 @@ import (
 // 400. The H.264 RTP is put back in order (waiting ReorderWait for a
 // retransmission), joined into access units with their SPS/PPS, and
 // stamped from the RTP clocks; after a loss frames are dropped until the
-// next keyframe, which is asked for (PLI), as it is at the start. A
+// next keyframe, which is asked for (PLI), as it is at the start and
+// whenever KeyframeInterval passes without one (browsers send keyframes
+// only when asked; HLS segments need them). A
 // publisher ends with DELETE, or when ICE times out because it vanished.
 // Set the fields, Initialize, serve it over HTTP, and Close.
 type WHIP struct {
@@ -35,6 +37,12 @@ type WHIP struct {
 	// Ingest is the RTMP ingest whose stream key, Sink and publisher slot
 	// WHIP shares (required, initialized).
 	Ingest *Server
+	// KeyframeInterval is the longest the stream may go without a
+	// keyframe: when the publisher sends none by then (browsers send one
+	// only when asked), one is asked for with a PLI. Set it to the HLS
+	// segment duration, which keyframes cut (default 1 s; negative: never
+	// asked for but at the start and after a loss).
+	KeyframeInterval time.Duration
 	// ReorderWait is how long a hole in a track's RTP sequence is waited
 	// for before it is given up as lost (default 150 ms).
 	ReorderWait time.Duration
@@ -70,6 +78,9 @@ func (w *WHIP) Initialize() error {
 	}
 	if w.Path == "" {
 		w.Path = "/whip"
+	}
+	if w.KeyframeInterval == 0 {
+		w.KeyframeInterval = time.Second
 	}
 	if w.ReorderWait <= 0 {
 		w.ReorderWait = defaultReorderWait

@@ -23,6 +23,11 @@ const opusRate = 48000
 // pliInterval is how often a keyframe is asked for while one is awaited.
 const pliInterval = 500 * time.Millisecond
 
+// keyframeLead is how long before KeyframeInterval is up the next
+// keyframe is asked for (the request's way there and the encoder's
+// reaction).
+const keyframeLead = 150 * time.Millisecond
+
 // whipSession is one WHIP publisher: the media side of its WebRTC session.
 // A reader goroutine per track (blocking on pion) puts the RTP back in
 // order, depacketizes and stamps it and hands TagResults to the session's
@@ -196,6 +201,7 @@ type videoTrack struct {
 	clock    rtpTimeline
 	config   []byte // the AVCDecoderConfigurationRecord last handed on
 	waitKey  bool   // frames are dropped until a keyframe
+	lastKey  time.Time
 	lastPLI  time.Time
 	lastDTS  time.Duration
 	haveDTS  bool
@@ -216,6 +222,9 @@ func (v *videoTrack) packet(pkt *rtp.Packet, now time.Time) bool {
 		v.lose(now)
 	}
 	for _, q := range res.out {
+		if len(q.Payload) == 0 {
+			continue // padding (bandwidth probing)
+		}
 		aus, err := v.dep.push(q)
 		if err != nil {
 			w.bad.Add(1)
@@ -306,6 +315,11 @@ func (v *videoTrack) accessUnit(au accessUnit, now time.Time) (TagResult, bool) 
 		return r, r.Params != nil
 	}
 	v.waitKey = false
+	if key {
+		v.lastKey = now
+	} else if every := v.p.w.KeyframeInterval; every > 0 && now.Sub(v.lastKey) >= every-keyframeLead {
+		v.askKeyframe(now) // WebRTC encoders send keyframes only when asked
+	}
 	dts := pts
 	if v.haveDTS && dts <= v.lastDTS {
 		dts = v.lastDTS + time.Millisecond // a sender that repeats or steps back its clock
