@@ -1,11 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -85,7 +82,7 @@ func TestWHIPFromChromium(t *testing.T) {
 	require.Equal(t, in.Height, ps.VideoHeight, "the player shows the publisher's picture: %+v", ps)
 
 	// ffprobe reads the top variant: H.264 at the publisher's size, AAC.
-	info := probeHeaders(t, s.testURL("/hls/index.m3u8"))
+	info := peers.ProbeStreams(t, s.testURL("/hls/index.m3u8"))
 	v, ok := info.Video()
 	require.True(t, ok)
 	require.Equal(t, "h264", v.CodecName)
@@ -103,20 +100,4 @@ func TestWHIPFromChromium(t *testing.T) {
 	for _, e := range page.Errors() {
 		require.Contains(t, e, "favicon.ico", "console errors in the publishing page") // /healthz has no icon
 	}
-}
-
-// probeHeaders runs ffprobe over a live URL, reading only what it needs to
-// tell the streams.
-func probeHeaders(t *testing.T, url string) peers.ProbeInfo {
-	t.Helper()
-	bin := peers.RequireTool(t, "ffprobe")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-show_streams", "-of", "json", url)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "ffprobe %s: %s", url, stderr.String())
-	var info peers.ProbeInfo
-	require.NoError(t, json.Unmarshal(stdout.Bytes(), &info))
-	return info
 }
