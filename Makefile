@@ -41,6 +41,7 @@ PEER_PKGS  := ffmpeg nginx libnginx-mod-rtmp chromium xvfb imagemagick fonts-dej
 PKG_CONFIG_LIBS := $(FFMPEG_PCS) gl x11 xrandr xcursor xinerama xi xxf86vm
 TOOLS := gcc pkg-config ffmpeg ffprobe nginx chromium Xvfb import
 NGINX_RTMP := /usr/lib/nginx/modules/ngx_rtmp_module.so
+VERSITYGW  := github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
 # make package: fyne's packager, built once per version beside the FFmpeg cache. v1.7.4 writes the
 # same metadata code for a fyne v2.7 app as v1.7.2 (built for v2.7) does, and unlike v1.7.2 its
@@ -70,6 +71,9 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q golang-go; }
 	@$(if $(filter 8,$(FFMPEG)),build/ffmpeg.sh ensure)
 	@$(GO) mod download
+	@# The S3 server the storage tests start (versitygw, posix backend), built from source once.
+	@[ -x "$$($(GO) env GOPATH)/bin/versitygw" ] || command -v versitygw >/dev/null 2>&1 || \
+	  { echo "deps: go install $(VERSITYGW)"; GOFLAGS= $(GO) install $(VERSITYGW); }
 
 # env prints the environment make gives go (to build or test by hand: eval "$$(make -s env)").
 env:

@@ -13,6 +13,7 @@ import (
 	"golive/encoder"
 	"golive/server"
 	"golive/server/ladder"
+	"golive/server/s3"
 	"golive/server/webrtc"
 )
 
@@ -31,6 +32,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	part := fs.Duration("part", 200*time.Millisecond, "LL-HLS part duration")
 	dataDir := fs.String("data-dir", "", "data directory (default: the user config dir + /golive)")
 	encoderName := fs.String("encoder", "auto", "ladder H.264 encoder")
+	s3URL := fs.String("s3", "", "also push the stream to S3-compatible storage at s3://BUCKET/PREFIX")
+	s3Endpoint := fs.String("s3-endpoint", "", "S3 endpoint URL (MinIO, Ceph, R2, ...; path-style addressing)")
+	s3Region := fs.String("s3-region", "", "S3 region (default: from the AWS configuration, else us-east-1)")
+	s3Keep := fs.Bool("s3-keep", false, "keep every segment in the bucket and finish as VOD when the publisher stops")
 	webrtcAddr := fs.String("webrtc-addr", webrtc.DefaultAddr, "UDP address of all WebRTC media (one port)")
 	maxViewers := fs.Int("webrtc-max-viewers", server.DefaultWebRTCMaxViewers, "most WebRTC viewers at once (503 beyond)")
 	var iceServers []webrtc.ICEServer
@@ -81,12 +86,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "golive serve: --webrtc-max-viewers %d: want at least 1\n", *maxViewers)
 		return exitUsage
 	}
+	storage, err := storageFlags(ctx, *s3URL, *s3Endpoint, *s3Region, *s3Keep)
+	if err != nil {
+		fmt.Fprintf(stderr, "golive serve: %v\n", err)
+		return exitUsage
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	encoder.RouteFFmpegLog(logger)
 	srv := &server.Server{
 		RTMPAddr: *rtmpAddr, HTTPAddr: *httpAddr, StreamKey: *key, DataDir: *dataDir,
 		Ladder: specs, Segment: *segment, Part: *part, Encoder: *encoderName,
-		WebRTCAddr: rtcAddr, ICEServers: iceServers, WebRTCMaxViewers: *maxViewers, Logger: logger,
+		WebRTCAddr: rtcAddr, ICEServers: iceServers, WebRTCMaxViewers: *maxViewers,
+		Storage: storage, Logger: logger,
 	}
 	if err := srv.Initialize(); err != nil {
 		fmt.Fprintf(stderr, "golive serve: %v\n", err)
@@ -101,4 +112,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	<-ctx.Done()
 	return 0
+}
+
+// storageFlags reads --s3, --s3-endpoint, --s3-region and --s3-keep into
+// an uploader (nil without --s3): a malformed URL or endpoint, or no
+// credentials in the AWS default chain, is an error.
+func storageFlags(ctx context.Context, rawURL, endpoint, region string, keep bool) (*s3.Uploader, error) {
+	if rawURL == "" {
+		if endpoint != "" || region != "" || keep {
+			return nil, errors.New("--s3-endpoint, --s3-region and --s3-keep need --s3 s3://BUCKET/PREFIX")
+		}
+		return nil, nil
+	}
+	loc, err := s3.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("--s3: %w", err)
+	}
+	if endpoint != "" {
+		if endpoint, err = s3.ParseEndpoint(endpoint); err != nil {
+			return nil, fmt.Errorf("--s3-endpoint: %w", err)
+		}
+	}
+	cfg, err := s3.LoadConfig(ctx, region)
+	if err != nil {
+		return nil, fmt.Errorf("--s3: %w", err)
+	}
+	return &s3.Uploader{Location: loc, Endpoint: endpoint, Config: cfg, Keep: keep}, nil
 }

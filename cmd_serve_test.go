@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"golive/internal/peers"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"golive/internal/peers"
 )
 
 func TestServeBadFlags(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/stretchr/testify/require"
 
+	"golive/internal/peers"
 	"golive/media"
 )
 
@@ -156,7 +157,7 @@ func TestAACErrors(t *testing.T) {
 // TestAACFFprobe writes the packets as ADTS and has the real ffprobe count
 // and describe them.
 func TestAACFFprobe(t *testing.T) {
-	ffprobe := needTool(t, "ffprobe")
+	ffprobe := peers.RequireTool(t, "ffprobe")
 	a := &AAC{Logger: quietLogger()}
 	require.NoError(t, a.Initialize())
 	defer a.Close()
@@ -200,7 +201,7 @@ func TestAACFFprobe(t *testing.T) {
 	// Decode with the ffmpeg CLI: the 1 kHz tone must come out at 1 kHz
 	// (a resampling mistake shifts the pitch): 1000 rising zero crossings
 	// per second, counted over the middle half second.
-	ffmpeg := needTool(t, "ffmpeg")
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
 	pcm := runTool(t, ffmpeg, "-v", "error", "-i", path, "-f", "s16le", "-ac", "1", "-")
 	samples := make([]int16, len(pcm)/2)
 	for i := range samples {

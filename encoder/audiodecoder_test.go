@@ -9,6 +9,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/stretchr/testify/require"
 
+	"golive/internal/peers"
 	"golive/media"
 )
 
@@ -55,7 +56,7 @@ func TestAudioDecoderOpus(t *testing.T) {
 // TestAudioDecoderAAC decodes AAC the ffmpeg command line encoded (ADTS,
 // read with mediacommon): the tone comes back at its rate.
 func TestAudioDecoderAAC(t *testing.T) {
-	ffmpeg := needTool(t, "ffmpeg")
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
 	path := filepath.Join(t.TempDir(), "tone.aac")
 	runTool(t, ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100", "-t", "1",
 		"-ac", "2", "-c:a", "aac", "-b:a", "128k", "-f", "adts", "-y", path)

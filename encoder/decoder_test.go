@@ -11,6 +11,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/stretchr/testify/require"
 
+	"golive/internal/peers"
 	"golive/media"
 )
 
@@ -51,7 +52,7 @@ func splitAccessUnits(t *testing.T, stream []byte) (media.AVCConfig, [][][]byte)
 }
 
 func TestH264DecoderExternalStreams(t *testing.T) {
-	ffmpeg := needTool(t, "ffmpeg")
+	ffmpeg := peers.RequireTool(t, "ffmpeg")
 	for _, tc := range externalStreams {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "in.h264")

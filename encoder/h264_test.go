@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/stretchr/testify/require"
 
+	"golive/internal/peers"
 	"golive/media"
 )
 
@@ -166,7 +167,7 @@ func meanAbsDiff(a, b []byte) float64 {
 // keyframe) and checks ffprobe's view of it.
 func probeAnnexB(t *testing.T, cfg media.AVCConfig, pkts []*media.Packet, w, h, frames int) {
 	t.Helper()
-	ffprobe := needTool(t, "ffprobe")
+	ffprobe := peers.RequireTool(t, "ffprobe")
 	var stream []byte
 	params := append(append([][]byte(nil), cfg.SPS...), cfg.PPS...)
 	for _, p := range pkts {

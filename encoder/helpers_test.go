@@ -85,20 +85,6 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// needTool returns the path of a CLI peer; it fails under CI=true when the
-// tool is missing and skips otherwise.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
 // runTool runs a command with a generous timeout and returns stdout.
 func runTool(t *testing.T, name string, args ...string) []byte {
 	t.Helper()

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 	"github.com/stretchr/testify/require"
 
+	"golive/internal/peers"
 	"golive/media"
 )
 
@@ -135,7 +136,7 @@ func writeOgg(t *testing.T, pkts []*media.Packet, channels int) string {
 // TestOpusFFmpeg has the ffmpeg command line read and decode the packets
 // (in an Ogg file pion wrote): Opus, 48 kHz, the tone at 1 kHz.
 func TestOpusFFmpeg(t *testing.T) {
-	ffprobe, ffmpeg := needTool(t, "ffprobe"), needTool(t, "ffmpeg")
+	ffprobe, ffmpeg := peers.RequireTool(t, "ffprobe"), peers.RequireTool(t, "ffmpeg")
 	o := &Opus{Logger: quietLogger()}
 	require.NoError(t, o.Initialize())
 	defer o.Close()

@@ -165,7 +165,8 @@ type playerState struct {
 	Levels      []int    `json:"levels"`
 	Errors      []string `json:"errors"`
 	Starts      int      `json:"starts"`
-	// Mode is "webrtc" or "hls"; Fallback says why WebRTC was not used.
+	// Mode is "webrtc", "hls" or "dash"; Fallback says why WebRTC was not
+	// used.
 	Mode        string       `json:"mode"`
 	Fallback    string       `json:"fallback"`
 	VideoWidth  int          `json:"videoWidth"`

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io/fs"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"golive/assets"
+	"golive/server/dash"
+	"golive/server/hls"
 )
 
 // safeName matches the path elements the HLS routes accept.
@@ -31,6 +34,8 @@ var staticFiles = map[string]string{
 	"/vendor/hls.js/hls.min.js":     "text/javascript; charset=utf-8",
 	"/vendor/hls.js/LICENSE":        "text/plain; charset=utf-8",
 	"/vendor/hls.js/hls.min.js.map": "application/json",
+	"/vendor/dash.js/dash.mediaplayer.min.js": "text/javascript; charset=utf-8",
+	"/vendor/dash.js/LICENSE":                 "text/plain; charset=utf-8",
 }
 
 // Handler returns the server's HTTP routes (DESIGN.md): the player page,
@@ -62,6 +67,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/status", s.serveStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/hls/", s.serveHLS)
+	mux.HandleFunc("/dash/", s.serveDASH)
 	mux.HandleFunc("/whep", s.serveWHEP)
 	mux.HandleFunc("/whep/", s.serveWHEP)
 	mux.HandleFunc("/whip", s.serveWHIP)
@@ -114,41 +120,67 @@ func serveAsset(w http.ResponseWriter, r *http.Request, fsys fs.FS, name, ctype 
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 }
 
-// serveHLS answers /hls/index.m3u8 and /hls/<rung>/<file>, with open CORS.
-func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {
+// mediaCORS opens the media routes to every origin. The answer is the
+// same whatever the Origin, so no Vary: Origin is needed and a CDN keeps
+// one copy per URL.
+func mediaCORS(w http.ResponseWriter, r *http.Request) bool {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Range, Origin, Accept")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range")
+	h.Set("Access-Control-Allow-Headers", "Range, Origin, Accept, If-None-Match, If-Modified-Since")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Last-Modified, Date")
 	switch r.Method {
 	case http.MethodOptions:
+		h.Set("Access-Control-Max-Age", "86400")
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return false
 	case http.MethodGet, http.MethodHead:
+		return true
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return false
+	}
+}
+
+// manifestCacheControl is the Cache-Control of the multivariant playlist
+// and the MPD: a CDN may hold them briefly.
+const manifestCacheControl = "public, max-age=1"
+
+// serveManifest answers with a manifest made just now (nil: none yet, a
+// 404 a cache keeps a second at most), with an ETag, a Last-Modified,
+// and conditional and HEAD requests answered.
+func serveManifest(w http.ResponseWriter, r *http.Request, name, ctype string, body []byte) {
+	if body == nil {
+		w.Header().Set("Cache-Control", hls.MissingCacheControl)
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Cache-Control", manifestCacheControl)
+	h.Set("ETag", hls.ETag(body))
+	http.ServeContent(w, r, name, time.Now().UTC().Truncate(time.Second), bytes.NewReader(body))
+}
+
+// serveHLS answers /hls/index.m3u8 and /hls/<rung>/<file>, with open CORS.
+func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {
+	if !mediaCORS(w, r) {
 		return
 	}
 	rest := strings.TrimPrefix(r.URL.Path, "/hls/")
 	if rest == "index.m3u8" {
-		pl := s.pipe.multivariant()
-		if pl == nil {
-			http.NotFound(w, r)
-			return
-		}
-		h.Set("Content-Type", "application/vnd.apple.mpegurl")
-		h.Set("Cache-Control", "no-cache")
-		_, _ = w.Write(pl)
+		serveManifest(w, r, rest, "application/vnd.apple.mpegurl", s.pipe.multivariant())
 		return
 	}
 	rung, file, ok := strings.Cut(rest, "/")
 	if !ok || !safeName.MatchString(rung) || !safeName.MatchString(file) {
+		w.Header().Set("Cache-Control", hls.MissingCacheControl)
 		http.NotFound(w, r)
 		return
 	}
 	v, ok := s.pipe.lookup(rung)
 	if !ok {
+		w.Header().Set("Cache-Control", hls.MissingCacheControl)
 		http.NotFound(w, r)
 		return
 	}
@@ -156,6 +188,51 @@ func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {
 		s.viewers.seen(r)
 	}
 	v.ServeHTTP(w, r)
+}
+
+// serveDASH answers /dash/manifest.mpd, the MPD over the same segments
+// as /hls/, with open CORS.
+func (s *Server) serveDASH(w http.ResponseWriter, r *http.Request) {
+	if !mediaCORS(w, r) {
+		return
+	}
+	if r.URL.Path != "/dash/manifest.mpd" {
+		w.Header().Set("Cache-Control", hls.MissingCacheControl)
+		http.NotFound(w, r)
+		return
+	}
+	s.viewers.seen(r)
+	serveManifest(w, r, "manifest.mpd", dash.ContentType, s.mpd(r.Context()))
+}
+
+// mpdWait is how long a request for the MPD of a stream that has no
+// complete segment yet waits for one (as an HLS playlist request waits
+// for content).
+const mpdWait = 15 * time.Second
+
+// mpd returns the MPD of the current (or last) stream, or nil when there
+// is none. While a stream is live but has no complete segment yet, it
+// waits for one.
+func (s *Server) mpd(ctx context.Context) []byte {
+	timeout := time.NewTimer(mpdWait)
+	defer timeout.Stop()
+	for {
+		updated := s.dash.Updated()
+		b, err := s.dash.MPD(s.pipe.rungNames())
+		if err == nil {
+			return b
+		}
+		if !s.pipe.isLive() {
+			return nil
+		}
+		select {
+		case <-updated:
+		case <-timeout.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -76,6 +76,9 @@ func (s *Server) initMetrics() error {
 		newServerCollector(s),
 		newWebRTCCollector(s),
 	}
+	if s.Storage != nil {
+		cs = append(cs, newStorageCollector(s.Storage))
+	}
 	if c, ok := s.Chat.(interface{ Collector() prometheus.Collector }); ok {
 		cs = append(cs, c.Collector())
 	}

@@ -31,6 +31,7 @@ type pipeline struct {
 	encoder string
 	preset  string
 	maxLag  int
+	sink    hls.SegmentSink // told about every variant's segments; nil: none
 	log     *slog.Logger
 
 	mu        sync.RWMutex
@@ -61,7 +62,7 @@ func (p *pipeline) variant(name string) (*hls.Variant, error) {
 		return v, nil
 	}
 	v := &hls.Variant{Name: name, SegmentDuration: p.segment, PartDuration: p.part,
-		Logger: p.log.With("rung", name)}
+		Sink: p.sink, Logger: p.log.With("rung", name)}
 	if err := v.Initialize(); err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func (p *pipeline) variant(name string) (*hls.Variant, error) {
 func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	top, err := p.variant(ladder.SourceName(video.Height))
+	top, err := p.variant(ladder.SourceName(video.Width, video.Height))
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (p *pipeline) startWebRTC(video, audio *media.CodecParams, plan []ladder.Ru
 	} else if srcRate <= 0 {
 		srcRate = 3_000_000
 	}
-	rungs := []webrtc.Rung{{Name: ladder.SourceName(video.Height), Params: *video, Bitrate: srcRate}}
+	rungs := []webrtc.Rung{{Name: ladder.SourceName(video.Width, video.Height), Params: *video, Bitrate: srcRate}}
 	if lad != nil {
 		for i, r := range plan {
 			rungs = append(rungs, webrtc.Rung{Name: r.Name, Params: lad.Params(i), Bitrate: r.Bitrate,
@@ -265,6 +266,25 @@ func (p *pipeline) multivariant() []byte {
 		return nil
 	}
 	return pl
+}
+
+// isLive reports whether a stream is live.
+func (p *pipeline) isLive() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.live
+}
+
+// rungNames returns the names of the current (or last) stream's rungs,
+// best first, and whether it had audio.
+func (p *pipeline) rungNames() []string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	names := make([]string, 0, len(p.current))
+	for _, ri := range p.current {
+		names = append(names, ri.Name)
+	}
+	return names
 }
 
 // lookup returns the variant serving rung name, if any.

@@ -16,9 +16,11 @@ import (
 
 	"golive/chat"
 	"golive/media"
+	"golive/server/dash"
 	"golive/server/hls"
 	"golive/server/ingest"
 	"golive/server/ladder"
+	"golive/server/s3"
 	"golive/server/webrtc"
 )
 
@@ -59,6 +61,11 @@ type Server struct {
 	// When it also has Collector and Stats (as *chat.Hub has), its
 	// metrics join /metrics and its counts /api/status.
 	Chat http.Handler
+	// Storage, if set, also pushes the stream to S3-compatible storage:
+	// Initialize sets its Multivariant, Rungs and Logger and initializes
+	// it (a missing bucket or refused credentials fail Initialize); Close
+	// drains and closes it.
+	Storage *s3.Uploader
 	// WebRTCAddr is the UDP address of all WebRTC media (default ":8189").
 	// When the default port is taken the server runs without WebRTC; an
 	// address given must open. Ignored when WebRTCConn is set.
@@ -77,6 +84,7 @@ type Server struct {
 
 	ingest   *ingest.Server
 	pipe     *pipeline
+	dash     *dash.Manifest
 	httpSrv  *http.Server
 	httpLn   net.Listener
 	httpDone chan struct{}
@@ -132,9 +140,25 @@ func (s *Server) Initialize() (err error) {
 	}
 	s.started = time.Now()
 	s.viewers = newViewerCounter(15 * time.Second)
+	s.dash = &dash.Manifest{PartTarget: s.Part, Logger: s.Logger.With("stage", "dash")}
+	if err := s.dash.Initialize(); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	sinks := segmentSinks{s.dash}
+	if s.Storage != nil {
+		s.Storage.Multivariant = func() []byte { return s.pipe.multivariant() }
+		s.Storage.Rungs = func() []string { return s.pipe.rungNames() }
+		if s.Storage.Logger == nil {
+			s.Storage.Logger = s.Logger.With("stage", "s3")
+		}
+		if err := s.Storage.Initialize(); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		sinks = append(sinks, s.Storage)
+	}
 	s.pipe = &pipeline{
 		specs: s.Ladder, segment: s.Segment, part: s.Part, encoder: s.Encoder,
-		preset: s.Preset, maxLag: s.LadderMaxLag,
+		preset: s.Preset, maxLag: s.LadderMaxLag, sink: sinks,
 		log: s.Logger.With("stage", "pipeline"), variants: map[string]*hls.Variant{},
 		rate: bitrateMeter{meter: media.RateMeter{Window: ingestRateWindow}},
 	}
@@ -224,6 +248,9 @@ func (s *Server) Close() {
 	}
 	if s.pipe != nil {
 		s.pipe.close() // answers blocked playlist requests
+	}
+	if s.Storage != nil {
+		s.Storage.Close() // after the ended playlists were queued
 	}
 	if s.ownChat != nil {
 		s.ownChat.Close() // its WebSockets are hijacked: Shutdown would not wait for them

@@ -255,11 +255,17 @@ func waitingPlaylistRequests(s *Server) int {
 // probe runs ffprobe with frame counting over url.
 func probe(t *testing.T, url string) peers.ProbeInfo {
 	t.Helper()
+	return runProbe(t, url, "-v", "error", "-show_streams", "-show_format", "-count_frames", "-of", "json")
+}
+
+// runProbe runs ffprobe with args and url and reads its JSON.
+func runProbe(t *testing.T, url string, args ...string) peers.ProbeInfo {
+	t.Helper()
 	bin := peers.RequireTool(t, "ffprobe")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-show_streams", "-show_format", "-count_frames", "-of", "json", url)
+	cmd := exec.CommandContext(ctx, bin, append(args, url)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "ffprobe %s: %s", url, stderr.String())
 	info, err := peers.ParseProbe(stdout.Bytes())

@@ -27,8 +27,40 @@ type Status struct {
 	DroppedRungs []string `json:"dropped_rungs"`
 	// Chat gives the chat's counts (nil when the chat handler has none).
 	Chat *ChatStatus `json:"chat"`
+	// Manifests lists the stream's manifests over the same segments:
+	// "hls" (the multivariant playlist) and "dash" (the MPD).
+	Manifests map[string]string `json:"manifests"`
+	// Storage describes the pushes to object storage (nil without --s3).
+	Storage *StorageStatus `json:"storage,omitempty"`
 	// WebRTC describes WebRTC playback (nil when WebRTC is off).
 	WebRTC *WebRTCStatus `json:"webrtc"`
+}
+
+// StorageStatus is the object-storage part of /api/status.
+type StorageStatus struct {
+	// Location is s3://BUCKET/PREFIX.
+	Location string `json:"location"`
+	// State is "connecting", "up" or "down".
+	State     string `json:"state"`
+	LastError string `json:"last_error,omitempty"`
+	// Queue counts the uploads and deletes waiting; QueueBytes the
+	// segment bytes among them.
+	Queue      int `json:"queue"`
+	QueueBytes int `json:"queue_bytes"`
+	// Uploaded counts objects written, Segments the segments among them.
+	Uploaded uint64 `json:"uploaded"`
+	Segments uint64 `json:"segments"`
+	// Failures counts failed requests (each retried).
+	Failures uint64 `json:"failures"`
+	// LostSegments counts segments given up (marked as gaps).
+	LostSegments uint64 `json:"lost_segments"`
+	// Deleted counts objects deleted as they left the live window.
+	Deleted uint64 `json:"deleted"`
+	// UploadLagSeconds is the last segment's time from complete at the
+	// origin to readable in the bucket; UploadLagMedianSeconds the median
+	// of the last 64.
+	UploadLagSeconds       float64 `json:"upload_lag_seconds"`
+	UploadLagMedianSeconds float64 `json:"upload_lag_median_seconds"`
 }
 
 // WebRTCStatus is the WebRTC part of /api/status.
@@ -105,6 +137,7 @@ func (s *Server) Status() Status {
 		UptimeSeconds: time.Since(s.started).Seconds(),
 		Rungs:         []RungStatus{},
 		DroppedRungs:  []string{},
+		Manifests:     map[string]string{"hls": "/hls/index.m3u8", "dash": "/dash/manifest.mpd"},
 	}
 	p.mu.RLock()
 	st.Live = p.live
@@ -136,6 +169,13 @@ func (s *Server) Status() Status {
 			in.Publisher = is.Publisher
 		}
 		st.Ingest = in
+	}
+	if s.Storage != nil {
+		ss := s.Storage.Stats()
+		st.Storage = &StorageStatus{Location: ss.Location, State: ss.State, LastError: ss.LastError,
+			Queue: ss.Queue, QueueBytes: ss.QueueBytes, Uploaded: ss.Uploaded, Segments: ss.Segments,
+			Failures: ss.Failures, LostSegments: ss.Lost, Deleted: ss.Deleted,
+			UploadLagSeconds: ss.LastLag.Seconds(), UploadLagMedianSeconds: ss.MedianLag.Seconds()}
 	}
 	if c, ok := s.Chat.(interface{ Stats() chat.HubStats }); ok {
 		cs := c.Stats()

@@ -4,13 +4,15 @@
 // (in both modes), a live indicator and a mode + latency readout
 // ("WebRTC · 0.3 s", "LL-HLS · 1.4 s"). The page follows the stream: when
 // the broadcaster stops it shows "offline", when they return it starts
-// again by itself. ?via=hls (webrtc, auto) chooses the mode in the URL. Its
-// state is mirrored into #player-state (JSON) for tests
-// and curious viewers.
+// again by itself. ?via=hls (webrtc, dash, auto) chooses the mode in the
+// URL. DASH (dash.js over /dash/manifest.mpd, the same segments) plays
+// where neither hls.js nor native HLS can, or when chosen. Its state is
+// mirrored into #player-state (JSON) for tests and curious viewers.
 (function () {
   'use strict';
 
   var SRC = '/hls/index.m3u8';
+  var DASH_SRC = '/dash/manifest.mpd';
   var video = document.getElementById('video');
   var liveBadge = document.getElementById('live');
   var offline = document.getElementById('offline');
@@ -22,9 +24,10 @@
   var stateEl = document.getElementById('player-state');
 
   var hls = null;
+  var dash = null;        // the dash.js player, in DASH mode
   var whep = null;        // the WebRTC session, in WebRTC mode
-  var mode = '';          // 'webrtc' or 'hls' once started
-  var pref = 'auto';      // the viewer's choice: auto (WebRTC first), webrtc, hls
+  var mode = '';          // 'webrtc', 'hls' or 'dash' once started
+  var pref = 'auto';      // the viewer's choice: auto (WebRTC first), webrtc, hls, dash
   var fallback = '';      // why WebRTC was not used, when it was not
   var rtcRung = '';       // the rung asked for over WebRTC ('' = auto)
   var rungs = [];         // the stream's rungs, from /api/status
@@ -39,7 +42,7 @@
   try { pref = window.localStorage.getItem('golive.player.mode') || 'auto'; } catch (e) { /* no storage */ }
   var via = new URLSearchParams(location.search).get('via'); // ?via=hls|webrtc|auto overrides the stored choice
   if (via) { pref = via; }
-  if (['auto', 'webrtc', 'hls'].indexOf(pref) < 0) { pref = 'auto'; }
+  if (['auto', 'webrtc', 'hls', 'dash'].indexOf(pref) < 0) { pref = 'auto'; }
   if (modeSel) { modeSel.value = pref; }
 
   function setText(el, text) { if (el.textContent !== text) { el.textContent = text; } }
@@ -63,9 +66,19 @@
     quality.appendChild(o);
   }
 
-  // fillQuality lists hls.js's levels (LL-HLS) or the server's rungs (WebRTC).
+  function dashLevels() {
+    if (!dash) { return []; }
+    try { return dash.getRepresentationsByType('video') || []; } catch (e) { return []; }
+  }
+
+  // fillQuality lists hls.js's levels (LL-HLS), dash.js's representations
+  // (DASH) or the server's rungs (WebRTC).
   function fillQuality() {
     while (quality.options.length > 1) { quality.remove(1); }
+    if (mode === 'dash') {
+      dashLevels().forEach(function (r, i) { option(String(i), levelName({ height: r.height, bitrate: r.bandwidth })); });
+      return;
+    }
     if (mode === 'webrtc') {
       rungs.forEach(function (r) { option('rung:' + r.name, levelName({ height: r.height, bitrate: r.bitrate })); });
       quality.value = rtcRung ? 'rung:' + rtcRung : '-1';
@@ -80,6 +93,12 @@
     if (mode === 'webrtc') {
       rtcRung = quality.value.indexOf('rung:') === 0 ? quality.value.slice(5) : '';
       startWebRTC(); // a new session on the rung chosen
+      return;
+    }
+    if (mode === 'dash' && dash) {
+      var i = parseInt(quality.value, 10);
+      dash.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: i < 0 } } } });
+      if (i >= 0) { dash.setRepresentationForTypeByIndex('video', i, true); }
       return;
     }
     if (!hls) { return; }
@@ -98,6 +117,7 @@
   function destroy() {
     if (hls) { hls.destroy(); hls = null; }
     if (whep) { whep.stop(); whep = null; }
+    if (dash) { dash.destroy(); dash = null; }
     rtcStats = null;
     attached = false;
   }
@@ -105,7 +125,11 @@
   function start() {
     ended = false;
     starts++;
-    if (pref !== 'hls') {
+    if (pref === 'dash' && dashAvailable()) {
+      startDASH();
+      return;
+    }
+    if (pref !== 'hls' && pref !== 'dash') {
       if (window.GoLiveWHEP && window.GoLiveWHEP.supported()) {
         startWebRTC();
         return;
@@ -177,8 +201,41 @@
       video.src = SRC; // Safari: native (LL-)HLS
       video.play().catch(function () {});
       attached = true;
+    } else if (dashAvailable()) {
+      startDASH(); // no HLS here: the same segments over DASH
+      return;
     }
     fillQuality();
+    setLive(live);
+  }
+
+  function dashAvailable() {
+    return !!(window.dashjs && window.dashjs.MediaPlayer && (window.MediaSource || window.ManagedMediaSource));
+  }
+
+  function startDASH() {
+    destroy();
+    mode = 'dash';
+    var d = window.dashjs.MediaPlayer().create();
+    d.updateSettings({ streaming: { delay: { useSuggestedPresentationDelay: true } } });
+    d.on(window.dashjs.MediaPlayer.events.STREAM_INITIALIZED, function () {
+      if (dash !== d) { return; }
+      fillQuality();
+      var p = video.play();
+      if (p && p.catch) { p.catch(function () { /* autoplay refused: controls remain */ }); }
+    });
+    d.on(window.dashjs.MediaPlayer.events.QUALITY_CHANGE_RENDERED, function (e) {
+      if (dash !== d || e.mediaType !== 'video' || !e.newRepresentation) { return; }
+      setText(levelEl, levelName({ height: e.newRepresentation.height, bitrate: e.newRepresentation.bandwidth }));
+    });
+    d.on(window.dashjs.MediaPlayer.events.ERROR, function (e) {
+      var err = e && e.error ? e.error : e;
+      errors.push('dash: ' + (err && (err.message || err.code) || 'error'));
+      if (errors.length > 20) { errors.shift(); }
+    });
+    dash = d;
+    d.initialize(video, DASH_SRC, true);
+    attached = true;
     setLive(live);
   }
 
@@ -213,7 +270,15 @@
 
   function latency() {
     if (mode === 'webrtc') { return rtcStats && rtcStats.latency !== null ? rtcStats.latency : null; }
-    return hls && typeof hls.latency === 'number' && isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null;
+    var l = null;
+    if (hls) { l = hls.latency; }
+    if (dash) { try { l = dash.getCurrentLiveLatency(); } catch (e) { l = null; } }
+    return typeof l === 'number' && isFinite(l) && l > 0 ? l : null;
+  }
+
+  function levelHeights() {
+    if (hls) { return hls.levels.map(function (l) { return l.height; }); }
+    return dashLevels().map(function (r) { return r.height; }).sort(function (a, b) { return a - b; });
   }
 
   function tick() {
@@ -222,7 +287,7 @@
       s.stats().then(function (st) { if (whep === s) { rtcStats = st; } });
     }
     var lat = latency();
-    var label = mode === 'webrtc' ? 'WebRTC' : mode === 'hls' ? 'LL-HLS' : '';
+    var label = { webrtc: 'WebRTC', hls: 'LL-HLS', dash: 'DASH' }[mode] || '';
     setText(latencyEl, label ? label + ' · ' + (lat === null ? '–' : lat.toFixed(1) + ' s') : '–');
     if (mode === 'webrtc' && video.videoHeight) { setText(levelEl, video.videoHeight + 'p'); }
     stateEl.textContent = JSON.stringify({
@@ -237,7 +302,7 @@
       videoWidth: video.videoWidth,
       videoHeight: video.videoHeight,
       level: hls ? hls.currentLevel : -1,
-      levels: hls ? hls.levels.map(function (l) { return l.height; }) : [],
+      levels: levelHeights(),
       rung: rtcRung,
       webrtc: rtcStats,
       errors: errors,

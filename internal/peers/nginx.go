@@ -151,9 +151,14 @@ func (n *Nginx) Stop() {
 	cmd, exited := n.cmd, n.exited
 	n.cmd = nil
 	n.mu.Unlock()
-	if cmd == nil {
-		return
+	if cmd != nil {
+		stopProcess(cmd, exited)
 	}
+}
+
+// stopProcess asks a peer process to stop (SIGTERM) and waits for it to
+// exit (closing exited), killing it after 10 s.
+func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:

@@ -3,7 +3,6 @@ package hls
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 )
@@ -87,20 +86,4 @@ func endPlaylist(live *playlist.Media) *playlist.Media {
 		return nil
 	}
 	return pl
-}
-
-// serve answers with a kept file; false when there is no such file.
-func (e endedFiles) serve(w http.ResponseWriter, name string) bool {
-	body, ok := e[name]
-	if !ok {
-		return false
-	}
-	if strings.HasSuffix(name, ".m3u8") {
-		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-		w.Header().Set("Cache-Control", "no-cache")
-	} else {
-		w.Header().Set("Content-Type", "video/mp4")
-	}
-	_, _ = w.Write(body)
-	return true
 }

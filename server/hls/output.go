@@ -44,6 +44,10 @@ type output struct {
 	clock        func() time.Time
 	counters     *counters
 	segmentCount int
+	started      time.Time // when Start made it: the Last-Modified of its media files
+	rung         string
+	stream       uint64      // the variant's stream number
+	sink         SegmentSink // nil: none
 
 	muxer  *gohlslib.Muxer
 	files  muxerFiles
@@ -82,6 +86,7 @@ func startOutput(v *Variant, video, audio *media.CodecParams) (*output, error) {
 	h264 := &codecs.H264{SPS: cfg.SPS[0], PPS: cfg.PPS[0]}
 	o := &output{
 		log: v.Logger, clock: v.Clock, counters: &v.counters, segmentCount: v.SegmentCount,
+		started: v.Clock(), rung: v.Name, stream: v.streams.Add(1), sink: v.Sink,
 		video: &gohlslib.Track{Codec: h264, ClockRate: 90000},
 		sps:   cfg.SPS[0], pps: cfg.PPS[0],
 		params: description{width: video.Width, height: video.Height, fps: video.FPS,
@@ -139,7 +144,8 @@ func (o *output) discover() {
 	}
 	o.followers = map[string]*follower{}
 	for public, own := range o.names {
-		f := &follower{files: o.files, name: own, log: o.log, window: bandwidthWindow{size: o.segmentCount}}
+		f := &follower{files: o.files, name: own, public: public, rung: o.rung, stream: o.stream, last: -1,
+			sink: o.sink, clock: o.clock, log: o.log, window: bandwidthWindow{size: o.segmentCount}}
 		o.followers[public] = f
 		o.wg.Add(1)
 		go func() {
@@ -204,13 +210,30 @@ func (o *output) keep() endedFiles {
 	}
 }
 
+// finish has every follower report the segments completed since its last
+// blocking reload returned; Stop calls it before it closes the muxer.
+func (o *output) finish() {
+	select {
+	case <-o.found:
+	default:
+		return // no segment complete
+	}
+	for _, f := range o.followers {
+		f.finish()
+	}
+}
+
 // close closes the muxer, which answers its waiting requests and ends the
-// followers, and waits for them. It is idempotent.
+// followers, waits for them, and tells the sink that the stream ended
+// (after its last segment). It is idempotent.
 func (o *output) close() {
 	o.closeOnce.Do(func() {
 		close(o.closed)
 		o.muxer.Close()
 		o.wg.Wait()
+		if o.sink != nil {
+			o.sink.StreamEnded(o.rung, o.stream)
+		}
 	})
 }
 

@@ -55,13 +55,18 @@ type Variant struct {
 	// Clock gives the wall-clock time of samples for
 	// EXT-X-PROGRAM-DATE-TIME and paces error logs (default time.Now).
 	Clock func() time.Time
+	// Sink, if set, is told about every complete segment and the end of
+	// every stream (the DASH manifest and the object-storage uploader
+	// follow the variant through it).
+	Sink SegmentSink
 
 	life sync.Mutex   // serialises Start, Stop and Close
 	mu   sync.RWMutex // guards out and its state; writers hold it shared while they use the muxer
 	out  *output      // the current or last stream; nil before the first Start and after Close
 
 	counters counters
-	waiting  atomic.Int64 // playlist requests the muxer holds now
+	waiting  atomic.Int64  // playlist requests the muxer holds now
+	streams  atomic.Uint64 // streams started so far
 }
 
 // counters are a variant's totals since it was made.
@@ -191,6 +196,7 @@ func (v *Variant) Stop() {
 	o.state = stateEnding // writes are refused from now on; viewers are still served
 	v.mu.Unlock()
 	kept := o.keep()
+	o.finish()
 	v.mu.Lock()
 	o.state, o.ended = stateEnded, kept
 	v.mu.Unlock()
@@ -214,7 +220,12 @@ func (v *Variant) Close() {
 }
 
 // ServeHTTP serves the variant's playlists, parts and segments; the
-// request's last path element names the file. Unknown files get 404.
+// request's last path element names the file. Answers carry the headers
+// a CDN needs: parts, segments and init sections are immutable, media
+// playlists (blocking reloads included) cacheable for about one part
+// target, every answer has a strong ETag and a Last-Modified, and HEAD,
+// conditional and range requests are answered. Unknown files get a 404
+// cacheable for a second.
 func (v *Variant) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	name := path.Base(req.URL.Path)
 	v.mu.RLock()
@@ -226,7 +237,7 @@ func (v *Variant) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	v.mu.RUnlock()
 	switch {
 	case o == nil:
-		http.NotFound(w, req)
+		notFound(w, req)
 		return
 	case st == stateEnded:
 		v.serveEnded(w, req, o, name, false)
@@ -244,16 +255,30 @@ func (v *Variant) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		return
 	}
-	tw := &trackingWriter{ResponseWriter: w, holdErrors: isPlaylist}
-	o.muxer.Handle(tw, fwd)
+	// The muxer answers GET alike for every method it is handed; HEAD is
+	// answered from the same body.
+	get := fwd.Clone(fwd.Context())
+	get.Method = http.MethodGet
+	resp := newResponse()
+	o.muxer.Handle(resp, get)
 	switch {
-	case tw.held:
+	case isPlaylist && resp.code == http.StatusInternalServerError:
 		// gohlslib answers a waiting playlist request 500 when the muxer
 		// closes: answer with the ended playlist instead (Stop keeps it
 		// before it closes the muxer).
 		v.serveEnded(w, req, o, name, true)
-	case !tw.wrote:
-		http.NotFound(w, req)
+	case !resp.answered():
+		if !isPlaylist && o.serveProgressive(w, req, name) {
+			return
+		}
+		notFound(w, req)
+	case resp.code != http.StatusOK:
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, http.StatusText(resp.code), resp.code)
+	case isPlaylist:
+		serveFile(w, req, name, resp.body.Bytes(), v.Clock(), PlaylistCacheControl(v.PartDuration))
+	default:
+		serveFile(w, req, name, resp.body.Bytes(), o.started, ImmutableCacheControl)
 	}
 }
 
@@ -264,12 +289,16 @@ func (v *Variant) serveEnded(w http.ResponseWriter, req *http.Request, o *output
 	v.mu.RLock()
 	kept := o.ended
 	v.mu.RUnlock()
+	body, ok := kept[name]
 	switch {
-	case kept.serve(w, name):
+	case ok:
+		// An ended playlist is final, but the next stream reuses its URL.
+		serveFile(w, req, name, body, o.started, cacheControl(name, v.PartDuration))
 	case waited:
+		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "stream ended", http.StatusServiceUnavailable)
 	default:
-		http.NotFound(w, req)
+		notFound(w, req)
 	}
 }
 

@@ -21,7 +21,9 @@ const DefaultLadder = "720p,480p,360p,240p"
 type Spec struct {
 	// Name is the rung's name and path element ("480p").
 	Name string
-	// Height is the picture height; the width follows the source's aspect.
+	// Height is the picture's short side (its height for a landscape
+	// source, its width for a portrait one); the long side follows the
+	// source's aspect.
 	Height int
 	// Bitrate is the video bitrate in bit/s.
 	Bitrate int
@@ -74,30 +76,47 @@ func ParseSpecs(s string) ([]Spec, error) {
 	return out, nil
 }
 
-// Plan picks the transcoded rungs for a source of srcW x srcH: the specs
-// strictly smaller than the source, tallest first, each with its width
-// from the source's aspect ratio (even) and its bitrate (from the spec or
-// BitrateFor). The source itself is the top rung and is not in the plan.
+// skipWithin is how close to the source's size (its short side) a rung
+// may come before it is skipped: a rung that would cost a full encode
+// for a picture within 15 % of the source's is left out.
+const skipWithin = 0.15
+
+// Plan picks the transcoded rungs for a source of srcW x srcH. A rung's
+// name means the picture's short side, so a landscape source gets rungs
+// of that height and a portrait one rungs of that width (720x1280 →
+// 480p is 480x854). The plan holds the specs whose short side is more
+// than 15 % below the source's, tallest first, each with its long side
+// from the source's aspect ratio (even) and its bitrate (from the spec
+// or BitrateFor). The source itself is the top rung and is not in the
+// plan.
 func Plan(specs []Spec, srcW, srcH int) []Rung {
+	short, long := min(srcW, srcH), max(srcW, srcH)
+	if short <= 0 {
+		return nil
+	}
 	var out []Rung
 	for _, sp := range specs {
-		if sp.Height >= srcH {
+		if float64(sp.Height) > float64(short)*(1-skipWithin) {
 			continue
 		}
-		w := int(float64(srcW)*float64(sp.Height)/float64(srcH)+1) &^ 1
-		r := Rung{Name: sp.Name, Width: max(w, 2), Height: sp.Height, Bitrate: sp.Bitrate}
+		l := max(int(float64(long)*float64(sp.Height)/float64(short)+1)&^1, 2)
+		r := Rung{Name: sp.Name, Width: l, Height: sp.Height, Bitrate: sp.Bitrate}
+		if srcH > srcW {
+			r.Width, r.Height = sp.Height, l
+		}
 		if r.Bitrate == 0 {
 			r.Bitrate = BitrateFor(r.Width, r.Height)
 		}
 		out = append(out, r)
 	}
 	for i := 1; i < len(out); i++ { // tallest first
-		for j := i; j > 0 && out[j].Height > out[j-1].Height; j-- {
+		for j := i; j > 0 && min(out[j].Width, out[j].Height) > min(out[j-1].Width, out[j-1].Height); j-- {
 			out[j], out[j-1] = out[j-1], out[j]
 		}
 	}
 	return out
 }
 
-// SourceName returns the rung name of a source of height h ("720p").
-func SourceName(h int) string { return fmt.Sprintf("%dp", h) }
+// SourceName returns the rung name of a source of w x h, after its short
+// side ("720p" for 1280x720 and for 720x1280).
+func SourceName(w, h int) string { return fmt.Sprintf("%dp", min(w, h)) }

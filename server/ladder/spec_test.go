@@ -1,6 +1,7 @@
 package ladder
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,19 +56,42 @@ func FuzzParseSpecs(f *testing.F) {
 	})
 }
 
+// planCases drives TestPlan: a rung's name is the picture's short side,
+// and a rung within 15 % of the source's size is skipped.
+var planCases = []struct {
+	name       string
+	ladder     string
+	srcW, srcH int
+	want       []string // WxH of every planned rung, in order
+}{
+	{"landscape 720p", "240p,720p,480p,360p,1080p", 1280, 720, []string{"854x480", "640x360", "426x240"}},
+	{"portrait 720x1280", DefaultLadder, 720, 1280, []string{"480x854", "360x640", "240x426"}},
+	{"1366x768 skips 720p (within 15 %)", DefaultLadder, 1366, 768, []string{"854x480", "640x360", "426x240"}},
+	{"960x540 skips 480p (within 15 %)", DefaultLadder, 960, 540, []string{"640x360", "426x240"}},
+	{"1080p keeps 720p", "720p,480p", 1920, 1080, []string{"1280x720", "854x480"}},
+	{"4:3 aspect kept", "240p", 1920, 1440, []string{"320x240"}},
+	{"portrait 4:3", "240p", 1440, 1920, []string{"240x320"}},
+	{"nothing below a 240p source", DefaultLadder, 320, 240, nil},
+	{"square", "240p", 720, 720, []string{"240x240"}},
+	{"no picture", DefaultLadder, 0, 0, nil},
+}
+
 func TestPlan(t *testing.T) {
-	specs, err := ParseSpecs("240p,720p,480p,360p,1080p")
-	require.NoError(t, err)
-	plan := Plan(specs, 1280, 720)
-	require.Equal(t, []Rung{
-		{Name: "480p", Width: 854, Height: 480, Bitrate: 1200000},
-		{Name: "360p", Width: 640, Height: 360, Bitrate: BitrateFor(640, 360)},
-		{Name: "240p", Width: 426, Height: 240, Bitrate: BitrateFor(426, 240)},
-	}, plan, "smaller rungs only, tallest first, even widths from the source aspect")
+	for _, c := range planCases {
+		var got []string
+		for _, r := range Plan(mustSpecs(t, c.ladder), c.srcW, c.srcH) {
+			got = append(got, fmt.Sprintf("%dx%d", r.Width, r.Height))
+			require.Equal(t, BitrateFor(r.Width, r.Height), r.Bitrate, c.name)
+			require.Equal(t, fmt.Sprintf("%dp", min(r.Width, r.Height)), r.Name, "%s: the name is the short side", c.name)
+		}
+		require.Equal(t, c.want, got, c.name)
+	}
+	plan := Plan(mustSpecs(t, "480p:1000k"), 1280, 720)
+	require.Equal(t, []Rung{{Name: "480p", Width: 854, Height: 480, Bitrate: 1000000}}, plan, "a spec's bitrate is kept")
 	require.InDelta(t, 700_000, BitrateFor(640, 360), 100_000)
 	require.InDelta(t, 400_000, BitrateFor(426, 240), 50_000)
-	require.Empty(t, Plan(specs, 320, 240), "nothing below a 240p source")
-	require.Equal(t, 320, Plan(mustSpecs(t, "240p"), 1920, 1440)[0].Width, "4:3 aspect kept")
+	require.Equal(t, "720p", SourceName(720, 1280))
+	require.Equal(t, "768p", SourceName(1366, 768))
 }
 
 func mustSpecs(t *testing.T, s string) []Spec {
