@@ -184,3 +184,33 @@ func TestWHIPVanishedPublisher(t *testing.T) {
 	require.Eventually(t, func() bool { return s.Status().Live }, 15*time.Second, 20*time.Millisecond)
 	require.Equal(t, http.StatusOK, next.Close())
 }
+
+// TestWHIPUnderLoss: a publisher whose link loses one media packet in 25
+// (retransmissions too). The server asks for them again (NACK); what
+// stays lost costs the frames up to the next keyframe, never a broken
+// frame: the stream goes on and every variant decodes without an error.
+func TestWHIPUnderLoss(t *testing.T) {
+	peers.RequireTool(t, "ffprobe")
+	src := peers.MakeWHIPSource(t, t.TempDir(), 6)
+	s := testServer(t, "240p")
+	pub := &peers.WHIPClient{URL: s.testURL("/whip"), Bearer: testKey, Source: src, LossEvery: 25}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, pub.Connect(ctx))
+	t.Cleanup(func() { pub.Close() })
+	require.Eventually(t, func() bool { f, _ := pub.Sent(); return f >= 180 }, 30*time.Second, 50*time.Millisecond)
+	require.Equal(t, http.StatusOK, pub.Close())
+	require.Eventually(t, func() bool { return !s.Status().Live }, 10*time.Second, 20*time.Millisecond)
+	ws := s.WHIPStats()
+	t.Logf("the link dropped %d packets; the server: %+v", pub.Dropped(), ws)
+	require.Greater(t, pub.Dropped(), int64(20))
+	require.Zero(t, ws.BadPackets)
+
+	info := probe(t, s.testURL("/hls/index.m3u8"))
+	require.Empty(t, info.Stderr, "no broken frame reached LL-HLS")
+	for _, vst := range info.Streams {
+		if vst.CodecType == "video" {
+			require.GreaterOrEqual(t, vst.Frames(), 120, "variant %dx%d goes on", vst.Width, vst.Height)
+		}
+	}
+}

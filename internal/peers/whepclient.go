@@ -75,7 +75,7 @@ type WHEPStats struct {
 // Connect posts the offer and waits until the peer connection is up.
 func (c *WHEPClient) Connect(ctx context.Context) error {
 	c.changed = make(chan struct{})
-	pc, conn, err := loopbackPeerConnection()
+	pc, conn, err := loopbackPeerConnection(nil)
 	if err != nil {
 		return err
 	}
@@ -183,11 +183,15 @@ func (c *WHEPClient) do(ctx context.Context, method, u, ctype, body string) (int
 
 // loopbackPeerConnection makes a pion peer connection with pion's default
 // codecs and interceptors whose media goes through one UDP socket on
-// 127.0.0.1 (closing it makes the peer vanish).
-func loopbackPeerConnection() (*webrtc.PeerConnection, net.PacketConn, error) {
+// 127.0.0.1 (closing it makes the peer vanish); wrap, if set, stands
+// between pion and the socket.
+func loopbackPeerConnection(wrap func(net.PacketConn) net.PacketConn) (*webrtc.PeerConnection, net.PacketConn, error) {
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
+	}
+	if wrap != nil {
+		conn = wrap(conn)
 	}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {

@@ -36,9 +36,13 @@ type WHIPClient struct {
 	// Source is the media to send; with a zero Source the client only
 	// connects (no tracks send).
 	Source WHIPSource
+	// LossEvery, if set, drops every LossEvery-th media packet the client
+	// sends once connected (retransmissions included), as a lossy link.
+	LossEvery int
 
 	pc       *webrtc.PeerConnection
 	conn     net.PacketConn
+	lossy    *lossyConn
 	location string
 	deleted  bool
 	cancel   context.CancelFunc
@@ -93,7 +97,10 @@ func (e *WHIPError) Error() string { return fmt.Sprintf("whip: status %d: %s", e
 // Connect posts the offer, waits until the peer connection is up and
 // starts sending. A refusal is a *WHIPError.
 func (c *WHIPClient) Connect(ctx context.Context) error {
-	pc, conn, err := loopbackPeerConnection()
+	pc, conn, err := loopbackPeerConnection(func(pc net.PacketConn) net.PacketConn {
+		c.lossy = &lossyConn{PacketConn: pc, every: c.LossEvery}
+		return c.lossy
+	})
 	if err != nil {
 		return err
 	}
@@ -158,6 +165,7 @@ func (c *WHIPClient) Connect(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("whip client: not connected: %w", ctx.Err())
 	}
+	c.lossy.on.Store(true)
 	sendCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	if c.Source.H264 != "" {
@@ -292,6 +300,31 @@ func (c *WHIPClient) Vanish() {
 	if c.pc != nil {
 		_ = c.pc.Close()
 	}
+}
+
+// lossyConn drops every every-th packet larger than a STUN check once on.
+type lossyConn struct {
+	net.PacketConn
+	every   int
+	on      atomic.Bool
+	n       atomic.Int64
+	dropped atomic.Int64
+}
+
+func (l *lossyConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if l.every > 0 && l.on.Load() && len(b) > 200 && l.n.Add(1)%int64(l.every) == 0 {
+		l.dropped.Add(1)
+		return len(b), nil
+	}
+	return l.PacketConn.WriteTo(b, addr)
+}
+
+// Dropped returns how many packets LossEvery dropped.
+func (c *WHIPClient) Dropped() int64 {
+	if c.lossy == nil {
+		return 0
+	}
+	return c.lossy.dropped.Load()
 }
 
 // IsWHIPStatus reports whether err is a WHIP refusal with that status.

@@ -31,8 +31,9 @@ type accessUnit struct {
 // an access unit ends with the RTP marker bit or, when that packet was
 // lost, with the first packet of the next timestamp. Packets must come in
 // sequence order; after a hole, reset drops what was being joined. An
-// access unit that lost a part is never handed out. Payloads are copied.
-// It is used from one goroutine.
+// access unit that lost a part (a hole, a fragment whose start is
+// missing, a bad payload) is never handed out, but counted as dropped.
+// Payloads are copied. It is used from one goroutine.
 type h264Depacketizer struct {
 	nalus  [][]byte
 	size   int
@@ -47,17 +48,21 @@ func (d *h264Depacketizer) reset() {
 	d.nalus, d.size, d.fu, d.active, d.broken = nil, 0, nil, false, false
 }
 
-// push adds one packet and returns the access units it completed (usually
-// none or one). A payload that is not valid RFC 6184 packetization-mode 1
-// is an error wrapping ErrBadRTP; the access unit it belonged to is
-// dropped and the next ones go on.
-func (d *h264Depacketizer) push(p *rtp.Packet) ([]accessUnit, error) {
-	var out []accessUnit
+// depacketized is what one push gave: the access units completed
+// (usually none or one) and how many were dropped for a missing part.
+type depacketized struct {
+	aus     []accessUnit
+	dropped int
+}
+
+// push adds one packet. A payload that is not valid RFC 6184
+// packetization-mode 1 is an error wrapping ErrBadRTP; the access unit it
+// belonged to is dropped and the next ones go on.
+func (d *h264Depacketizer) push(p *rtp.Packet) (depacketized, error) {
+	var out depacketized
 	if d.active && p.Timestamp != d.ts {
 		// The marker bit of the previous access unit was lost.
-		if au, ok := d.finish(); ok {
-			out = append(out, au)
-		}
+		d.finish(&out)
 	}
 	if !d.active {
 		d.active, d.ts = true, p.Timestamp
@@ -67,20 +72,21 @@ func (d *h264Depacketizer) push(p *rtp.Packet) ([]accessUnit, error) {
 		d.broken, d.fu = true, nil
 	}
 	if p.Marker {
-		if au, ok := d.finish(); ok {
-			out = append(out, au)
-		}
+		d.finish(&out)
 	}
 	return out, err
 }
 
-// finish ends the access unit being joined; ok is false when it lost a
-// part or holds nothing.
-func (d *h264Depacketizer) finish() (accessUnit, bool) {
-	au := accessUnit{nalus: d.nalus, ts: d.ts}
-	ok := !d.broken && d.fu == nil && len(d.nalus) > 0
+// finish ends the access unit being joined: out gets it, or counts it
+// dropped when it lost a part.
+func (d *h264Depacketizer) finish(out *depacketized) {
+	switch {
+	case d.broken || d.fu != nil:
+		out.dropped++
+	case len(d.nalus) > 0:
+		out.aus = append(out.aus, accessUnit{nalus: d.nalus, ts: d.ts})
+	}
 	d.reset()
-	return au, ok
 }
 
 // payload takes one RTP payload.
@@ -135,7 +141,8 @@ func (d *h264Depacketizer) fragment(b []byte) error {
 		}
 		d.fu = append([]byte{b[0]&0xE0 | b[1]&0x1F}, b[2:]...)
 	case d.fu == nil:
-		return fmt.Errorf("%w: FU-A continues a NAL unit that did not start", ErrBadRTP)
+		d.broken = true // its start was lost
+		return nil
 	default:
 		d.fu = append(d.fu, b[2:]...)
 	}

@@ -58,29 +58,30 @@ func fuA(nalu []byte, n int) [][]byte {
 var depacketizerCases = []struct {
 	name string
 	in   []rtpIn
-	want [][][]byte // access units
-	errs int
+	want    [][][]byte // access units
+	errs    int
+	dropped int
 }{
-	{"single NAL unit", []rtpIn{{1, true, naluP}}, [][][]byte{{naluP}}, 0},
+	{"single NAL unit", []rtpIn{{1, true, naluP}}, [][][]byte{{naluP}}, 0, 0},
 	{"keyframe: STAP-A with SPS and PPS, then the IDR", []rtpIn{{1, false, stapA(naluSPS, naluPPS)}, {1, true, naluIDR}},
-		[][][]byte{{naluSPS, naluPPS, naluIDR}}, 0},
+		[][][]byte{{naluSPS, naluPPS, naluIDR}}, 0, 0},
 	{"FU-A in three", []rtpIn{{5, false, fuA(naluIDR, 3)[0]}, {5, false, fuA(naluIDR, 3)[1]}, {5, true, fuA(naluIDR, 3)[2]}},
-		[][][]byte{{naluIDR}}, 0},
+		[][][]byte{{naluIDR}}, 0, 0},
 	{"marker lost: the next timestamp ends the frame", []rtpIn{{1, false, naluP}, {2, true, naluP}},
-		[][][]byte{{naluP}, {naluP}}, 0},
+		[][][]byte{{naluP}, {naluP}}, 0, 0},
 	{"FU-A without its start", []rtpIn{{5, false, fuA(naluIDR, 3)[1]}, {5, true, fuA(naluIDR, 3)[2]}, {6, true, naluP}},
-		[][][]byte{{naluP}}, 2},
-	{"FU-A that starts and ends", []rtpIn{{5, true, []byte{0x7c, 0xc5, 1, 2}}}, nil, 1},
-	{"FU-A started twice", []rtpIn{{5, false, fuA(naluIDR, 2)[0]}, {5, true, fuA(naluIDR, 2)[0]}}, nil, 1},
-	{"STAP-A size past the end", []rtpIn{{1, true, []byte{0x78, 0x00, 0x09, 0x67}}}, nil, 1},
-	{"STAP-A truncated size", []rtpIn{{1, true, []byte{0x78, 0x00}}}, nil, 1},
-	{"STAP-B (not mode 1)", []rtpIn{{1, true, []byte{0x19, 0, 0, 0, 1, 0x41}}}, nil, 1},
-	{"forbidden bit", []rtpIn{{1, true, []byte{0xc1, 1}}}, nil, 1},
-	{"empty payload", []rtpIn{{1, true, nil}}, nil, 1},
-	{"a bad frame, then a good one", []rtpIn{{1, true, []byte{0x1d, 0}}, {2, true, naluP}}, [][][]byte{{naluP}}, 1},
+		[][][]byte{{naluP}}, 0, 1},
+	{"FU-A that starts and ends", []rtpIn{{5, true, []byte{0x7c, 0xc5, 1, 2}}}, nil, 1, 1},
+	{"FU-A started twice", []rtpIn{{5, false, fuA(naluIDR, 2)[0]}, {5, true, fuA(naluIDR, 2)[0]}}, nil, 1, 1},
+	{"STAP-A size past the end", []rtpIn{{1, true, []byte{0x78, 0x00, 0x09, 0x67}}}, nil, 1, 1},
+	{"STAP-A truncated size", []rtpIn{{1, true, []byte{0x78, 0x00}}}, nil, 1, 1},
+	{"STAP-B (not mode 1)", []rtpIn{{1, true, []byte{0x19, 0, 0, 0, 1, 0x41}}}, nil, 1, 1},
+	{"forbidden bit", []rtpIn{{1, true, []byte{0xc1, 1}}}, nil, 1, 1},
+	{"empty payload", []rtpIn{{1, true, nil}}, nil, 1, 1},
+	{"a bad frame, then a good one", []rtpIn{{1, true, []byte{0x1d, 0}}, {2, true, naluP}}, [][][]byte{{naluP}}, 1, 1},
 }
 
-func runDepacketizer(in []rtpIn) (aus [][][]byte, errs int) {
+func runDepacketizer(in []rtpIn) (aus [][][]byte, errs, dropped int) {
 	var d h264Depacketizer
 	for i, p := range in {
 		out, err := d.push(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(i), Timestamp: p.ts, Marker: p.marker},
@@ -88,19 +89,21 @@ func runDepacketizer(in []rtpIn) (aus [][][]byte, errs int) {
 		if err != nil {
 			errs++
 		}
-		for _, au := range out {
+		for _, au := range out.aus {
 			aus = append(aus, au.nalus)
 		}
+		dropped += out.dropped
 	}
-	return aus, errs
+	return aus, errs, dropped
 }
 
 func TestH264Depacketizer(t *testing.T) {
 	for _, tc := range depacketizerCases {
 		t.Run(tc.name, func(t *testing.T) {
-			aus, errs := runDepacketizer(tc.in)
+			aus, errs, dropped := runDepacketizer(tc.in)
 			require.Equal(t, tc.want, aus)
 			require.Equal(t, tc.errs, errs)
+			require.Equal(t, tc.dropped, dropped)
 		})
 	}
 }
@@ -116,8 +119,9 @@ func TestH264DepacketizerWithPion(t *testing.T) {
 	for i, p := range payloads {
 		in = append(in, rtpIn{ts: 3000, marker: i == len(payloads)-1, payload: p})
 	}
-	aus, errs := runDepacketizer(in)
+	aus, errs, dropped := runDepacketizer(in)
 	require.Zero(t, errs)
+	require.Zero(t, dropped)
 	require.Equal(t, [][][]byte{{naluSPS, naluPPS, big}}, aus)
 }
 
@@ -169,7 +173,7 @@ func FuzzH264Depacketizer(f *testing.F) {
 		f.Add(unfuzz(tc.in))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		aus, _ := runDepacketizer(fuzzPackets(b))
+		aus, _, _ := runDepacketizer(fuzzPackets(b))
 		for _, au := range aus {
 			require.NotEmpty(t, au)
 			require.LessOrEqual(t, len(au), maxAccessUnitNALUs)

@@ -225,16 +225,18 @@ func (v *videoTrack) packet(pkt *rtp.Packet, now time.Time) bool {
 		if len(q.Payload) == 0 {
 			continue // padding (bandwidth probing)
 		}
-		aus, err := v.dep.push(q)
+		got, err := v.dep.push(q)
 		if err != nil {
 			w.bad.Add(1)
 			if now.Sub(v.lastWarn) >= time.Second {
 				v.lastWarn = now
 				v.p.log.Warn("whip: dropped a bad RTP packet", "err", err)
 			}
-			v.lose(now)
 		}
-		for _, au := range aus {
+		if got.dropped > 0 {
+			v.lose(now) // a frame is gone: the next ones wait for a keyframe
+		}
+		for _, au := range got.aus {
 			r, ok := v.accessUnit(au, now)
 			if !ok {
 				continue
