@@ -10,7 +10,8 @@ import (
 // Config is what a broadcast sends and where; the zero value of each field
 // takes the default documented on it.
 type Config struct {
-	// Destinations are RTMP(S) publish URLs; several means multistream.
+	// Destinations are RTMP(S) publish URLs or WHIP endpoints
+	// (http(s)://KEY@HOST/PATH); several means multistream.
 	Destinations []string
 	// Source is the video source: "test" (default) or "camera[:N]".
 	Source string

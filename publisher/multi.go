@@ -35,8 +35,8 @@ type Destination interface {
 	setJoinLate()
 }
 
-// Multi fans one encoded stream out to several RTMP destinations. Each
-// destination keeps its own queue, reconnect loop and stats, and
+// Multi fans one encoded stream out to several destinations (RTMP, WHIP).
+// Each destination keeps its own queue, reconnect loop and stats, and
 // WritePacket never blocks, so one slow or dead destination never stalls
 // the others. A destination that was down at Initialize joins later when
 // it has a Reconnect policy (see Initialize).
