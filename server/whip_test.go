@@ -46,6 +46,11 @@ func TestWHIPIngest(t *testing.T) {
 	require.Equal(t, 640, st.Ingest.Width)
 	require.Equal(t, "opus", st.Ingest.AudioCodec)
 	require.NotEmpty(t, st.Ingest.Publisher)
+	require.Equal(t, "whip", st.Ingest.Protocol)
+	code, metrics := get(t, s.testURL("/metrics"))
+	require.Equal(t, 200, code)
+	require.Contains(t, metrics, "golive_whip_sessions 1")
+	require.Contains(t, metrics, "golive_whip_plis_total")
 
 	// WHEP out: a viewer gets the WHIP publisher's H.264 as it came.
 	viewer := whepClient(t, s, "")
@@ -160,6 +165,7 @@ func TestWHIPRefusals(t *testing.T) {
 	// An RTMP publisher holds it: WHIP is 409.
 	rtmp := startPublisher(t, file, s.publishURL(testKey))
 	require.Eventually(t, func() bool { return s.Status().Live }, 15*time.Second, 20*time.Millisecond)
+	require.Equal(t, "rtmp", s.Status().Ingest.Protocol)
 	status, body, _ = post(t, s.testURL("/whip"), testKey, "application/sdp", send)
 	require.Equal(t, http.StatusConflict, status, body)
 	require.NoError(t, rtmp.wait(t, 30*time.Second), rtmp.stderr.String())

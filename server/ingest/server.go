@@ -70,6 +70,8 @@ type Stats struct {
 	Live bool
 	// Publisher is the live publisher's remote address.
 	Publisher string
+	// Protocol is how the live publisher publishes: "rtmp" or "whip".
+	Protocol string
 	// Since is when the live publisher was accepted.
 	Since time.Time
 	// Video and Audio are the live stream's codec parameters (nil before
@@ -164,13 +166,13 @@ func (s *Server) Stats() Stats {
 		BadTags:     s.badTags.Load(),
 	}
 	if h := s.live; h != nil {
-		st.Live = true
+		st.Live, st.Protocol = true, "rtmp"
 		st.Publisher = h.remote
 		st.Since = s.since
 		st.Video, st.Audio = h.params()
 	}
 	if w := s.whipLive; w != nil {
-		st.Live, st.Publisher, st.Since = true, w.remote, s.since
+		st.Live, st.Publisher, st.Since, st.Protocol = true, w.remote, s.since, "whip"
 		st.Video, st.Audio = w.params()
 	}
 	return st

@@ -56,8 +56,8 @@ func fuA(nalu []byte, n int) [][]byte {
 // depacketizerCases drive TestH264Depacketizer and seed
 // FuzzH264Depacketizer.
 var depacketizerCases = []struct {
-	name string
-	in   []rtpIn
+	name    string
+	in      []rtpIn
 	want    [][][]byte // access units
 	errs    int
 	dropped int
