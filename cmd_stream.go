@@ -118,27 +118,70 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintf(stderr, "golive stream: %v\n", oneLine(b.Err()))
 			return 1
 		case <-deadline:
-			b.StopLive()
-			fmt.Fprintln(stdout, "done:", statusLine(b.Stats()))
-			return 0
+			return finish(b, "done:", stdout, stderr)
 		case <-ctx.Done():
-			b.StopLive()
-			fmt.Fprintln(stdout, "stopped:", statusLine(b.Stats()))
-			return 0
+			return finish(b, "stopped:", stdout, stderr)
 		}
 	}
 }
 
-// statusLine formats the once-per-second status line of `golive stream`.
+// finish stops the stream, flushing every destination within its flush
+// timeout, says what each server took and what did not make it, and
+// returns the exit code: 1 when a destination never took the stream.
+func finish(b *broadcast.Broadcast, word string, stdout, stderr io.Writer) int {
+	last := b.Stats()
+	b.StopLive()
+	fmt.Fprintln(stdout, word, statusLine(last))
+	sum, ok := b.LastSummary()
+	if !ok {
+		return 0
+	}
+	code := 0
+	for _, d := range sum.Destinations {
+		fmt.Fprintln(stdout, deliveryLine(sum, d))
+		if !sum.Took(d) {
+			fmt.Fprintf(stderr, "golive stream: %s: the server never took the stream (%d of %d frames acknowledged)\n",
+				d.URL, d.FramesDelivered, sum.Frames)
+			code = 1
+		}
+	}
+	return code
+}
+
+// deliveryLine says what one destination's server took of the stream.
+func deliveryLine(sum broadcast.Summary, d broadcast.DestinationSummary) string {
+	fps := float64(max(1, sum.FPS))
+	line := fmt.Sprintf("%s: the server took %d of %d frames (%.1fs of %.1fs)", d.URL, d.FramesDelivered, sum.Frames,
+		float64(d.FramesDelivered)/fps, float64(sum.Frames)/fps)
+	missing := sum.Missing(d)
+	if missing == 0 {
+		return line + "; everything made it"
+	}
+	line += fmt.Sprintf("; %d frames (%.1fs) did not make it", missing, float64(missing)/fps)
+	if d.Undelivered > 0 {
+		line += fmt.Sprintf(", %.1fs of them still queued or unacknowledged at the end", d.Undelivered.Seconds())
+	}
+	if d.Err != "" {
+		line += fmt.Sprintf(" (%s)", d.Err)
+	}
+	return line
+}
+
+// statusLine formats the once-per-second status line of `golive stream`:
+// bitrate is what the encoders make, link what the server(s) acknowledged,
+// queue how far behind the stream the furthest server is.
 func statusLine(st broadcast.Stats) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "state=%s bitrate=%dkbps target=%dkbps fps=%.1f/%d dropped=%d skipped=%d queue=%dms",
-		st.State, st.Bitrate/1000, st.TargetBitrate/1000, st.FPS, st.TargetFPS, st.Dropped, st.Skipped, st.Queue.Milliseconds())
+	fmt.Fprintf(&sb, "state=%s bitrate=%dkbps link=%dkbps target=%dkbps fps=%.1f/%d dropped=%d skipped=%d queue=%dms",
+		st.State, st.Bitrate/1000, st.LinkBitrate/1000, st.TargetBitrate/1000, st.FPS, st.TargetFPS, st.Dropped, st.Skipped, st.Queue.Milliseconds())
 	for _, d := range st.Destinations {
-		if len(st.Destinations) == 1 && d.State != "reconnecting" {
+		if len(st.Destinations) == 1 && d.State == "live" {
 			break
 		}
-		fmt.Fprintf(&sb, " [%s %s %dkbps dropped=%d", d.URL, d.State, d.Bitrate/1000, d.Dropped)
+		fmt.Fprintf(&sb, " [%s %s link=%dkbps queue=%dms dropped=%d", d.URL, d.State, d.LinkBitrate/1000, d.Queue.Milliseconds(), d.Dropped)
+		if d.Behind {
+			sb.WriteString(" behind")
+		}
 		if d.State == "reconnecting" {
 			fmt.Fprintf(&sb, " attempt=%d", d.Attempts+1)
 			if !d.NextAttempt.IsZero() {

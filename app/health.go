@@ -19,16 +19,16 @@ import (
 type healthPanel struct {
 	object fyne.CanvasObject
 
-	state, uptime, bitrate, fps, dropped, skipped, encoder, cpu, queue, viewers *widget.Label
-	reconnect                                                                   *widget.Button
-	graph                                                                       *bitrateGraph
-	dests                                                                       *widget.Label
+	state, uptime, bitrate, link, fps, dropped, skipped, encoder, cpu, queue, viewers *widget.Label
+	reconnect                                                                         *widget.Button
+	graph                                                                             *bitrateGraph
+	dests                                                                             *widget.Label
 }
 
 func newHealthPanel(ctl Controller) *healthPanel {
 	h := &healthPanel{}
 	l := func() *widget.Label { return widget.NewLabel("–") }
-	h.state, h.uptime, h.bitrate, h.fps, h.dropped = l(), l(), l(), l(), l()
+	h.state, h.uptime, h.bitrate, h.link, h.fps, h.dropped = l(), l(), l(), l(), l(), l()
 	h.skipped, h.encoder, h.cpu, h.queue, h.viewers = l(), l(), l(), l(), l()
 	h.state.TextStyle.Bold = true
 	h.reconnect = widget.NewButtonWithIcon("Reconnect now", theme.ViewRefreshIcon(), func() { ctl.ReconnectNow() })
@@ -45,13 +45,14 @@ func newHealthPanel(ctl Controller) *healthPanel {
 	for _, r := range [][]fyne.CanvasObject{
 		row("State", container.NewHBox(h.state, h.reconnect)),
 		row("Uptime", h.uptime),
-		row("Bitrate", h.bitrate),
+		row("Bitrate (encoder)", h.bitrate),
+		row("Link (server took)", h.link),
 		row("Frames/s", h.fps),
 		row("Dropped (network)", h.dropped),
 		row("Skipped (encoder)", h.skipped),
 		row("Encoder", h.encoder),
 		row("CPU", h.cpu),
-		row("Queue delay", h.queue),
+		row("Behind (queue)", h.queue),
 		row("Chat viewers", h.viewers),
 	} {
 		cells = append(cells, r...)
@@ -71,7 +72,21 @@ func (h *healthPanel) update(st studio.Status) {
 	if st.State == broadcast.StateReconnecting && st.ReconnectIn > 0 {
 		state = fmt.Sprintf("Reconnecting in %d s", int(st.ReconnectIn.Round(time.Second)/time.Second))
 	}
+	if st.State == broadcast.StateCongested {
+		state = "Congested: the link carries less than the encoder makes"
+	}
 	h.state.SetText(state)
+	// At a glance: green when the servers take the stream, orange when
+	// they fall behind or the connection is coming back.
+	switch st.State {
+	case broadcast.StateLive:
+		h.state.Importance = widget.SuccessImportance
+	case broadcast.StateCongested, broadcast.StateReconnecting, broadcast.StateConnecting:
+		h.state.Importance = widget.WarningImportance
+	default:
+		h.state.Importance = widget.MediumImportance
+	}
+	h.state.Refresh()
 	if st.State == broadcast.StateReconnecting && st.CanReconnect {
 		h.reconnect.Show()
 	} else {
@@ -82,6 +97,11 @@ func (h *healthPanel) update(st studio.Status) {
 		h.bitrate.SetText(fmt.Sprintf("%s (target %s)", kbps(st.Bitrate), kbps(st.TargetBitrate)))
 	} else {
 		h.bitrate.SetText(kbps(st.Bitrate))
+	}
+	if st.State == broadcast.StateOffline {
+		h.link.SetText("–")
+	} else {
+		h.link.SetText(kbps(st.LinkBitrate))
 	}
 	h.fps.SetText(fmt.Sprintf("%.1f / %d", st.FPS, st.TargetFPS))
 	h.dropped.SetText(fmt.Sprint(st.Dropped))
@@ -101,6 +121,12 @@ func (h *healthPanel) update(st studio.Status) {
 	var b strings.Builder
 	for _, d := range st.Destinations {
 		fmt.Fprintf(&b, "%s — %s, %s", d.URL, d.State, kbps(d.Bitrate))
+		if d.State == "live" || d.State == "congested" {
+			fmt.Fprintf(&b, ", server took %s, %s behind", kbps(d.LinkBitrate), d.Queue.Round(10*time.Millisecond))
+		}
+		if d.Behind {
+			b.WriteString(", left behind: cannot keep up even at the lowest bitrate")
+		}
 		if d.Attempts > 0 {
 			fmt.Fprintf(&b, ", %d failed attempts", d.Attempts)
 		}

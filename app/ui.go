@@ -200,7 +200,7 @@ func (u *UI) refresh() {
 		u.goLive.SetText("Connecting… (click to cancel)")
 		u.goLive.SetIcon(theme.MediaStopIcon())
 		u.goLive.Importance = widget.WarningImportance
-	case broadcast.StateLive:
+	case broadcast.StateLive, broadcast.StateCongested:
 		u.goLive.SetText("End stream")
 		u.goLive.SetIcon(theme.MediaStopIcon())
 		u.goLive.Importance = widget.DangerImportance

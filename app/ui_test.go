@@ -164,11 +164,30 @@ func TestGoLiveButtonStates(t *testing.T) {
 	require.Equal(t, "1m30s", u.health.uptime.Text)
 	require.Contains(t, u.health.dests.Text, "rtmp://127.0.0.1:1935/live/**** — live, 3050 kbit/s")
 	require.False(t, u.health.reconnect.Visible())
+	require.Equal(t, widget.SuccessImportance, u.health.state.Importance)
+
+	// Congested: still live (End stream), but the Health tab says the
+	// link carries less than the encoder makes, and how far behind.
+	f.set(func(s *studio.Status) {
+		s.State, s.LinkBitrate, s.Queue = broadcast.StateCongested, 160_000, 2400*time.Millisecond
+		s.Destinations[0].State, s.Destinations[0].LinkBitrate, s.Destinations[0].Queue = "congested", 160_000, 2400*time.Millisecond
+	})
+	u.refresh()
+	require.Equal(t, "End stream", u.goLive.Text)
+	require.Equal(t, "Congested: the link carries less than the encoder makes", u.health.state.Text)
+	require.Equal(t, widget.WarningImportance, u.health.state.Importance)
+	require.Equal(t, "160 kbit/s", u.health.link.Text)
+	require.Equal(t, "2.4s", u.health.queue.Text)
+	require.Contains(t, u.health.dests.Text, "— congested, 3050 kbit/s, server took 160 kbit/s, 2.4s behind")
+	f.set(func(s *studio.Status) { s.Destinations[0].Behind = true })
+	u.refresh()
+	require.Contains(t, u.health.dests.Text, "left behind")
 
 	// Reconnecting shows "Reconnect now".
 	f.set(func(s *studio.Status) {
 		s.State, s.CanReconnect, s.ReconnectIn, s.TargetBitrate = broadcast.StateReconnecting, true, 2600*time.Millisecond, 2_000_000
 		s.Destinations[0].State, s.Destinations[0].Attempts, s.Destinations[0].Err = "reconnecting", 2, "connection refused"
+		s.Destinations[0].Behind = false
 	})
 	u.refresh()
 	require.Equal(t, "Reconnecting in 3 s", u.health.state.Text)

@@ -55,9 +55,10 @@ type Broadcast struct {
 
 	onAudio atomic.Pointer[func(*media.AudioFrame)]
 
-	mu      sync.Mutex // guards air, lastErr and connecting
+	mu      sync.Mutex // guards air, lastErr, summary and connecting
 	air     *onAir
 	lastErr error
+	summary *Summary
 	connect bool
 }
 
@@ -209,6 +210,21 @@ func (b *Broadcast) stop(air *onAir, err error) {
 	b.mu.Unlock()
 	b.handOver(nil)
 	air.close()
+	b.mu.Lock()
+	b.summary = &air.summary
+	b.mu.Unlock()
+}
+
+// LastSummary returns what the last finished Go Live delivered to each
+// destination (false before one has finished). StopLive returns once it is
+// there.
+func (b *Broadcast) LastSummary() (Summary, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.summary == nil {
+		return Summary{}, false
+	}
+	return *b.summary, true
 }
 
 // LiveDone returns a channel closed when the current onAir ends, by

@@ -24,12 +24,14 @@ type onAir struct {
 	rec     *publisher.Recorder          // nil unless recording
 	abr     *publisher.BitrateController // nil when the bitrate is fixed
 	started time.Time
+	fps     int
 	// videoOut is set once the first video packet went out: audio waits for
 	// it, since a stream starts at a keyframe and earlier audio would only
 	// be dropped by the destinations' queues (and counted as dropped).
 	videoOut atomic.Bool
 	stopped  chan struct{} // closed by close
 	once     sync.Once
+	summary  Summary // what was delivered, once closed
 }
 
 // openOnAir opens the encoders and connects to every destination in
@@ -43,7 +45,7 @@ func openOnAir(ctx context.Context, cfg Config, withAudio bool, logger *slog.Log
 	if err := venc.Initialize(); err != nil {
 		return nil, fmt.Errorf("video encoder: %w", err)
 	}
-	s := &onAir{venc: venc, out: &publisher.Multi{}, stopped: make(chan struct{}), started: time.Now()}
+	s := &onAir{venc: venc, out: &publisher.Multi{}, stopped: make(chan struct{}), started: time.Now(), fps: cfg.FPS}
 	whip, rtmp := 0, 0
 	for _, u := range cfg.Destinations {
 		if t, err := publisher.ParseURL(u); err == nil && t.IsWHIP() {
@@ -112,8 +114,11 @@ func openOnAir(ctx context.Context, cfg Config, withAudio bool, logger *slog.Log
 		s.rec = rec
 	}
 	if !cfg.FixedBitrate {
+		// The worst live destination steers while it is worth keeping
+		// (see publisher.BitrateController): a dead one, reconnecting,
+		// does not, nor one that cannot keep up even at the floor.
 		abr := &publisher.BitrateController{
-			Stats: s.worstDestination, SetBitrate: venc.SetBitrate, Max: cfg.Bitrate,
+			Destinations: s.out.Stats, SetBitrate: venc.SetBitrate, Max: cfg.Bitrate,
 			OtherBitrate: cfg.AudioBitrate, Logger: logger, // it adds its stage
 		}
 		if err := abr.Initialize(); err != nil {
@@ -123,22 +128,6 @@ func openOnAir(ctx context.Context, cfg Config, withAudio bool, logger *slog.Log
 		s.abr = abr
 	}
 	return s, nil
-}
-
-// worstDestination returns the stats of the live destination with the
-// longest queue: one encode feeds them all, so the slowest link sets the
-// bitrate (a dead one, reconnecting, does not).
-func (s *onAir) worstDestination() publisher.RTMPStats {
-	var worst publisher.RTMPStats
-	for _, st := range s.out.Stats() {
-		if st.State != publisher.StateLive {
-			continue
-		}
-		if worst.State != publisher.StateLive || st.QueueDelay > worst.QueueDelay {
-			worst = st
-		}
-	}
-	return worst
 }
 
 // write hands packets to every destination (each takes its own audio
@@ -209,6 +198,7 @@ func (s *onAir) close() {
 			}
 		}
 		s.out.Close()
+		s.summary = summarize(s)
 		if s.rec != nil {
 			s.rec.Close()
 		}

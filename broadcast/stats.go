@@ -19,6 +19,10 @@ type Stats struct {
 	Encoder  string        // encoder in use, e.g. "libx264"
 	Hardware bool          // whether Encoder is a hardware encoder
 	Bitrate  int           // video+audio bits/s the encoders produced in the last second
+	// LinkBitrate is what the network took in the last second: the bytes
+	// the slowest live destination's server acknowledged, bits/s (RTMP
+	// framing included; 0 when none is live).
+	LinkBitrate int
 	// TargetBitrate is the video bitrate the encoder aims at now: the
 	// user's setting, or less while adaptive bitrate has lowered it.
 	TargetBitrate int
@@ -27,7 +31,7 @@ type Stats struct {
 	Dropped       int64         // frames dropped by the network queues, all destinations
 	Skipped       int64         // frames capture skipped or the encoder did not take (not kept up)
 	Errors        int64         // per-frame errors counted since Initialize
-	Queue         time.Duration // the longest destination queue, in media time
+	Queue         time.Duration // how far behind the furthest destination's server is, in media time
 	// BitrateHistory holds the last minute of Bitrate samples, oldest first.
 	BitrateHistory []int
 	Destinations   []DestinationStats
@@ -35,12 +39,21 @@ type Stats struct {
 
 // DestinationStats is one destination's part of Stats.
 type DestinationStats struct {
-	URL     string // stream key masked
-	State   string
-	Bitrate int // bits/s sent in the last second
-	Dropped int64
-	Queue   time.Duration
-	Err     string
+	URL   string // stream key masked
+	State string // as State: "live", "congested", "reconnecting", …
+	// Bitrate is what was written to the socket in the last second,
+	// LinkBitrate what the server acknowledged, bits/s.
+	Bitrate, LinkBitrate int
+	Dropped              int64
+	// Queue is how far behind the stream the server is: media waiting in
+	// GoLive's queue and in the socket (see publisher.RTMPStats).
+	Queue time.Duration
+	// FramesDelivered counts the video frames the server acknowledged.
+	FramesDelivered int64
+	// Behind is set when the destination cannot keep up even at the
+	// lowest bitrate and no longer steers it (multistream only).
+	Behind bool
+	Err    string
 	// Attempts counts failed reconnection attempts since the connection
 	// was lost; NextAttempt is when the next one is due (zero if none).
 	Attempts    int
@@ -112,20 +125,44 @@ func (k *statsKeeper) snapshot(air *onAir, connecting bool) Stats {
 		st.Uptime = time.Since(air.started)
 		es := air.venc.Stats()
 		st.Encoder, st.Hardware, st.TargetBitrate = es.Encoder, es.Hardware, es.Bitrate
+		behind := map[int]bool{}
+		if air.abr != nil {
+			for _, i := range air.abr.BitrateStats().LeftBehind {
+				behind[i] = true
+			}
+		}
+		congested, reconnecting, live := false, false, false
 		for i, ps := range air.out.Stats() {
 			ds := DestinationStats{
-				URL: air.urls[i], State: ps.State.String(), Bitrate: ps.Bitrate, Dropped: int64(ps.DroppedVideo + ps.DroppedAudio),
-				Queue: ps.QueueDelay, Attempts: ps.Attempts, NextAttempt: ps.NextAttempt,
+				URL: air.urls[i], State: ps.State.String(), Bitrate: ps.Bitrate, LinkBitrate: ps.LinkBitrate,
+				Dropped: int64(ps.DroppedVideo + ps.DroppedAudio), Queue: ps.QueueDelay, FramesDelivered: ps.FramesDelivered,
+				Behind: behind[i], Attempts: ps.Attempts, NextAttempt: ps.NextAttempt,
 			}
 			if ps.LastError != nil {
 				ds.Err = ps.LastError.Error()
 			}
-			if ps.State == publisher.StateReconnecting && st.State == StateLive {
-				st.State = StateReconnecting
+			switch {
+			case ps.State == publisher.StateReconnecting:
+				reconnecting = true
+			case ps.State == publisher.StateLive:
+				if !live || ps.LinkBitrate < st.LinkBitrate {
+					st.LinkBitrate = ps.LinkBitrate
+				}
+				live = true
+				if ps.Congested {
+					ds.State = StateCongested.String()
+					congested = true
+				}
 			}
 			st.Dropped += ds.Dropped
 			st.Queue = max(st.Queue, ds.Queue)
 			st.Destinations = append(st.Destinations, ds)
+		}
+		switch {
+		case reconnecting:
+			st.State = StateReconnecting
+		case congested:
+			st.State = StateCongested
 		}
 	case connecting:
 		st.State = StateConnecting

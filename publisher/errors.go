@@ -34,3 +34,9 @@ var ErrClosed = errors.New("publisher closed")
 // ErrProtocol is returned by RTMP.Initialize (and reported while
 // reconnecting) when the server sends something that is not RTMP.
 var ErrProtocol = errors.New("server does not speak RTMP")
+
+// ErrStalled is wrapped, with ErrConnectionLost, in the error of a
+// connection on which the peer acknowledged nothing for StallTimeout while
+// media waited: the destination's LastError while it reconnects, or its
+// Err without a Reconnect policy.
+var ErrStalled = errors.New("link stalled")

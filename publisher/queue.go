@@ -67,6 +67,28 @@ func (q *Queue) Delay() time.Duration {
 	return q.newest - q.items[q.head].DTS
 }
 
+// Newest returns the largest DTS pushed so far (false before any).
+func (q *Queue) Newest() (time.Duration, bool) { return q.newest, q.hasData }
+
+// VideoLen returns the number of queued video packets.
+func (q *Queue) VideoLen() int {
+	n := 0
+	for _, p := range q.items[q.head:] {
+		if p.Codec.IsVideo() {
+			n++
+		}
+	}
+	return n
+}
+
+// Oldest returns the DTS of the oldest queued packet (false when empty).
+func (q *Queue) Oldest() (time.Duration, bool) {
+	if q.Len() == 0 {
+		return 0, false
+	}
+	return q.items[q.head].DTS, true
+}
+
 // Dropped returns how many video and audio packets were dropped so far.
 func (q *Queue) Dropped() (video, audio int) { return q.droppedVideo, q.droppedAudio }
 

@@ -41,10 +41,19 @@ type RTMP struct {
 	// FlushTimeout bounds how long Close keeps sending what is queued
 	// [2 s]; unpublishing may take a second more.
 	FlushTimeout time.Duration
-	// SendBuffer sets the socket's send buffer (SO_SNDBUF) in bytes; 0
-	// keeps the system's default. A small buffer makes congestion show in
-	// the queue (and to a BitrateController) sooner.
+	// SendBuffer sets the socket's send buffer (SO_SNDBUF) in bytes. 0:
+	// where the kernel reports what the peer acknowledged (Linux, macOS)
+	// the system's default, with at most 16 KiB left unsent in it
+	// (TCP_NOTSENT_LOWAT); elsewhere about a second of media at the
+	// current bitrate (at least 32 KiB), so that a slow link shows in the
+	// queue within a second.
 	SendBuffer int
+	// StallTimeout: when the peer acknowledges nothing for this long while
+	// media waits to go, the link is stalled, and the connection is
+	// dropped with an error wrapping ErrStalled: with Reconnect the
+	// destination shows StateReconnecting with that reason and dials
+	// again [5 s]. It is timed on Clock.
+	StallTimeout time.Duration
 	// TLSConfig is used for rtmps:// (nil: system roots, server name from
 	// the URL).
 	TLSConfig *tls.Config
@@ -74,6 +83,10 @@ type RTMP struct {
 	sent      atomic.Int64
 	packets   atomic.Int64
 	meter     media.RateMeter // bytes sent
+	pushed    atomic.Int64    // bytes given to WritePacket and queued
+	inMeter   media.RateMeter // bytes pushed
+	writing   atomic.Bool     // a packet is being handed to the connection
+	link      linkMeter
 
 	mu       sync.Mutex // guards the fields below
 	queue    *Queue
@@ -83,6 +96,9 @@ type RTMP struct {
 	attempts int
 	recons   int
 	next     time.Time
+	// What did not reach the peer, set when the stage stops.
+	undelivered       time.Duration
+	framesUndelivered int64
 
 	// Owned by the run goroutine.
 	base    time.Duration
@@ -153,6 +169,9 @@ func (r *RTMP) configure() error {
 	if r.FlushTimeout <= 0 {
 		r.FlushTimeout = 2 * time.Second
 	}
+	if r.StallTimeout <= 0 {
+		r.StallTimeout = 5 * time.Second
+	}
 	if r.Clock == nil {
 		r.Clock = realClock{}
 	}
@@ -182,6 +201,7 @@ func (r *RTMP) WritePacket(pkt *media.Packet) {
 	if !pkt.Codec.IsVideo() && (r.Audio == nil || pkt.Codec != media.CodecAAC) {
 		return // no audio, or another destination's (Opus for WHIP)
 	}
+	r.pushed.Add(int64(len(pkt.Data)))
 	r.mu.Lock()
 	r.queue.Push(pkt)
 	r.mu.Unlock()
@@ -207,20 +227,37 @@ func (r *RTMP) ReconnectNow() {
 // Stats returns a snapshot of the destination.
 func (r *RTMP) Stats() RTMPStats {
 	total := r.sent.Load()
+	ls := r.link.stats()
 	st := RTMPStats{
-		BytesSent:   total,
-		PacketsSent: r.packets.Load(),
+		BytesSent:         total,
+		PacketsSent:       r.packets.Load(),
+		BytesAcked:        ls.acked,
+		LinkBitrate:       ls.bitrate,
+		KernelQueued:      ls.queued,
+		KernelDelay:       ls.kernelWait,
+		BaseDelay:         ls.baseDelay,
+		Measured:          ls.measured,
+		FramesDelivered:   ls.delivered,
+		FramesLost:        ls.lost,
+		FramesUnconfirmed: ls.unacked,
 	}
 	if r.Clock != nil {
-		st.Bitrate = r.meter.Bitrate(r.Clock.Now(), total)
+		now := r.Clock.Now()
+		st.Bitrate = r.meter.Bitrate(now, total)
+		st.InputBitrate = r.inMeter.Bitrate(now, r.pushed.Load())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st.State, st.LastError = r.state, r.lastErr
 	st.Attempts, st.Reconnects, st.NextAttempt = r.attempts, r.recons, r.next
+	st.Congested = ls.congested && r.state == StateLive
+	st.Undelivered, st.FramesUndelivered = r.undelivered, r.framesUndelivered
 	if r.queue != nil {
 		st.QueueLen, st.QueueDelay = r.queue.Len(), r.queue.Delay()
 		st.DroppedVideo, st.DroppedAudio = r.queue.Dropped()
+		// The link's part as of its last sample (a tenth of a second
+		// at most): newest and acknowledged from the same moment.
+		st.QueueDelay = max(st.QueueDelay, ls.delay)
 	}
 	return st
 }

@@ -60,9 +60,22 @@ type rtmpConn struct {
 	cs       *rtmp.ChunkStreamer
 	streamID uint32
 
+	// tcp is the socket under nc (and under TLS); raw counts the bytes
+	// written to it, TLS records included.
+	tcp *net.TCPConn
+	raw *atomic.Int64
+
 	replies  chan reply
 	readDone chan struct{}
 	readErr  error // valid after readDone is closed
+
+	// closing is closed by close; helpers (the link watcher) count in
+	// helpers and end on it.
+	closing chan struct{}
+	helpers sync.WaitGroup
+
+	brokenMu sync.Mutex
+	broken   error // why breakWith broke the connection
 
 	closeOnce   sync.Once
 	connReadErr *atomic.Bool
@@ -86,6 +99,18 @@ func (c countingConn) Read(p []byte) (int, error) {
 }
 
 func (c countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// rawCounter counts the bytes written to the socket itself, under TLS.
+type rawCounter struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c rawCounter) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.n.Add(int64(n))
 	return n, err
@@ -118,6 +143,9 @@ func (c *rtmpConn) write(ctx context.Context, csid int, streamID, ts uint32, msg
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout))
 	}
 	if err := c.cs.Write(ctx, csid, ts, &rtmp.ChunkMessage{StreamID: streamID, Message: msg}); err != nil {
+		if broken := c.brokenErr(); broken != nil {
+			return broken
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -149,9 +177,30 @@ func (c *rtmpConn) writeMetadata(ctx context.Context, meta amf0.ECMAArray) error
 	})
 }
 
+// breakWith breaks the connection for err (a stalled link): the socket
+// closes, so that writes under way fail, and lostErr returns err.
+func (c *rtmpConn) breakWith(err error) {
+	c.brokenMu.Lock()
+	if c.broken == nil {
+		c.broken = err
+	}
+	c.brokenMu.Unlock()
+	_ = c.tcp.Close()
+}
+
+// brokenErr is why breakWith broke the connection (nil if it did not).
+func (c *rtmpConn) brokenErr() error {
+	c.brokenMu.Lock()
+	defer c.brokenMu.Unlock()
+	return c.broken
+}
+
 // lostErr says why the connection is broken, wrapping ErrConnectionLost
 // (nil while it is not).
 func (c *rtmpConn) lostErr() error {
+	if broken := c.brokenErr(); broken != nil {
+		return broken
+	}
 	select {
 	case <-c.cs.Done():
 		if err := c.cs.Err(); err != nil {
@@ -231,13 +280,16 @@ func (c *rtmpConn) readLoop() {
 	}
 }
 
-// close tears the connection down and waits for go-rtmp's goroutines.
+// close tears the connection down and waits for go-rtmp's goroutines and
+// its helpers.
 func (c *rtmpConn) close() {
 	c.closeOnce.Do(func() {
+		close(c.closing)
 		_ = c.nc.Close()
 		_ = c.cs.Close()
 		<-c.readDone
 		<-c.cs.Done()
+		c.helpers.Wait()
 	})
 }
 

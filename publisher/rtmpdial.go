@@ -16,6 +16,7 @@ import (
 	"github.com/yutopp/go-rtmp/handshake"
 
 	"golive/internal/rtmpguard"
+	"golive/internal/tcpstat"
 )
 
 // dialRTMP connects (TCP, then TLS for rtmps), handshakes and publishes
@@ -48,9 +49,23 @@ func dialRTMP(ctx context.Context, cfg rtmpConnConfig) (*rtmpConn, error) {
 		}
 		return nil, fmt.Errorf("dial %s: %w: %v", cfg.target.Addr, ErrUnreachable, err)
 	}
-	if tc, ok := nc.(*net.TCPConn); ok && cfg.sendBuffer > 0 {
-		_ = tc.SetWriteBuffer(cfg.sendBuffer)
+	tcp, ok := nc.(*net.TCPConn)
+	if !ok {
+		_ = nc.Close()
+		return nil, fmt.Errorf("dial %s: %w: not a TCP connection", cfg.target.Addr, ErrUnreachable)
 	}
+	if cfg.sendBuffer > 0 {
+		_ = tcp.SetWriteBuffer(cfg.sendBuffer)
+	}
+	if tcpstat.Supported() {
+		// The kernel holds little unsent: a slow link shows in our queue
+		// at once, and what waits in the kernel is measured (see linkMeter).
+		if err := tcpstat.LimitUnsent(tcp, unsentLimit); err != nil {
+			cfg.log.Debug("cannot bound the unsent bytes", "err", err)
+		}
+	}
+	raw := new(atomic.Int64)
+	nc = rawCounter{Conn: tcp, n: raw}
 	// Blocking I/O below is interrupted by the deadline or by ctx.
 	stop := context.AfterFunc(ctx2, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -78,8 +93,11 @@ func dialRTMP(ctx context.Context, cfg rtmpConnConfig) (*rtmpConn, error) {
 
 	c := &rtmpConn{
 		cfg:         cfg,
+		tcp:         tcp,
+		raw:         raw,
 		replies:     make(chan reply, 16),
 		readDone:    make(chan struct{}),
+		closing:     make(chan struct{}),
 		connReadErr: new(atomic.Bool),
 	}
 	// Everything the server sends passes a guard before go-rtmp decodes

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"golive/internal/tcpstat"
 	"golive/media"
 )
 
@@ -24,6 +25,14 @@ func (r *RTMP) run(initCtx context.Context) {
 		if r.state != StateFailed {
 			r.state = StateClosed
 		}
+		// The queue's leftovers did not make it either (the link's
+		// unacknowledged packets were counted when its connection ended).
+		if newest, ok := r.queue.Newest(); ok {
+			if oldest, ok := r.queue.Oldest(); ok {
+				r.undelivered = max(r.undelivered, newest-oldest)
+			}
+		}
+		r.framesUndelivered += int64(r.queue.VideoLen())
 		r.mu.Unlock()
 		close(r.done)
 	}()
@@ -51,11 +60,12 @@ func (r *RTMP) run(initCtx context.Context) {
 			r.setLive(wasLive)
 			wasLive = true
 		}
-		if err = r.pump(sendCtx, conn); err == nil { // stopped and flushed
-			r.unpublish(sendCtx, conn)
+		if err = r.pump(sendCtx, conn); err == nil { // stopped, flushed, unpublished
+			r.closeConn(conn, true)
+			r.log.Info("closed", "packets", r.packets.Load(), "bytes", r.sent.Load())
 			return
 		}
-		conn.close()
+		r.closeConn(conn, false)
 		conn = nil
 		if r.ctx.Err() != nil {
 			return
@@ -75,17 +85,97 @@ func (r *RTMP) connect(ctx context.Context) (*rtmpConn, error) {
 	start := r.Clock.Now()
 	conn, err := dialRTMP(ctx, rtmpConnConfig{
 		target: r.target, timeout: r.ConnectTimeout, writeTimeout: r.WriteTimeout,
-		tls: r.TLSConfig, log: r.log, sent: &r.sent, sendBuffer: r.SendBuffer,
+		tls: r.TLSConfig, log: r.log, sent: &r.sent, sendBuffer: r.sendBuffer(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rtmp %s: %w", r.target.Redacted(), err)
 	}
+	r.link.start(r.Clock.Now())
 	if err := r.sendHeaders(ctx, conn); err != nil {
 		conn.close()
+		r.link.end()
 		return nil, fmt.Errorf("rtmp %s: send headers: %w", r.target.Redacted(), err)
 	}
+	conn.helpers.Add(1)
+	go r.watch(conn)
 	r.log.Info("publishing", "took", r.Clock.Now().Sub(start).Round(time.Millisecond))
 	return conn, nil
+}
+
+// sendBuffer is the SO_SNDBUF of the next connection: SendBuffer when set;
+// where the kernel does not report what the peer acknowledged, about a
+// second of media at the current input rate (at least 32 KiB), so that a
+// slow link shows in the queue; otherwise the system's default (0).
+func (r *RTMP) sendBuffer() int {
+	if r.SendBuffer > 0 || tcpstat.Supported() {
+		return r.SendBuffer
+	}
+	rate := r.inMeter.Bitrate(r.Clock.Now(), r.pushed.Load())
+	if rate == 0 {
+		rate = r.Video.Bitrate
+		if r.Audio != nil {
+			rate += r.Audio.Bitrate
+		}
+	}
+	return max(32<<10, rate/8)
+}
+
+// closeConn closes a connection the stage is done with and closes the
+// link's books on it. At the end of the stage (final), what the peer has
+// not acknowledged is reported as undelivered.
+func (r *RTMP) closeConn(conn *rtmpConn, final bool) {
+	r.sampleLink(conn)
+	conn.close()
+	if final {
+		ls := r.link.stats()
+		r.mu.Lock()
+		if newest, ok := r.queue.Newest(); ok && ls.hasOldest {
+			r.undelivered = newest - ls.oldest
+		}
+		r.framesUndelivered = ls.unacked
+		r.mu.Unlock()
+	}
+	r.link.end()
+}
+
+// watch samples the connection's link every linkSampleEvery until the
+// connection closes, and breaks it with ErrStalled when the peer has
+// acknowledged nothing for StallTimeout while media waited.
+func (r *RTMP) watch(conn *rtmpConn) {
+	defer conn.helpers.Done()
+	tick := time.NewTicker(linkSampleEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-conn.closing:
+			return
+		case <-tick.C:
+		}
+		if idle := r.sampleLink(conn); idle >= r.StallTimeout {
+			r.log.Warn("link stalled", "acknowledged_nothing_for", idle.Round(time.Millisecond))
+			conn.breakWith(fmt.Errorf("%w: %w: the server acknowledged nothing for %v", ErrConnectionLost, ErrStalled, r.StallTimeout))
+			return
+		}
+	}
+}
+
+// sampleLink reads the connection's link (the kernel's counters, or what
+// was written where it has none) into the link meter and returns how long
+// the peer has acknowledged nothing while media waited.
+func (r *RTMP) sampleLink(conn *rtmpConn) time.Duration {
+	s := linkSample{kernel: tcpstat.Sample{Acked: conn.raw.Load(), Unsent: -1}}
+	if tcpstat.Supported() {
+		k, err := tcpstat.Read(conn.tcp, conn.raw.Load())
+		if err != nil {
+			return 0 // the socket is closing
+		}
+		s.kernel, s.measured = k, true
+	}
+	r.mu.Lock()
+	s.waiting = r.queue.Len() > 0 || r.writing.Load()
+	newest, ok := r.queue.Newest()
+	r.mu.Unlock()
+	return r.link.observe(r.Clock.Now(), s, newest, ok)
 }
 
 // sendHeaders sends @setDataFrame onMetaData and the AVC and AAC sequence
@@ -126,20 +216,52 @@ func (r *RTMP) pump(ctx context.Context, conn *rtmpConn) error {
 	}
 }
 
-// flush sends what is still queued, for at most FlushTimeout.
+// flush sends what is still queued, unpublishes, and waits until the peer
+// has acknowledged everything (where the kernel tells), all within
+// FlushTimeout; unpublishing may take a second more (ctx).
 func (r *RTMP) flush(ctx context.Context, conn *rtmpConn) error {
-	end := r.Clock.After(r.FlushTimeout)
-	for p, ok := r.pop(); ok; p, ok = r.pop() {
-		select {
-		case <-end:
-			return nil
-		default:
+	window, stop := withGrace(r.ctx, r.Clock, r.FlushTimeout) // r.ctx has ended: FlushTimeout from now
+	defer stop()
+	for window.Err() == nil {
+		p, ok := r.pop()
+		if !ok {
+			break
 		}
 		if err := r.send(ctx, conn, p); err != nil {
 			return err
 		}
 	}
+	if err := conn.unpublish(ctx); err != nil {
+		r.log.Debug("unpublish", "err", err)
+	}
+	r.awaitAcks(window, conn)
 	return nil
+}
+
+// awaitAcks waits until the kernel has nothing left unacknowledged on the
+// connection, window ends or the connection breaks. The kernel is polled:
+// it tells no one when the peer acknowledges.
+func (r *RTMP) awaitAcks(window context.Context, conn *rtmpConn) {
+	if !tcpstat.Supported() {
+		return
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		r.sampleLink(conn)
+		if r.link.stats().queued == 0 {
+			return
+		}
+		select {
+		case <-window.Done():
+			return
+		case <-conn.readDone:
+			return
+		case <-conn.cs.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // pop takes the next packet from the queue. After a reconnection the
@@ -169,7 +291,13 @@ func (r *RTMP) send(ctx context.Context, conn *rtmpConn, p *media.Packet) error 
 	} else {
 		body = audioTag(r.Audio, p)
 	}
-	if err := conn.writeMedia(ctx, p.Codec.IsVideo(), ts, body); err != nil {
+	// The packet leaves the queue for the link: from now on the link
+	// meter follows it until the peer acknowledges it.
+	r.link.add(p, len(body))
+	r.writing.Store(true)
+	err := conn.writeMedia(ctx, p.Codec.IsVideo(), ts, body)
+	r.writing.Store(false)
+	if err != nil {
 		return err
 	}
 	if ts > r.lastTS {
@@ -177,15 +305,6 @@ func (r *RTMP) send(ctx context.Context, conn *rtmpConn, p *media.Packet) error 
 	}
 	r.packets.Add(1)
 	return nil
-}
-
-// unpublish ends a flushed connection.
-func (r *RTMP) unpublish(ctx context.Context, conn *rtmpConn) {
-	if err := conn.unpublish(ctx); err != nil {
-		r.log.Debug("unpublish", "err", err)
-	}
-	conn.close()
-	r.log.Info("closed", "packets", r.packets.Load(), "bytes", r.sent.Load())
 }
 
 // goAway shows the stage reconnecting because of cause and makes the

@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,10 +9,16 @@ import (
 	"strings"
 
 	"github.com/yutopp/go-amf0"
+
+	"golive/internal/rtmpguard"
 )
 
 // maxCommandArgs bounds how many AMF0 values a server command may carry.
 const maxCommandArgs = 16
+
+// maxCommandBody bounds the size of a server command's AMF0 body that
+// decodeArgs reads; real replies are a few hundred bytes.
+const maxCommandBody = 64 << 10
 
 // Status is the information object of a server's _result, _error or
 // onStatus command (level, code, description).
@@ -48,15 +55,29 @@ func (s Status) IsError() bool {
 }
 
 // decodeArgs reads the AMF0 values that follow a command's name and
-// transaction ID, at most maxCommandArgs of them. Any panic of the AMF0
-// decoder on hostile input is turned into an error.
+// transaction ID, at most maxCommandArgs of them. It is safe on its own
+// against hostile input, whatever guarded the connection before: the body
+// is read up to maxCommandBody bytes and checked (rtmpguard.CheckAMF0)
+// before go-amf0, which trusts the element counts it reads, decodes it, so
+// allocations stay in proportion to the body. Any panic of the AMF0
+// decoder is turned into an error.
 func decodeArgs(r io.Reader) (args []interface{}, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("decode AMF0: %v", p)
 		}
 	}()
-	dec := amf0.NewDecoder(r)
+	body, err := io.ReadAll(io.LimitReader(r, maxCommandBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("decode AMF0: %w", err)
+	}
+	if len(body) > maxCommandBody {
+		return nil, fmt.Errorf("decode AMF0: command body over %d bytes", maxCommandBody)
+	}
+	if err := rtmpguard.CheckAMF0(body); err != nil {
+		return nil, fmt.Errorf("decode AMF0: %w", err)
+	}
+	dec := amf0.NewDecoder(bytes.NewReader(body))
 	for len(args) < maxCommandArgs {
 		var v interface{}
 		if err := dec.Decode(&v); err != nil {

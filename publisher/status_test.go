@@ -48,6 +48,31 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
+// hostileBodies are command bodies decodeArgs must refuse on its own,
+// without the connection's guard; they seed FuzzDecodeStatus too.
+var hostileBodies = []struct {
+	name string
+	body []byte
+}{
+	// A strict array announcing 1.6 billion elements: go-amf0 would
+	// allocate for all of them (fatal out of memory, found by make fuzz).
+	{"strict array of 1.6 billion", []byte("\na\xc9\xc9\xc9")},
+	{"ECMA array cut short", []byte{0x08, 0xff, 0xff, 0xff, 0xff}},
+	{"object cut short", []byte{0x03, 0x00, 0x04, 'c', 'o', 'd', 'e', 0x02, 0x00}},
+	{"body over the limit", append([]byte{0x0C, 0x00, 0x01, 0x00, 0x00}, make([]byte, 1<<16)...)},
+	{"AMF3 switch", []byte{0x11, 0x02}},
+}
+
+func TestDecodeArgsHostile(t *testing.T) {
+	for _, c := range hostileBodies {
+		t.Run(c.name, func(t *testing.T) {
+			args, err := decodeArgs(bytes.NewReader(c.body))
+			require.Error(t, err)
+			require.Empty(t, args)
+		})
+	}
+}
+
 func encodeArgs(t testing.TB, args []interface{}) []byte {
 	var buf bytes.Buffer
 	enc := amf0.NewEncoder(&buf)
@@ -63,8 +88,9 @@ func FuzzDecodeStatus(f *testing.F) {
 	for _, c := range statusCases {
 		f.Add(encodeArgs(f, c.args))
 	}
-	f.Add([]byte{0x08, 0xff, 0xff, 0xff, 0xff})
-	f.Add([]byte{0x03, 0x00, 0x04, 'c', 'o', 'd', 'e', 0x02, 0x00})
+	for _, c := range hostileBodies {
+		f.Add(c.body)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		args, _ := decodeArgs(bytes.NewReader(body))
 		require.LessOrEqual(t, len(args), maxCommandArgs)

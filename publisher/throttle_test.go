@@ -14,27 +14,43 @@ import (
 
 // syntheticVideo produces packets sized for the bitrate currently set, 25
 // per second, keyframe every second, like an encoder honouring
-// SetBitrate. The payload is random (nginx relays and records it without
-// decoding).
+// SetBitrate; with natural set, never more than that (content that needs
+// few bits, like the test pattern, makes less than any target). The
+// payload is random (nginx relays and records it without decoding).
 type syntheticVideo struct {
 	bitrate atomic.Int64
+	natural int64
 	sent    atomic.Int64
+	newest  atomic.Int64 // DTS of the newest packet made, ns
 }
 
 func (s *syntheticVideo) run(out interface{ WritePacket(*media.Packet) }, d time.Duration, stop <-chan struct{}) {
-	tick := time.NewTicker(40 * time.Millisecond)
-	defer tick.Stop()
+	start := time.Now()
 	for i := 0; ; i++ {
 		pts := time.Duration(i) * 40 * time.Millisecond
 		if pts >= d {
 			return
 		}
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
+		// Frames are due on the wall clock: a late wake-up on a loaded
+		// machine sends the ones it missed at once, keeping the rate.
+		if wait := time.Until(start.Add(pts)); wait > 0 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(wait): // pacing like a live encoder, not synchronisation
+			}
+		} else {
+			select {
+			case <-stop:
+				return
+			default:
+			}
 		}
-		size := int(s.bitrate.Load() / 8 / 25)
+		rate := s.bitrate.Load()
+		if s.natural > 0 {
+			rate = min(rate, s.natural)
+		}
+		size := int(rate / 8 / 25)
 		data := make([]byte, 4+size)
 		_, _ = rand.Read(data[4:])
 		data[0], data[1], data[2], data[3] = byte(size>>24), byte(size>>16), byte(size>>8), byte(size)
@@ -45,6 +61,7 @@ func (s *syntheticVideo) run(out interface{ WritePacket(*media.Packet) }, d time
 		}
 		out.WritePacket(&media.Packet{Codec: media.CodecH264, Data: data, PTS: pts, DTS: pts, Keyframe: key})
 		s.sent.Add(int64(len(data)))
+		s.newest.Store(int64(pts))
 	}
 }
 

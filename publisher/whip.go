@@ -72,16 +72,32 @@ type WHIP struct {
 	sent      atomic.Int64
 	packets   atomic.Int64
 	meter     media.RateMeter
+	pushed    atomic.Int64 // bytes given to WritePacket
+	inMeter   media.RateMeter
+	ackMeter  media.RateMeter
+	cur       atomic.Pointer[whipConn] // the live session, if any
+	// What past sessions' receiver reports confirmed, and the frames
+	// sent on sessions that broke before a report covered them.
+	pastDelivered, pastAcked, lostFrames atomic.Int64
 
-	mu       sync.Mutex
-	queue    *Queue
-	state    RTMPState
-	err      error
-	lastErr  error
-	attempts int
-	recons   int
-	next     time.Time
+	mu        sync.Mutex
+	queue     *Queue
+	state     RTMPState
+	err       error
+	lastErr   error
+	attempts  int
+	recons    int
+	next      time.Time
+	congested bool
+	// What did not reach the server, set when the stage stops.
+	undelivered       time.Duration
+	framesUndelivered int64
 }
+
+// confirmWait bounds how long Close waits, after the last packet, for the
+// server's receiver report that confirms it (they come about once a
+// second).
+const confirmWait = 1500 * time.Millisecond
 
 // Initialize is InitializeContext(context.Background()).
 func (w *WHIP) Initialize() error { return w.InitializeContext(context.Background()) }
@@ -174,6 +190,7 @@ func (w *WHIP) WritePacket(pkt *media.Packet) {
 	if !pkt.Codec.IsVideo() && (w.Audio == nil || pkt.Codec != media.CodecOpus) {
 		return
 	}
+	w.pushed.Add(int64(len(pkt.Data)))
 	w.mu.Lock()
 	w.queue.Push(pkt)
 	w.mu.Unlock()
@@ -194,21 +211,48 @@ func (w *WHIP) ReconnectNow() {
 	}
 }
 
-// Stats returns a snapshot of the destination (RTP bytes as BytesSent).
+// Stats returns a snapshot of the destination. BytesSent counts RTP
+// bytes; what the server acknowledged (BytesAcked, LinkBitrate,
+// FramesDelivered) comes from its RTCP receiver reports, about once a
+// second; QueueDelay is the send queue's media plus the round-trip time
+// the reports tell, BaseDelay the least round trip of the session.
 func (w *WHIP) Stats() RTMPStats {
 	total := w.sent.Load()
-	st := RTMPStats{BytesSent: total, PacketsSent: w.packets.Load()}
+	st := RTMPStats{BytesSent: total, PacketsSent: w.packets.Load(), FramesLost: w.lostFrames.Load(),
+		FramesDelivered: w.pastDelivered.Load(), BytesAcked: w.pastAcked.Load()}
+	var ls linkState
+	if c := w.cur.Load(); c != nil {
+		ls = c.link.state()
+		st.FramesDelivered += ls.delivered
+		st.BytesAcked += ls.ackedBytes
+		st.FramesUnconfirmed = ls.unconfirmed
+		st.Measured = ls.rtt > 0 || ls.delivered > 0
+		st.BaseDelay = ls.base
+	}
 	if w.Clock != nil {
-		st.Bitrate = w.meter.Bitrate(w.Clock.Now(), total)
+		now := w.Clock.Now()
+		st.Bitrate = w.meter.Bitrate(now, total)
+		st.InputBitrate = w.inMeter.Bitrate(now, w.pushed.Load())
+		st.LinkBitrate = w.ackMeter.Bitrate(now, st.BytesAcked)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	st.State, st.LastError = w.state, w.lastErr
 	st.Attempts, st.Reconnects, st.NextAttempt = w.attempts, w.recons, w.next
+	st.Undelivered, st.FramesUndelivered = w.undelivered, w.framesUndelivered
 	if w.queue != nil {
-		st.QueueLen, st.QueueDelay = w.queue.Len(), w.queue.Delay()
+		st.QueueLen, st.QueueDelay = w.queue.Len(), w.queue.Delay()+ls.rtt
 		st.DroppedVideo, st.DroppedAudio = w.queue.Dropped()
 	}
+	switch wait := st.QueueDelay - st.BaseDelay; {
+	case st.State != StateLive:
+		w.congested = false
+	case wait > congestedAbove:
+		w.congested = true
+	case wait < congestedBelow:
+		w.congested = false
+	}
+	st.Congested = w.congested
 	return st
 }
 
@@ -280,6 +324,7 @@ func (w *WHIP) run(initCtx context.Context) {
 			wasLive = true
 		}
 		err = w.pump(conn)
+		w.ended(conn, err == nil || w.ctx.Err() != nil)
 		conn.close(context.Background())
 		if err == nil || w.ctx.Err() != nil {
 			w.log.Info("closed", "packets", w.packets.Load(), "bytes", w.sent.Load())
@@ -305,7 +350,31 @@ func (w *WHIP) connect(ctx context.Context) (*whipConn, error) {
 		return nil, fmt.Errorf("whip %s: %w", w.target.Redacted(), err)
 	}
 	w.log.Info("publishing", "took", w.Clock.Now().Sub(start).Round(time.Millisecond))
+	w.cur.Store(conn)
 	return conn, nil
+}
+
+// ended books what a session delivered once it is over; last says the
+// stage stops with it (what is unconfirmed then is undelivered, else
+// lost).
+func (w *WHIP) ended(conn *whipConn, last bool) {
+	ls := conn.link.state()
+	w.pastDelivered.Add(ls.delivered)
+	w.pastAcked.Add(ls.ackedBytes)
+	w.cur.Store(nil)
+	if !last {
+		w.lostFrames.Add(ls.unconfirmed)
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	frames := ls.unconfirmed
+	for i := w.queue.head; i < len(w.queue.items); i++ {
+		if w.queue.items[i].Codec.IsVideo() {
+			frames++
+		}
+	}
+	w.undelivered, w.framesUndelivered = w.queue.Delay()+ls.unconfirmedSpan, frames
 }
 
 // pump sends queued packets until the session is lost (its error) or
@@ -328,7 +397,9 @@ func (w *WHIP) pump(conn *whipConn) error {
 	}
 }
 
-// flush sends what is still queued, for at most FlushTimeout.
+// flush sends what is still queued, for at most FlushTimeout, then waits
+// (at most confirmWait, on the wall clock, like a network timeout) for the
+// server's report that confirms it.
 func (w *WHIP) flush(conn *whipConn) error {
 	end := w.Clock.After(w.FlushTimeout)
 	for p, ok := w.pop(); ok; p, ok = w.pop() {
@@ -341,6 +412,17 @@ func (w *WHIP) flush(conn *whipConn) error {
 			return err
 		}
 		w.packets.Add(1)
+	}
+	confirm := time.NewTimer(confirmWait)
+	defer confirm.Stop()
+	for conn.link.state().unconfirmed > 0 {
+		select {
+		case <-conn.reported:
+		case <-conn.lost:
+			return nil
+		case <-confirm.C:
+			return nil
+		}
 	}
 	return nil
 }

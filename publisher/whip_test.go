@@ -121,6 +121,11 @@ func TestWHIPPublishes(t *testing.T) {
 	require.Equal(t, StateLive, w.Stats().State)
 	video := videoOnly(c.file.Packets)
 	feed(w, c.file.Packets, true, 0) // AAC is not WHIP's: ignored
+	live := w.Stats()
+	require.True(t, live.Measured, "receiver reports came: %+v", live)
+	require.Positive(t, live.FramesDelivered)
+	require.Positive(t, live.LinkBitrate)
+	require.False(t, live.Congested)
 	require.Eventually(t, func() bool { n, _ := s.sink.frames(); return n == len(video) }, 10*time.Second, 20*time.Millisecond,
 		"every frame arrives")
 	w.Close()
@@ -132,6 +137,12 @@ func TestWHIPPublishes(t *testing.T) {
 	require.Equal(t, StateClosed, st.State)
 	require.EqualValues(t, len(video), st.PacketsSent)
 	require.Positive(t, st.BytesSent)
+	// The server's receiver reports confirm every frame, the last ones
+	// while Close waits for them.
+	require.EqualValues(t, len(video), st.FramesDelivered, "%+v", st)
+	require.Zero(t, st.Undelivered)
+	require.Zero(t, st.FramesUndelivered)
+	require.Positive(t, st.BytesAcked)
 }
 
 // TestWHIPReconnects: the server goes away mid-stream; the destination

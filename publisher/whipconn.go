@@ -21,6 +21,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 
@@ -61,12 +62,15 @@ type whipConn struct {
 	audio    *pion.TrackLocalStaticRTP
 	pk       *webrtc.H264Packetizer
 	location string
+	link     whipLink      // what the server reported receiving
+	reported chan struct{} // a receiver report came (capacity 1)
 
 	lost     chan struct{} // closed when ICE failed or the peer closed
 	lostOnce sync.Once
 
 	// RTP state, owned by the writer.
-	vSeq, aSeq   uint16
+	vExt         uint32 // the video's extended sequence number
+	aSeq         uint16
 	vBase, aBase uint32 // random timestamp origins
 	base         time.Duration
 	hasBase      bool
@@ -79,14 +83,14 @@ type whipConn struct {
 func dialWHIP(ctx context.Context, cfg whipConnConfig) (_ *whipConn, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	c := &whipConn{cfg: cfg, lost: make(chan struct{})}
+	c := &whipConn{cfg: cfg, lost: make(chan struct{}), reported: make(chan struct{}, 1)}
 	if c.pk, err = webrtc.NewH264Packetizer(cfg.video.Config); err != nil {
 		return nil, fmt.Errorf("%w: video configuration: %w", ErrProtocol, err)
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	c.vBase, c.aBase = binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:])
-	c.vSeq, c.aSeq = uint16(b[0])<<8|uint16(b[5]), uint16(b[6])<<8|uint16(b[3])
+	c.vExt, c.aSeq = uint32(b[0])<<8|uint32(b[5]), uint16(b[6])<<8|uint16(b[3])
 	defer func() {
 		if err != nil {
 			c.close(context.Background())
@@ -187,22 +191,40 @@ func (c *whipConn) peerConnection() error {
 		}
 		tracks = append(tracks, c.audio)
 	}
-	for _, tr := range tracks {
+	for i, tr := range tracks {
 		tx, err := pc.AddTransceiverFromTrack(tr, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			return fmt.Errorf("%w: track: %w", ErrProtocol, err)
 		}
-		go drainRTCP(tx.Sender()) // lets the interceptors answer NACKs and read reports
+		if i == 0 {
+			if enc := tx.Sender().GetParameters().Encodings; len(enc) > 0 {
+				c.link.ssrc = uint32(enc[0].SSRC)
+			}
+		}
+		go c.readRTCP(tx.Sender(), i == 0)
 	}
 	return nil
 }
 
-// drainRTCP reads a sender's RTCP until its peer connection closes.
-func drainRTCP(s *pion.RTPSender) {
+// readRTCP reads a sender's RTCP until its peer connection closes (which
+// also lets the interceptors answer NACKs); the video's receiver reports
+// go to the link.
+func (c *whipConn) readRTCP(s *pion.RTPSender, video bool) {
 	buf := make([]byte, 1500)
 	for {
-		if _, _, err := s.Read(buf); err != nil {
+		n, _, err := s.Read(buf)
+		if err != nil {
 			return
+		}
+		if !video {
+			continue
+		}
+		if pkts, err := rtcp.Unmarshal(buf[:n]); err == nil {
+			c.link.report(pkts, time.Now())
+			select {
+			case c.reported <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -286,14 +308,17 @@ func (c *whipConn) write(p *media.Packet) error {
 			return nil //nolint:nilerr // a bad frame is skipped, the stream goes on
 		}
 		ts := c.vBase + uint32(media.ToTicks(p.PTS-c.base, 90000))
+		var bytes int64
 		for i, pl := range payloads {
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: c.vSeq,
+			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == len(payloads)-1, SequenceNumber: uint16(c.vExt),
 				Timestamp: ts}, Payload: pl}
-			c.vSeq++
 			if err := c.send(c.video, pkt); err != nil {
 				return err
 			}
+			bytes += int64(pkt.MarshalSize())
+			c.vExt++
 		}
+		c.link.sent(c.vExt-1, p.PTS, bytes)
 		return nil
 	}
 	if c.audio == nil || p.Codec != media.CodecOpus {

@@ -28,6 +28,10 @@ type NginxOptions struct {
 	// ExtraApplication is inserted verbatim into the rtmp server block,
 	// e.g. another `application name { ... }`.
 	ExtraApplication string
+	// DropIdlePublisher makes application "live" drop a publisher that
+	// has sent no media for this long (drop_idle_publisher; 0: never), so
+	// that a publisher whose link died can publish again.
+	DropIdlePublisher time.Duration
 }
 
 // Nginx is an nginx process with the RTMP module, listening on a loopback
@@ -177,6 +181,10 @@ func (n *Nginx) writeConfig() error {
 	if n.opts.RecordAppend {
 		appendRec = "on"
 	}
+	idle := ""
+	if n.opts.DropIdlePublisher > 0 {
+		idle = fmt.Sprintf("drop_idle_publisher %dms;", n.opts.DropIdlePublisher.Milliseconds())
+	}
 	conf := fmt.Sprintf(`load_module %s;
 daemon off;
 master_process off;
@@ -194,12 +202,13 @@ rtmp {
             record_path %s;
             record_unique off;
             record_append %s;
+            %s
         }
         %s
     }
 }
 `, NginxModule, filepath.Join(n.dir, "error.log"), filepath.Join(n.dir, "nginx.pid"),
-		n.addr, rec, appendRec, n.opts.ExtraApplication)
+		n.addr, rec, appendRec, idle, n.opts.ExtraApplication)
 	n.conf = filepath.Join(n.dir, "nginx.conf")
 	return os.WriteFile(n.conf, []byte(conf), 0o644)
 }

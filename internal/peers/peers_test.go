@@ -2,6 +2,7 @@ package peers
 
 import (
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -142,4 +143,27 @@ func TestReadFLV(t *testing.T) {
 	}
 	require.Equal(t, 25, v)
 	require.InDelta(t, 48000/1024, a, 2)
+}
+
+// TestReadFLVProgress: a test file read whole and cut short counts its
+// complete video tags.
+func TestReadFLVProgress(t *testing.T) {
+	file := MakeTestFile(t, TestSource{Width: 160, Height: 120, FPS: 10, Duration: 2 * time.Second})
+	whole, err := ReadFLVProgress(file)
+	require.NoError(t, err)
+	require.Equal(t, 20, whole.Frames)
+	require.Equal(t, 1900*time.Millisecond, whole.Last)
+
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	cut := filepath.Join(t.TempDir(), "cut.flv")
+	require.NoError(t, os.WriteFile(cut, data[:len(data)/2], 0o644))
+	half, err := ReadFLVProgress(cut)
+	require.NoError(t, err)
+	require.Greater(t, half.Frames, 0)
+	require.Less(t, half.Frames, 20)
+
+	none, err := ReadFLVProgress(filepath.Join(t.TempDir(), "missing.flv"))
+	require.NoError(t, err)
+	require.Zero(t, none.Frames)
 }

@@ -1,10 +1,12 @@
 package peers
 
 import (
+	"context"
 	"io"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -16,10 +18,10 @@ type ProxyOptions struct {
 	// this many bits/s, each connection on its own (0: unlimited).
 	// SetRate changes it later.
 	Rate int
-	// ReadBuffer is the receive buffer set on accepted client sockets
-	// (0: 32 KiB), small so that back-pressure reaches the client
-	// quickly; smaller windows stall on delayed ACKs and zero-window
-	// probes.
+	// ReadBuffer is the receive buffer of the client sockets (0: 32 KiB;
+	// Linux doubles it), small so that back-pressure reaches the client
+	// quickly, and what the proxy acknowledges beyond what it carried;
+	// much smaller windows stall on delayed ACKs and zero-window probes.
 	ReadBuffer int
 	// Slice is how much link time one read may carry when the rate is
 	// limited (0: 10 ms): shorter is smoother, longer wakes up less often
@@ -29,6 +31,11 @@ type ProxyOptions struct {
 	// time, late wake-ups) and still catch up at full speed afterwards
 	// (0: 100 ms).
 	MaxCredit time.Duration
+	// StallAfter makes every connection carry this many client→server
+	// bytes, then stop reading for good with its sockets open, as Stall
+	// does (0: never): a link that lets the handshake and the publish
+	// through, then dies without a word.
+	StallAfter int64
 }
 
 // unlimitedChunk is the most one read carries when the rate is not
@@ -47,6 +54,7 @@ type Proxy struct {
 	bytes    atomic.Int64 // client→server bytes carried
 	first    atomic.Int64 // unix ns of the first byte carried
 	last     atomic.Int64 // unix ns of the last byte carried
+	accepted atomic.Int64 // connections accepted
 	wg       sync.WaitGroup
 	once     sync.Once
 	done     chan struct{} // closed by Close
@@ -60,12 +68,18 @@ type Proxy struct {
 // listen; a connection whose upstream dial fails is closed.
 func StartProxy(t testing.TB, upstream string, opts ProxyOptions) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("proxy: listen: %v", err)
-	}
 	if opts.ReadBuffer <= 0 {
 		opts.ReadBuffer = 32 << 10
+	}
+	// The listening socket's receive buffer is what accepted sockets
+	// start with, before they advertise their first window (a window
+	// once advertised does not shrink).
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { setReadBuffer(fd, opts.ReadBuffer) })
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy: listen: %v", err)
 	}
 	if opts.Slice <= 0 {
 		opts.Slice = 10 * time.Millisecond
@@ -97,9 +111,32 @@ func (p *Proxy) accept() {
 		p.conns = append(p.conns, c, up)
 		stall := p.stalled
 		p.mu.Unlock()
+		dead := new(atomic.Bool) // the connection stalled: nothing goes either way
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); _ = c.Close() }()
-		go func() { defer p.wg.Done(); p.pump(up, c, stall); _ = up.Close() }()
+		go func() { defer p.wg.Done(); p.back(c, up, dead); _ = c.Close() }()
+		go func() { defer p.wg.Done(); p.pump(up, c, stall, dead); _ = up.Close() }()
+		p.accepted.Add(1)
+	}
+}
+
+// back copies server→client until the server closes; once the connection
+// is dead, what the server sends is lost and its close never reaches the
+// client (the socket stays open until Close), as on a link that died.
+func (p *Proxy) back(dst io.Writer, src io.Reader, dead *atomic.Bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !dead.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if dead.Load() {
+				<-p.done
+			}
+			return
+		}
 	}
 }
 
@@ -119,6 +156,9 @@ func (p *Proxy) Stall() {
 	close(p.stalled)
 	p.stalled = make(chan struct{})
 }
+
+// Connections is how many connections the proxy has accepted.
+func (p *Proxy) Connections() int { return int(p.accepted.Load()) }
 
 // Bytes is how many client→server bytes the proxy has carried.
 func (p *Proxy) Bytes() int64 { return p.bytes.Load() }
@@ -151,19 +191,24 @@ func (p *Proxy) Close() {
 // pump copies src to dst at the current rate: a token bucket on the total
 // since the last rate change, so late wake-ups on a loaded machine do not
 // slow the link down; a connection behind by more than MaxCredit only
-// catches up MaxCredit. Once stall is closed it stops reading and waits
-// for Close.
-func (p *Proxy) pump(dst io.Writer, src io.Reader, stall <-chan struct{}) {
+// catches up MaxCredit. Once stall is closed, or StallAfter bytes went
+// through, it stops reading and waits for Close.
+func (p *Proxy) pump(dst io.Writer, src io.Reader, stall <-chan struct{}, dead *atomic.Bool) {
 	buf := make([]byte, unlimitedChunk)
 	start := time.Now()
-	var sent int64
+	var sent, total int64
 	lastRate := p.rate.Load()
 	for {
+		stalled := p.opts.StallAfter > 0 && total >= p.opts.StallAfter
 		select {
 		case <-stall:
+			stalled = true
+		default:
+		}
+		if stalled {
+			dead.Store(true)
 			<-p.done // hang with the socket open until Close
 			return
-		default:
 		}
 		bits := p.rate.Load()
 		if bits != lastRate {
@@ -177,12 +222,16 @@ func (p *Proxy) pump(dst io.Writer, src io.Reader, stall <-chan struct{}) {
 		if n > len(buf) {
 			buf = make([]byte, n)
 		}
+		if p.opts.StallAfter > 0 {
+			n = int(min(int64(n), p.opts.StallAfter-total))
+		}
 		m, err := src.Read(buf[:n])
 		if m > 0 {
 			if _, werr := dst.Write(buf[:m]); werr != nil {
 				return
 			}
 			sent += int64(m)
+			total += int64(m)
 			now := time.Now().UnixNano()
 			p.first.CompareAndSwap(0, now)
 			p.last.Store(now)

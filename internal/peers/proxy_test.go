@@ -134,3 +134,22 @@ func TestProxyStall(t *testing.T) {
 	require.False(t, errors.Is(err, os.ErrDeadlineExceeded), "Close left the stalled connection open")
 	p.Close() // idempotent
 }
+
+// TestProxyStallAfter: every connection carries StallAfter bytes, then
+// nothing more, either way.
+func TestProxyStallAfter(t *testing.T) {
+	p := StartProxy(t, startEcho(t), ProxyOptions{StallAfter: 2000})
+	for i := range 2 {
+		c := dialProxy(t, p)
+		roundTrip(t, c, randomBytes(t, 1000), 10*time.Second)
+		require.NoError(t, c.SetWriteDeadline(time.Now().Add(time.Second)))
+		const n = 8 << 20
+		_, err := c.Write(make([]byte, n))
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded, "connection %d went on after StallAfter", i)
+		require.Equal(t, int64(2000*(i+1)), p.Bytes())
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(500*time.Millisecond)))
+		_, err = io.ReadFull(c, make([]byte, 1000))
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded, "the echo of what went through after the stall came back")
+	}
+	require.Equal(t, 2, p.Connections())
+}

@@ -20,8 +20,8 @@ const (
 const noAudioAfter = time.Second
 
 // publication is one accepted publisher: it demuxes its tags, holds packets
-// back until the codecs are known, and drives the Sink. It is used only
-// from the publisher's connection goroutine.
+// back until the codecs are known, and drives the Sink. It is used from
+// the publisher's connection goroutine, under the server's sinkMu.
 type publication struct {
 	sink    Sink
 	log     *slog.Logger
@@ -34,6 +34,15 @@ type publication struct {
 	pendingBytes int
 	md           Metadata
 	haveMD       bool
+	// lastDTS is the newest DTS handed to the sink.
+	lastDTS time.Duration
+	// After a takeover (resume): the next packet goes at resumeAt and
+	// every packet moves by offset; resuming holds while the new
+	// publisher's sequence headers are still coming.
+	rebase   bool
+	resumeAt time.Duration
+	offset   time.Duration
+	resuming bool
 	// src tells the codec parameters when the packets do not come from
 	// demux (WHIP); nil: demux's.
 	src paramSource
@@ -53,6 +62,38 @@ func (s *publication) codecs() (video, audio *media.CodecParams) {
 	return s.demux.VideoParams(), s.demux.AudioParams()
 }
 
+// resume makes s continue prev's stream, as a publisher that took over
+// from prev: while the codec parameters are the same the sink's stream
+// goes on, and timestamps continue one frame after prev's last.
+func (s *publication) resume(prev *publication) {
+	if !prev.started {
+		return // nothing reached the sink: s starts it afresh
+	}
+	s.started, s.video, s.audio = true, prev.video, prev.audio
+	s.md, s.haveMD = prev.md, prev.haveMD
+	frame := 33 * time.Millisecond
+	if prev.video != nil && prev.video.FPS > 0 {
+		frame = time.Duration(float64(time.Second) / prev.video.FPS)
+	}
+	s.lastDTS = prev.lastDTS
+	s.rebase, s.resumeAt, s.resuming = true, prev.lastDTS+frame, true
+}
+
+// write hands p to the sink, moved by the takeover offset.
+func (s *publication) write(p *media.Packet) {
+	if s.rebase {
+		s.offset, s.rebase = s.resumeAt-p.DTS, false
+	}
+	if s.offset != 0 {
+		q := *p
+		q.DTS += s.offset
+		q.PTS += s.offset
+		p = &q
+	}
+	s.lastDTS = max(s.lastDTS, p.DTS)
+	s.sink.WritePacket(p)
+}
+
 // metadata records the publisher's onMetaData.
 func (s *publication) metadata(md Metadata) {
 	s.md, s.haveMD = md, true
@@ -66,11 +107,12 @@ func (s *publication) handle(r TagResult) error {
 		s.started = false
 	}
 	if r.Packet != nil {
+		s.resuming = false // the new publisher's headers are in
 		if s.started {
 			if !r.Packet.Codec.IsVideo() && s.audio == nil {
 				return nil
 			}
-			s.sink.WritePacket(r.Packet)
+			s.write(r.Packet)
 			return nil
 		}
 		for len(s.pending) > 0 && (len(s.pending) == maxPending || s.pendingBytes+len(r.Packet.Data) > maxPendingBytes) {
@@ -89,6 +131,9 @@ func (s *publication) handle(r TagResult) error {
 func (s *publication) sameParams() bool {
 	v, a := s.codecs()
 	same := func(x, y *media.CodecParams) bool {
+		if x == nil && s.resuming {
+			return true // not sent yet by the publisher that took over
+		}
 		if x == nil || y == nil {
 			return x == y
 		}
@@ -126,7 +171,7 @@ func (s *publication) tryStart() error {
 		if !p.Codec.IsVideo() && a == nil {
 			continue
 		}
-		s.sink.WritePacket(p)
+		s.write(p)
 	}
 	s.pending, s.pendingBytes = nil, 0
 	return nil

@@ -45,20 +45,30 @@ type Server struct {
 	// MaxConnections bounds open RTMP connections; more are closed at once
 	// (default 32).
 	MaxConnections int
+	// TakeoverAfter lets a new publisher with the right key take over the
+	// live one once that has sent no media for this long — its link died
+	// silently, and the broadcaster is reconnecting — instead of being
+	// refused until IdleTimeout closes the dead connection. The stream
+	// goes on for viewers (see Sink). Default 3 s; negative: never.
+	TakeoverAfter time.Duration
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	srv    *rtmp.Server
 	done   chan struct{}
 	conns  sync.WaitGroup
+	// sinkMu orders every call to Sink: after a takeover, the old
+	// publisher's goroutine may still be running.
+	sinkMu sync.Mutex
 
-	mu       sync.Mutex
-	live     *connHandler
-	whipLive *whipSession // a WHIP publisher holds the one slot instead of live
-	open     map[*connHandler]net.Conn
-	since    time.Time
-	accepted uint64
-	refused  uint64
+	mu        sync.Mutex
+	live      *connHandler
+	whipLive  *whipSession // a WHIP publisher holds the one slot instead of live
+	open      map[*connHandler]net.Conn
+	since     time.Time
+	accepted  uint64
+	refused   uint64
+	takeovers uint64
 
 	bytesIn atomic.Uint64
 	badTags atomic.Uint64
@@ -82,6 +92,8 @@ type Stats struct {
 	// Accepted and Refused count publish requests since Initialize (a
 	// publisher refused for its codec counts in both).
 	Accepted, Refused uint64
+	// Takeovers counts publishers that took over an idle live one.
+	Takeovers uint64
 	// BytesIn counts media payload bytes received since Initialize.
 	BytesIn uint64
 	// BadTags counts tags that could not be parsed and were dropped.
@@ -110,6 +122,9 @@ func (s *Server) Initialize() error {
 	}
 	if s.MaxConnections <= 0 {
 		s.MaxConnections = 32
+	}
+	if s.TakeoverAfter == 0 {
+		s.TakeoverAfter = 3 * time.Second
 	}
 	if s.Listener == nil {
 		addr := s.Addr
@@ -162,6 +177,7 @@ func (s *Server) Stats() Stats {
 		Connections: len(s.open),
 		Accepted:    s.accepted,
 		Refused:     s.refused,
+		Takeovers:   s.takeovers,
 		BytesIn:     s.bytesIn.Load(),
 		BadTags:     s.badTags.Load(),
 	}
@@ -220,17 +236,51 @@ func (s *Server) forget(h *connHandler) {
 	}
 }
 
-// acquire makes h the live publisher if none is.
+// acquire makes h the live publisher if none is, or takes over a live one
+// that has sent nothing for TakeoverAfter; h.pub is set when it returns
+// true.
 func (s *Server) acquire(h *connHandler) bool {
+	s.sinkMu.Lock()
+	defer s.sinkMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.live != nil || s.whipLive != nil || s.ctx.Err() != nil {
+	old := s.live
+	if s.ctx.Err() != nil || s.whipLive != nil || (old != nil && !s.idle(old)) {
 		s.refused++
+		s.mu.Unlock()
 		return false
 	}
-	s.live, s.since = h, time.Now()
+	s.live = h
 	s.accepted++
+	if old == nil {
+		s.since = time.Now()
+	} else {
+		s.takeovers++
+	}
+	oldConn := s.open[old]
+	s.mu.Unlock()
+	h.lastMedia.Store(time.Now().UnixNano())
+	pub := &publication{sink: s.Sink, log: h.log}
+	if old != nil {
+		// The stream goes on: the new publication continues the old
+		// one's, and the old connection, dead, is closed.
+		idle := time.Since(time.Unix(0, old.lastMedia.Load()))
+		h.log.Warn("publisher taken over: the live one sent nothing", "for", idle.Round(time.Millisecond), "previous", old.remote)
+		if prev := old.detachPublication(); prev != nil {
+			pub.resume(prev)
+		}
+		if oldConn != nil {
+			_ = oldConn.Close()
+		}
+	}
+	h.mu.Lock()
+	h.pub = pub
+	h.mu.Unlock()
 	return true
+}
+
+// idle reports whether live publisher h may be taken over.
+func (s *Server) idle(h *connHandler) bool {
+	return s.TakeoverAfter > 0 && time.Since(time.Unix(0, h.lastMedia.Load())) >= s.TakeoverAfter
 }
 
 func (s *Server) countRefused() {
@@ -241,6 +291,8 @@ func (s *Server) countRefused() {
 
 // release ends h's stream if it is the live one and frees the slot.
 func (s *Server) release(h *connHandler) {
+	s.sinkMu.Lock()
+	defer s.sinkMu.Unlock()
 	s.mu.Lock()
 	live := s.live == h
 	s.mu.Unlock()
@@ -252,6 +304,13 @@ func (s *Server) release(h *connHandler) {
 	s.live = nil
 	s.mu.Unlock()
 	h.log.Info("publisher left")
+}
+
+// isLive reports whether h is the live publisher.
+func (s *Server) isLive(h *connHandler) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live == h
 }
 
 // connHandler is go-rtmp's handler for one connection.
@@ -268,6 +327,9 @@ type connHandler struct {
 	pub      *publication
 	streamID uint32
 	badLog   time.Time
+	// lastMedia is when the publisher last sent media (or was accepted),
+	// Unix ns.
+	lastMedia atomic.Int64
 }
 
 func (h *connHandler) params() (video, audio *media.CodecParams) {
@@ -317,21 +379,22 @@ func (h *connHandler) OnPublish(ctx *rtmp.StreamContext, _ uint32, cmd *rtmpmsg.
 		h.status(ctx.StreamID, rtmpmsg.NetStreamOnStatusCodePublishBadName, "wrong stream key")
 		return fmt.Errorf("%w: wrong stream key", ErrRefused)
 	}
+	h.mu.Lock()
+	h.streamID = ctx.StreamID
+	h.mu.Unlock()
 	if !h.srv.acquire(h) {
 		h.log.Warn("publish refused: a publisher is already live")
 		h.status(ctx.StreamID, rtmpmsg.NetStreamOnStatusCodePublishBadName, "already publishing")
 		return fmt.Errorf("%w: already publishing", ErrRefused)
 	}
-	h.mu.Lock()
-	h.pub = &publication{sink: h.srv.Sink, log: h.log}
-	h.streamID = ctx.StreamID
-	h.mu.Unlock()
 	h.log.Info("publisher accepted", "type", cmd.PublishingType)
 	return nil
 }
 
 // OnSetDataFrame reads onMetaData.
 func (h *connHandler) OnSetDataFrame(_ uint32, data *rtmpmsg.NetStreamSetDataFrame) error {
+	h.srv.sinkMu.Lock()
+	defer h.srv.sinkMu.Unlock()
 	if s := h.currentPublication(); s != nil {
 		if md, ok := ParseMetadata(data.Payload); ok {
 			s.metadata(md)
@@ -353,8 +416,10 @@ func (h *connHandler) OnAudio(ts uint32, payload io.Reader) error {
 }
 
 func (h *connHandler) onMedia(ts uint32, payload io.Reader, video bool) error {
+	h.srv.sinkMu.Lock()
+	defer h.srv.sinkMu.Unlock()
 	s := h.currentPublication()
-	if s == nil {
+	if s == nil || !h.srv.isLive(h) {
 		return nil
 	}
 	h.buf.Reset()
@@ -362,6 +427,7 @@ func (h *connHandler) onMedia(ts uint32, payload io.Reader, video bool) error {
 	if err != nil {
 		return fmt.Errorf("read tag: %w", err)
 	}
+	h.lastMedia.Store(time.Now().UnixNano())
 	h.srv.bytesIn.Add(uint64(n))
 	var res TagResult
 	h.mu.Lock()
@@ -412,6 +478,16 @@ func (h *connHandler) currentPublication() *publication {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.pub
+}
+
+// detachPublication takes h's publication away without ending its stream
+// (another publisher continues it).
+func (h *connHandler) detachPublication() *publication {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.pub
+	h.pub = nil
+	return s
 }
 
 func (h *connHandler) stopPublication() {

@@ -27,6 +27,7 @@ type recSink struct {
 	stops   int
 	packets int
 	video   *media.CodecParams
+	dts     []time.Duration // of the video packets
 }
 
 func (s *recSink) StartStream(v, _ *media.CodecParams) error {
@@ -36,8 +37,22 @@ func (s *recSink) StartStream(v, _ *media.CodecParams) error {
 	s.video = v
 	return nil
 }
-func (s *recSink) WritePacket(*media.Packet) { s.mu.Lock(); s.packets++; s.mu.Unlock() }
-func (s *recSink) StopStream()               { s.mu.Lock(); s.stops++; s.mu.Unlock() }
+func (s *recSink) WritePacket(p *media.Packet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.packets++
+	if p.Codec.IsVideo() {
+		s.dts = append(s.dts, p.DTS)
+	}
+}
+
+// videoDTS returns the DTS of every video packet so far.
+func (s *recSink) videoDTS() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.dts...)
+}
+func (s *recSink) StopStream() { s.mu.Lock(); s.stops++; s.mu.Unlock() }
 func (s *recSink) counts() (int, int, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -46,13 +61,16 @@ func (s *recSink) counts() (int, int, int) {
 
 const testKey = "0123456789abcdef"
 
-func startServer(t *testing.T) (*Server, *recSink) {
+func startServer(t *testing.T, configure ...func(*Server)) (*Server, *recSink) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	sink := &recSink{}
 	s := &Server{Listener: l, StreamKey: testKey, Sink: sink, IdleTimeout: 3 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(testLogOut(), nil))}
+	for _, c := range configure {
+		c(s)
+	}
 	require.NoError(t, s.Initialize())
 	t.Cleanup(s.Close)
 	return s, sink

@@ -3,8 +3,11 @@ package ingest
 import "golive/media"
 
 // Sink receives a live publisher's stream. At most one publisher is live,
-// and its calls come from its connection's goroutine in order, so calls
-// never overlap: StartStream, WritePacket..., StopStream, and again.
+// and calls never overlap: StartStream, WritePacket..., StopStream, and
+// again. A publisher that takes over an idle one (Server.TakeoverAfter)
+// goes on with the same stream: no StopStream and StartStream while the
+// codec parameters stay the same, and timestamps continue from the last
+// packet's.
 type Sink interface {
 	// StartStream is called once the stream's codecs are known; audio is
 	// nil for a stream without audio. An error refuses the publisher.
