@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +55,7 @@ func TestStreamOverWHIP(t *testing.T) {
 	require.Contains(t, stderr, "wrong stream key")
 	require.NotContains(t, stderr, "wrong-key")
 
-	c := streamCase{size: "640x360", width: 640, height: 360, fps: 30, duration: 8 * time.Second, audio: true}
+	c := streamCase{size: "640x360", width: 640, height: 360, duration: 8 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, golive, "stream", "--to", whip, "--to", ng.URL("multi"), "--size", c.size,
@@ -77,7 +79,15 @@ func TestStreamOverWHIP(t *testing.T) {
 		live, audio, width := liveStatus(t, addr)
 		return live && audio == "opus" && width == c.width
 	}, 30*time.Second, 100*time.Millisecond, "the server gets H.264 and Opus over WHIP")
-	info := peers.ProbeStreams(t, "http://"+addr+"/hls/index.m3u8")
+	// ffprobe reads the LL-HLS stream (again while the audio rendition
+	// has no segment yet).
+	var info peers.ProbeInfo
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		info = peers.ProbeStreams(t, "http://"+addr+"/hls/index.m3u8")
+		if _, ok := info.Audio(); ok || time.Now().After(deadline) {
+			break
+		}
+	}
 	v, ok := info.Video()
 	require.True(t, ok)
 	require.Equal(t, "h264", v.CodecName)
@@ -97,7 +107,23 @@ func TestStreamOverWHIP(t *testing.T) {
 	require.Eventually(t, func() bool { live, _, _ := liveStatus(t, addr); return !live }, 10*time.Second, 50*time.Millisecond,
 		"the session was DELETEd at the end")
 
+	// Both servers took every frame encoded (under load the broadcaster
+	// may encode fewer than 30 a second: what counts is that none is lost).
+	took := regexp.MustCompile(`(?m)^(\S+): the server took (\d+) of (\d+) frames`).FindAllStringSubmatch(text, -1)
+	require.Len(t, took, 2, text)
+	for _, m := range took {
+		require.Equal(t, m[3], m[2], "%s took every frame", m[1])
+	}
 	ng.WaitUnpublished("multi", 10*time.Second)
 	ng.Stop()
-	checkRecording(t, ng.RecordPath("multi"), c) // the RTMP destination keeps AAC
+	// The RTMP destination keeps AAC, from the same encode.
+	rec := peers.FFprobe(t, ng.RecordPath("multi"))
+	require.Empty(t, strings.TrimSpace(rec.Stderr), "no decode errors")
+	rv, ok := rec.Video()
+	require.True(t, ok)
+	require.Equal(t, c.width, rv.Width)
+	require.Equal(t, took[1][2], strconv.Itoa(rv.Frames()), "nginx recorded every frame")
+	ra, ok := rec.Audio()
+	require.True(t, ok)
+	require.Equal(t, "aac", ra.CodecName)
 }
