@@ -220,3 +220,33 @@ func TestWHIPUnderLoss(t *testing.T) {
 		}
 	}
 }
+
+// TestWHIPTakeover: a publisher whose link died is taken over by a new
+// one with the key (a broadcaster reconnecting) once it has sent nothing
+// for the takeover time, before ICE would time out.
+func TestWHIPTakeover(t *testing.T) {
+	src := peers.MakeWHIPSource(t, t.TempDir(), 4)
+	s := testServer(t, "240p")
+	pub := whipPublisher(t, s, src)
+	require.Eventually(t, func() bool { return s.Status().Live }, 15*time.Second, 20*time.Millisecond)
+	pub.Vanish()
+	var next *peers.WHIPClient
+	require.Eventually(t, func() bool {
+		c := &peers.WHIPClient{URL: s.testURL("/whip"), Bearer: testKey, Source: src}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.Connect(ctx); err != nil {
+			require.True(t, peers.IsWHIPStatus(err, http.StatusConflict), "%v", err)
+			c.Close()
+			return false
+		}
+		next = c
+		return true
+	}, 8*time.Second, 250*time.Millisecond, "taken over before ICE times out (10 s)")
+	t.Cleanup(func() { next.Close() })
+	require.EqualValues(t, 1, s.ingest.Stats().Takeovers)
+	require.Zero(t, s.WHIPStats().Endpoint.Reaped, "the old session was let go by the takeover, not by ICE")
+	require.Eventually(t, func() bool { st := s.Status(); return st.Live && st.Ingest != nil && st.Ingest.Protocol == "whip" },
+		15*time.Second, 20*time.Millisecond)
+	require.Equal(t, http.StatusOK, next.Close())
+}

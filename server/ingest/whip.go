@@ -114,7 +114,8 @@ func (w *WHIP) authorize(r *http.Request) error {
 	return nil
 }
 
-// setup takes the publisher slot for a new session and makes it receive.
+// setup takes the publisher slot for a new session and makes it receive
+// (taking over a WHIP publisher that went silent, see acquireWHIP).
 func (w *WHIP) setup(r *http.Request, s *webrtc.Session) (webrtc.Media, error) {
 	if err := webrtc.CheckPublishOffer(s.Offer); err != nil {
 		w.Ingest.countRefused()
@@ -166,8 +167,23 @@ func (w *WHIP) Close() {
 	w.tracks.Wait()
 }
 
-// acquireWHIP makes p the live publisher if nobody (RTMP or WHIP) is.
+// acquireWHIP makes p the live publisher if nobody (RTMP or WHIP) is. A
+// live WHIP publisher that has sent nothing for TakeoverAfter (its link
+// died, and it is reconnecting) is let go first: its stream stops, p's
+// starts.
 func (s *Server) acquireWHIP(p *whipSession) bool {
+	s.mu.Lock()
+	old := s.whipLive
+	s.mu.Unlock()
+	if old != nil && s.TakeoverAfter > 0 && old.idle() >= s.TakeoverAfter {
+		p.log.Warn("whip publisher taken over: the live one sent nothing", "for", old.idle().Round(time.Millisecond),
+			"previous", old.remote)
+		old.Close() // stops its stream and frees the slot
+		go func() { _ = old.s.PC.Close() }()
+		s.mu.Lock()
+		s.takeovers++
+		s.mu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.live != nil || s.whipLive != nil || s.ctx.Err() != nil {
@@ -176,6 +192,7 @@ func (s *Server) acquireWHIP(p *whipSession) bool {
 	}
 	s.whipLive, s.since = p, time.Now()
 	s.accepted++
+	p.lastMedia.Store(time.Now().UnixNano())
 	return true
 }
 

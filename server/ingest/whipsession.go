@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -41,7 +42,10 @@ type whipSession struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	items  chan TagResult
+	// lastMedia is when the publisher last sent media (or was accepted),
+	// Unix ns.
+	lastMedia atomic.Int64
+	items     chan TagResult
 	done   chan struct{}
 	once   sync.Once
 
@@ -172,6 +176,9 @@ func (p *whipSession) deliver(r TagResult) bool {
 	}
 }
 
+// idle returns how long the publisher has sent no media.
+func (p *whipSession) idle() time.Duration { return time.Since(time.Unix(0, p.lastMedia.Load())) }
+
 // arrival returns now in media time.
 func (p *whipSession) arrival(now time.Time) time.Duration { return now.Sub(p.epoch) }
 
@@ -212,6 +219,7 @@ type videoTrack struct {
 func (v *videoTrack) packet(pkt *rtp.Packet, now time.Time) bool {
 	w := v.p.w
 	w.Ingest.bytesIn.Add(uint64(len(pkt.Payload)))
+	v.p.lastMedia.Store(now.UnixNano())
 	res := v.reo.push(pkt, now)
 	if res.late {
 		w.late.Add(1)
@@ -348,6 +356,7 @@ func (p *whipSession) readAudio(track *pion.TrackRemote) {
 		}
 		now := time.Now()
 		p.w.Ingest.bytesIn.Add(uint64(len(pkt.Payload)))
+		p.lastMedia.Store(now.UnixNano())
 		res := reo.push(pkt, now)
 		if res.late {
 			p.w.late.Add(1)
