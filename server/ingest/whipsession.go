@@ -46,8 +46,8 @@ type whipSession struct {
 	// Unix ns.
 	lastMedia atomic.Int64
 	items     chan TagResult
-	done   chan struct{}
-	once   sync.Once
+	done      chan struct{}
+	once      sync.Once
 
 	// Owned by run.
 	pub          *publication
