@@ -2,11 +2,9 @@ package publisher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,39 +57,14 @@ type WHIP struct {
 
 	joinLate bool
 
-	target    Target
-	log       *slog.Logger
-	policy    ReconnectPolicy
-	ctx       context.Context
-	cancel    context.CancelFunc
-	done      chan struct{}
-	connected chan error
-	wake      chan struct{}
-	now       chan struct{}
-	started   atomic.Bool
-	sent      atomic.Int64
-	packets   atomic.Int64
-	meter     media.RateMeter
-	pushed    atomic.Int64 // bytes given to WritePacket
-	inMeter   media.RateMeter
-	ackMeter  media.RateMeter
-	cur       atomic.Pointer[whipConn] // the live session, if any
+	destination // life, queue, states, reconnection, counters
+	target      Target
+	ackMeter    media.RateMeter
+	cur         atomic.Pointer[whipConn] // the live session, if any
 	// What past sessions' receiver reports confirmed, and the frames
 	// sent on sessions that broke before a report covered them.
 	pastDelivered, pastAcked, lostFrames atomic.Int64
-
-	mu        sync.Mutex
-	queue     *Queue
-	state     RTMPState
-	err       error
-	lastErr   error
-	attempts  int
-	recons    int
-	next      time.Time
-	congested bool
-	// What did not reach the server, set when the stage stops.
-	undelivered       time.Duration
-	framesUndelivered int64
+	congested                            bool // guarded by mu
 }
 
 // confirmWait bounds how long Close waits, after the last packet, for the
@@ -108,25 +81,7 @@ func (w *WHIP) Initialize() error { return w.InitializeContext(context.Backgroun
 // ErrProtocol, and the stage has stopped, but in a Multi (see
 // Multi.InitializeContext). Cancelling ctx stops the attempt at once.
 func (w *WHIP) InitializeContext(ctx context.Context) error {
-	if w.done != nil {
-		return errors.New("whip: Initialize called twice")
-	}
-	w.done = make(chan struct{})
-	w.ctx, w.cancel = context.WithCancel(context.Background())
-	if err := w.configure(); err != nil {
-		w.cancel()
-		w.fail(err)
-		close(w.done)
-		return err
-	}
-	go w.run(ctx)
-	select {
-	case err := <-w.connected:
-		w.started.Store(true)
-		return err
-	case <-w.done:
-		return w.Err()
-	}
+	return w.start(ctx, "whip", w.configure, w.run)
 }
 
 // configure checks the fields and fills in the defaults.
@@ -163,19 +118,7 @@ func (w *WHIP) configure() error {
 	if w.HTTPClient == nil {
 		w.HTTPClient = &http.Client{Timeout: w.ConnectTimeout}
 	}
-	if w.Reconnect != nil {
-		w.policy = w.Reconnect.withDefaults()
-	}
-	w.log = w.Logger
-	if w.log == nil {
-		w.log = slog.Default()
-	}
-	w.log = w.log.With("stage", "whip", "url", t.Redacted())
-	w.connected = make(chan error)
-	w.wake = make(chan struct{}, 1)
-	w.now = make(chan struct{}, 1)
-	w.queue = NewQueue(w.QueueDuration)
-	w.setState(StateConnecting)
+	w.setup("whip", t.Redacted(), w.Logger, w.Clock, w.QueueDuration, w.Reconnect)
 	return nil
 }
 
@@ -184,31 +127,13 @@ func (w *WHIP) setJoinLate() { w.joinLate = true }
 // WritePacket queues pkt for sending; it never blocks. Audio that is not
 // Opus is ignored. pkt must not be changed afterwards.
 func (w *WHIP) WritePacket(pkt *media.Packet) {
-	if pkt == nil || !w.started.Load() || w.ctx.Err() != nil {
+	if !w.accepts(pkt) {
 		return
 	}
 	if !pkt.Codec.IsVideo() && (w.Audio == nil || pkt.Codec != media.CodecOpus) {
 		return
 	}
-	w.pushed.Add(int64(len(pkt.Data)))
-	w.mu.Lock()
-	w.queue.Push(pkt)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-// ReconnectNow skips the current reconnection wait.
-func (w *WHIP) ReconnectNow() {
-	if w.now == nil {
-		return
-	}
-	select {
-	case w.now <- struct{}{}:
-	default:
-	}
+	w.push(pkt)
 }
 
 // Stats returns a snapshot of the destination. BytesSent counts RTP
@@ -217,9 +142,7 @@ func (w *WHIP) ReconnectNow() {
 // second; QueueDelay is the send queue's media plus the round-trip time
 // the reports tell, BaseDelay the least round trip of the session.
 func (w *WHIP) Stats() RTMPStats {
-	total := w.sent.Load()
-	st := RTMPStats{BytesSent: total, PacketsSent: w.packets.Load(), FramesLost: w.lostFrames.Load(),
-		FramesDelivered: w.pastDelivered.Load(), BytesAcked: w.pastAcked.Load()}
+	st := RTMPStats{FramesLost: w.lostFrames.Load(), FramesDelivered: w.pastDelivered.Load(), BytesAcked: w.pastAcked.Load()}
 	var ls linkState
 	if c := w.cur.Load(); c != nil {
 		ls = c.link.state()
@@ -229,21 +152,13 @@ func (w *WHIP) Stats() RTMPStats {
 		st.Measured = ls.rtt > 0 || ls.delivered > 0
 		st.BaseDelay = ls.base
 	}
+	w.fill(&st)
+	st.QueueDelay += ls.rtt
 	if w.Clock != nil {
-		now := w.Clock.Now()
-		st.Bitrate = w.meter.Bitrate(now, total)
-		st.InputBitrate = w.inMeter.Bitrate(now, w.pushed.Load())
-		st.LinkBitrate = w.ackMeter.Bitrate(now, st.BytesAcked)
+		st.LinkBitrate = w.ackMeter.Bitrate(w.Clock.Now(), st.BytesAcked)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	st.State, st.LastError = w.state, w.lastErr
-	st.Attempts, st.Reconnects, st.NextAttempt = w.attempts, w.recons, w.next
-	st.Undelivered, st.FramesUndelivered = w.undelivered, w.framesUndelivered
-	if w.queue != nil {
-		st.QueueLen, st.QueueDelay = w.queue.Len(), w.queue.Delay()+ls.rtt
-		st.DroppedVideo, st.DroppedAudio = w.queue.Dropped()
-	}
 	switch wait := st.QueueDelay - st.BaseDelay; {
 	case st.State != StateLive:
 		w.congested = false
@@ -256,68 +171,18 @@ func (w *WHIP) Stats() RTMPStats {
 	return st
 }
 
-// Done is closed when the stage has stopped.
-func (w *WHIP) Done() <-chan struct{} { return w.done }
-
-// Err returns why the stage stopped (nil after a plain Close).
-func (w *WHIP) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
-
-// Close sends what is queued (for at most FlushTimeout), DELETEs the
-// session and waits for the stage. It is idempotent.
-func (w *WHIP) Close() {
-	if w.done == nil {
-		return
-	}
-	w.cancel()
-	<-w.done
-}
-
-func (w *WHIP) setState(s RTMPState) {
-	w.mu.Lock()
-	w.state = s
-	w.mu.Unlock()
-}
-
-func (w *WHIP) fail(err error) {
-	w.mu.Lock()
-	w.state, w.err, w.lastErr = StateFailed, err, err
-	w.mu.Unlock()
-}
-
 // run is the stage's goroutine: connect → pump → reconnect, as RTMP's.
 func (w *WHIP) run(initCtx context.Context) {
-	defer func() {
-		w.cancel()
-		w.mu.Lock()
-		w.next = time.Time{}
-		if w.state != StateFailed {
-			w.state = StateClosed
-		}
-		w.mu.Unlock()
-		close(w.done)
-	}()
+	defer w.stopped()
 	conn, err := w.connect(initCtx)
-	switch {
-	case err == nil:
-		w.setLive(false)
-	case initCtx.Err() != nil:
-		w.fail(fmt.Errorf("whip %s: connecting: %w", w.target.Redacted(), initCtx.Err()))
-		return
-	case w.joinLate && w.Reconnect != nil && !errors.Is(err, ErrRefused):
-		w.goAway(err)
-	default:
-		w.fail(err)
+	if !w.begin(initCtx, err, w.joinLate, w.target.Redacted()) {
 		return
 	}
-	w.connected <- err
 	wasLive := conn != nil
 	for {
 		if conn == nil {
-			if conn = w.redial(err); conn == nil {
+			var ok bool
+			if conn, ok = redial(&w.destination, err, w.connect); !ok {
 				return
 			}
 			w.setLive(wasLive)
@@ -331,12 +196,9 @@ func (w *WHIP) run(initCtx context.Context) {
 			return
 		}
 		conn = nil
-		w.log.Warn("connection lost", "err", err)
-		if w.Reconnect == nil {
-			w.fail(err)
+		if !w.lost(err) {
 			return
 		}
-		w.goAway(err)
 	}
 }
 
@@ -368,13 +230,8 @@ func (w *WHIP) ended(conn *whipConn, last bool) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	frames := ls.unconfirmed
-	for i := w.queue.head; i < len(w.queue.items); i++ {
-		if w.queue.items[i].Codec.IsVideo() {
-			frames++
-		}
-	}
-	w.undelivered, w.framesUndelivered = w.queue.Delay()+ls.unconfirmedSpan, frames
+	// stopped adds what the queue still holds.
+	w.undelivered, w.framesUndelivered = ls.unconfirmedSpan, ls.unconfirmed
 }
 
 // pump sends queued packets until the session is lost (its error) or
@@ -425,73 +282,4 @@ func (w *WHIP) flush(conn *whipConn) error {
 		}
 	}
 	return nil
-}
-
-// pop takes the next packet; after a reconnection the away-buffer drains
-// back to the live bound as it goes.
-func (w *WHIP) pop() (*media.Packet, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	p, ok := w.queue.Pop()
-	if ok && w.queue.Budget > w.QueueDuration {
-		w.queue.Budget = max(w.QueueDuration, min(w.queue.Budget, w.queue.Delay()+100*time.Millisecond))
-		if w.queue.Budget == w.QueueDuration {
-			w.queue.Mode = QueueLive
-		}
-	}
-	return p, ok
-}
-
-// goAway shows the stage reconnecting because of cause and makes the
-// queue keep what the policy's Buffer allows, from a keyframe.
-func (w *WHIP) goAway(cause error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.state, w.lastErr, w.attempts = StateReconnecting, cause, 0
-	w.queue.Mode = QueueAway
-	w.queue.Budget = w.policy.Buffer
-	w.queue.Restart()
-}
-
-// setLive shows the stage live; reconnected counts a reconnection.
-func (w *WHIP) setLive(reconnected bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.state, w.attempts, w.next = StateLive, 0, time.Time{}
-	if reconnected {
-		w.recons++
-	}
-}
-
-// redial waits out the policy's backoff and connects again until a
-// session is up, Close is called, or the policy gives up (nil then).
-func (w *WHIP) redial(cause error) *whipConn {
-	for attempt := 1; ; attempt++ {
-		delay := w.policy.Delay(attempt)
-		w.mu.Lock()
-		w.next = w.Clock.Now().Add(delay)
-		w.mu.Unlock()
-		w.log.Info("reconnecting", "attempt", attempt, "in", delay.Round(time.Millisecond), "reason", cause)
-		select {
-		case <-w.Clock.After(delay):
-		case <-w.now:
-		case <-w.ctx.Done():
-			return nil
-		}
-		conn, err := w.connect(w.ctx)
-		if err == nil {
-			return conn
-		}
-		if w.ctx.Err() != nil {
-			return nil
-		}
-		cause = err
-		w.mu.Lock()
-		w.attempts, w.lastErr = attempt, err
-		w.mu.Unlock()
-		if w.policy.MaxAttempts > 0 && attempt >= w.policy.MaxAttempts {
-			w.fail(fmt.Errorf("gave up after %d attempts: %w", attempt, err))
-			return nil
-		}
-	}
 }

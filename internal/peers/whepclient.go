@@ -116,21 +116,12 @@ func (c *WHEPClient) Connect(ctx context.Context) error {
 			}
 		}
 	})
-	offer, err := pc.CreateOffer(nil)
+	offer, err := localOffer(ctx, pc)
 	if err != nil {
 		return err
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	c.start = time.Now()
-	status, body, loc, err := c.do(ctx, http.MethodPost, c.URL, "application/sdp", pc.LocalDescription().SDP)
+	status, body, loc, err := c.do(ctx, http.MethodPost, c.URL, "application/sdp", offer)
 	if err != nil {
 		return err
 	}
@@ -216,6 +207,25 @@ func loopbackPeerConnection(wrap func(net.PacketConn) net.PacketConn) (*webrtc.P
 		return nil, nil, err
 	}
 	return pc, conn, nil
+}
+
+// localOffer makes the peer connection's offer and returns it with every
+// candidate gathered (no trickle).
+func localOffer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return "", err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return "", err
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return pc.LocalDescription().SDP, nil
 }
 
 // request sends one WHIP/WHEP request (with the bearer token, if any) and

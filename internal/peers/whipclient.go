@@ -134,20 +134,11 @@ func (c *WHIPClient) Connect(ctx context.Context) error {
 			once.Do(func() { close(connected) })
 		}
 	})
-	offer, err := pc.CreateOffer(nil)
+	offer, err := localOffer(ctx, pc)
 	if err != nil {
 		return err
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	status, body, loc, err := request(ctx, http.MethodPost, c.URL, "application/sdp", pc.LocalDescription().SDP, c.Bearer)
+	status, body, loc, err := request(ctx, http.MethodPost, c.URL, "application/sdp", offer, c.Bearer)
 	if err != nil {
 		return err
 	}
