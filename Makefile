@@ -43,6 +43,10 @@ TOOLS := gcc pkg-config ffmpeg ffprobe nginx chromium Xvfb import
 NGINX_RTMP := /usr/lib/nginx/modules/ngx_rtmp_module.so
 VERSITYGW  := github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
+# Chat across instances: Debian's nats-server (JetStream on) is the peer of the NATS tests and benchmarks.
+PEER_PKGS  += nats-server
+TOOLS      += /usr/sbin/nats-server
+
 # make package: fyne's packager, built once per version beside the FFmpeg cache. v1.7.4 writes the
 # same metadata code for a fyne v2.7 app as v1.7.2 (built for v2.7) does, and unlike v1.7.2 its
 # package's `make install` finds the icon.

@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"golive/app"
+	"golive/server"
 	"golive/studio"
 )
 
@@ -28,7 +30,8 @@ func runGUI(ctx context.Context, _, stderr io.Writer) int {
 		return 1
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s := &studio.Studio{Logger: logger, NewServer: studio.BundledServer(nil, "")}
+	s := &studio.Studio{Logger: logger, NewServer: studio.BundledServer(nil, ""),
+		ChatTokenFile: filepath.Join(server.DefaultDataDir(), "moderators.json")}
 	if err := app.Run(ctx, s, app.Options{}); err != nil {
 		fmt.Fprintln(stderr, "golive:", err)
 		return 1

@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"golive/chat"
 	"golive/encoder"
 	"golive/server"
 	"golive/server/ladder"
@@ -20,7 +21,9 @@ import (
 // runServe runs the bundled server until ctx is cancelled: `golive serve`.
 // It prints "rtmp listening on ADDR", "http listening on ADDR" and
 // "stream key: KEY" on stdout once ready; bad flags give one line on
-// stderr and exit code 2.
+// stderr and exit code 2. A --chat-nats it cannot use or reach gives one
+// line on stderr, and the server runs with its own chat (retrying NATS
+// when it was unreachable).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -32,6 +35,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	part := fs.Duration("part", 200*time.Millisecond, "LL-HLS part duration")
 	dataDir := fs.String("data-dir", "", "data directory (default: the user config dir + /golive)")
 	encoderName := fs.String("encoder", "auto", "ladder H.264 encoder")
+	natsURL := fs.String("chat-nats", "", "NATS server that joins this instance's chat to the others' (nats://HOST:PORT)")
+	natsCreds := fs.String("chat-nats-creds", "", "NATS credentials file for --chat-nats")
+	var proxies chat.TrustedProxies
+	fs.Func("trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For/Forwarded headers give the client address (repeatable)",
+		func(v string) error {
+			p, err := chat.ParseTrustedProxy(v)
+			if err == nil {
+				proxies = append(proxies, p)
+			}
+			return err
+		})
 	s3URL := fs.String("s3", "", "also push the stream to S3-compatible storage at s3://BUCKET/PREFIX")
 	s3Endpoint := fs.String("s3-endpoint", "", "S3 endpoint URL (MinIO, Ceph, R2, ...; path-style addressing)")
 	s3Region := fs.String("s3-region", "", "S3 region (default: from the AWS configuration, else us-east-1)")
@@ -65,6 +79,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	switch {
+	case *natsCreds != "" && *natsURL == "":
+		fmt.Fprintln(stderr, "golive serve: --chat-nats-creds needs --chat-nats")
+		return exitUsage
 	case *segment < 100*time.Millisecond || *segment > time.Minute:
 		fmt.Fprintf(stderr, "golive serve: --segment %v out of range (100ms-1m)\n", *segment)
 		return exitUsage
@@ -93,11 +110,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	encoder.RouteFFmpegLog(logger)
+	if *dataDir == "" {
+		*dataDir = server.DefaultDataDir() // the stream key and moderator tokens live there
+	}
+	link := chatNATS(ctx, *natsURL, *natsCreds, logger, stderr)
+	if link != nil {
+		defer link.Close() // after the server's chat has left the room
+	}
 	srv := &server.Server{
 		RTMPAddr: *rtmpAddr, HTTPAddr: *httpAddr, StreamKey: *key, DataDir: *dataDir,
 		Ladder: specs, Segment: *segment, Part: *part, Encoder: *encoderName,
 		WebRTCAddr: rtcAddr, ICEServers: iceServers, WebRTCMaxViewers: *maxViewers,
-		Storage: storage, Logger: logger,
+		ChatNATS: link, TrustedProxies: proxies, Storage: storage, Logger: logger,
 	}
 	if err := srv.Initialize(); err != nil {
 		fmt.Fprintf(stderr, "golive serve: %v\n", err)
@@ -112,6 +136,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	<-ctx.Done()
 	return 0
+}
+
+// natsWait is how long serve waits for --chat-nats before it says it is not reachable.
+const natsWait = 3 * time.Second
+
+// chatNATS starts the NATS link of --chat-nats, or returns nil without one. A
+// URL or credentials file it cannot use, or a server it cannot reach within
+// natsWait, is told in one line on stderr; an unreachable server is retried in
+// the background, and the chat runs on this instance alone meanwhile.
+func chatNATS(ctx context.Context, url, creds string, logger *slog.Logger, stderr io.Writer) *chat.NATSLink {
+	if url == "" {
+		return nil
+	}
+	link := &chat.NATSLink{URL: url, CredsFile: creds, Logger: logger.With("stage", "chat-nats")}
+	if err := link.Initialize(); err != nil {
+		fmt.Fprintf(stderr, "golive serve: --chat-nats: %v; the chat runs on this instance alone\n", err)
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, natsWait)
+	defer cancel()
+	if err := link.WaitConnected(wctx); err != nil {
+		fmt.Fprintf(stderr, "golive serve: --chat-nats: %v; the chat runs on this instance alone until it answers (retrying)\n", err)
+	}
+	return link
 }
 
 // storageFlags reads --s3, --s3-endpoint, --s3-region and --s3-keep into

@@ -5,6 +5,8 @@
 package app
 
 import (
+	"time"
+
 	"golive/chat"
 	"golive/studio"
 )
@@ -36,6 +38,18 @@ type Controller interface {
 	SendChat(text string) error
 	DeleteChat(id string) error
 	BanChat(userID string) error
+	// TimeoutChat mutes a user for d (0 lifts it).
+	TimeoutChat(userID string, d time.Duration) error
+	// ChatSettings returns slow mode and the blocked-words list;
+	// SetSlowMode and SetBlockedWords change them for every viewer.
+	ChatSettings() chat.RoomSettings
+	SetSlowMode(d time.Duration) error
+	SetBlockedWords(words []string) error
+	// InviteModerator mints a moderator token with its player page link;
+	// RevokeModerator revokes one; Moderators lists them.
+	InviteModerator(name string) (studio.ModeratorInvite, error)
+	RevokeModerator(id string) error
+	Moderators() ([]chat.Moderator, error)
 	// SetOverlay burns the chat into the preview and outgoing video.
 	SetOverlay(on bool)
 	// Settings returns the capture and encoding settings; SetSettings

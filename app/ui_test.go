@@ -29,6 +29,8 @@ type fakeController struct {
 	chat      []chat.Message
 	viewerURL string
 	settings  studio.Settings
+	chatSet   chat.RoomSettings
+	mods      []chat.Moderator
 }
 
 func newFake() *fakeController {
@@ -108,6 +110,40 @@ func (f *fakeController) Chat() []chat.Message {
 func (f *fakeController) SendChat(t string) error    { f.call("send " + t); return nil }
 func (f *fakeController) DeleteChat(id string) error { f.call("delete " + id); return nil }
 func (f *fakeController) BanChat(id string) error    { f.call("ban " + id); return nil }
+func (f *fakeController) TimeoutChat(id string, d time.Duration) error {
+	f.call("timeout " + id + " " + d.String())
+	return nil
+}
+func (f *fakeController) ChatSettings() chat.RoomSettings {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.chatSet
+}
+func (f *fakeController) SetSlowMode(d time.Duration) error {
+	f.call("slow " + d.String())
+	f.mu.Lock()
+	f.chatSet.SlowMode = d
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeController) SetBlockedWords(w []string) error {
+	f.call("words " + strings.Join(w, ","))
+	return nil
+}
+func (f *fakeController) InviteModerator(name string) (studio.ModeratorInvite, error) {
+	f.call("invite " + name)
+	f.mu.Lock()
+	f.mods = append(f.mods, chat.Moderator{ID: "m1", Name: name})
+	f.mu.Unlock()
+	return studio.ModeratorInvite{ModeratorToken: chat.ModeratorToken{Moderator: chat.Moderator{ID: "m1", Name: name}, Token: "tok"},
+		URL: f.viewerURL + "?token=tok"}, nil
+}
+func (f *fakeController) RevokeModerator(id string) error { f.call("revoke " + id); return nil }
+func (f *fakeController) Moderators() ([]chat.Moderator, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]chat.Moderator(nil), f.mods...), nil
+}
 func (f *fakeController) SetOverlay(on bool) {
 	f.call("overlay")
 	f.set(func(s *studio.Status) { s.Overlay = on })
@@ -322,6 +358,34 @@ func TestChatPanel(t *testing.T) {
 	require.NotNil(t, del)
 	test.Tap(del)
 	require.Contains(t, f.called(), "delete m1")
+	mute := btns[2].(*widget.Button)
+	test.Tap(mute)
+	require.Contains(t, f.called(), "timeout u1 10m0s")
+
+	// The creator's own message: a badge, and nothing to ban or mute.
+	u.chat.list.UpdateItem(1, item)
+	require.Equal(t, "[mod] Creator: welcome", row.Objects[0].(*widget.Label).Text)
+	require.False(t, btns[1].Visible())
+	require.False(t, btns[2].Visible())
+}
+
+func TestChatPanelModeration(t *testing.T) {
+	f := newFake()
+	u := newTestUI(t, f)
+	u.chat.slow.SetSelected("30 s")
+	require.Contains(t, f.called(), "slow 30s")
+	u.chat.showSlow(0)
+	require.Equal(t, "Slow mode off", u.chat.slow.Selected)
+	require.NotContains(t, f.called(), "slow 0s", "reflecting the hub's state does not call back")
+
+	u.chat.saveWords(" darn \n\nheck*\n")
+	require.Contains(t, f.called(), "words darn,heck*")
+
+	link, ok := u.chat.invite("Alice")
+	require.True(t, ok)
+	require.Equal(t, "http://192.0.2.7:8080/?token=tok", link)
+	mods, _ := f.Moderators()
+	require.Len(t, mods, 1)
 }
 
 func findButton(t *testing.T, root fyne.CanvasObject, text string) *widget.Button {

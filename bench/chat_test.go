@@ -65,10 +65,13 @@ func TestChatBenchServer(t *testing.T) {
 	var viewers func() int
 	switch mode {
 	case "golive":
-		hub := &chat.Hub{ModeratorToken: "bench", Logger: slog.New(slog.DiscardHandler)}
+		hub := &chat.Hub{ModeratorToken: "bench", Logger: slog.New(slog.DiscardHandler), NATS: benchNATSLink(t)}
+		if hub.NATS != nil {
+			defer hub.NATS.Close() // after the hub (deferred below) has left the room
+		}
 		require.NoError(t, hub.Initialize())
 		defer hub.Close()
-		handler, viewers = hub, func() int { return hub.Stats().Viewers }
+		handler, viewers = hub, func() int { return hub.Stats().LocalViewers }
 	case "peer":
 		p := &peerChat{subs: map[*peerSub]struct{}{}}
 		handler, viewers = p, p.count
@@ -309,14 +312,7 @@ func (s *chatSide) read(ws *websocket.Conn) {
 // round sends one message and waits until every viewer has it.
 func (s *chatSide) round(t *testing.T) time.Duration {
 	stamp := time.Now().UnixNano()
-	text := "T" + strconv.FormatInt(stamp, 10)
-	// Both servers relay the same bytes: GoLive builds this frame from the
-	// message; the peer relays what it reads, so the sender sends the finished frame.
-	frame := `{"type":"message","text":"` + text + `"}`
-	if s.name == "peer" {
-		frame = `{"type":"message","id":"bench-1","user":{"id":"0123456789abcdef","name":"sender","mod":true},"text":"` +
-			text + `","ts":` + strconv.FormatInt(stamp/1e6, 10) + `}`
-	}
+	frame := stampedFrame(stamp, s.name == "peer")
 	s.done = make(chan struct{})
 	s.pending.Store(int64(len(s.viewers)))
 	s.expect.Store(stamp)

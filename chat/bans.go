@@ -1,31 +1,7 @@
 package chat
 
-import "fmt"
-
-// ban bans user id and every address it connected from, disconnects its
-// connections (moderators excepted) and removes its messages from history.
-func (h *Hub) ban(id string) {
-	h.stats.bans.Add(1)
-	h.bannedIDs[id] = struct{}{}
-	for ip := range h.seenIPs[id] {
-		h.bannedIPs[ip] = struct{}{}
-	}
-	h.log.Info("banned user", "user", id, "addresses", len(h.seenIPs[id]))
-	for c := range h.clients {
-		if h.refused(c, c.user.Name != "") {
-			h.kick(c, fmt.Errorf("you were banned by a moderator: %w", ErrBanned), "banned")
-		}
-	}
-	var purge []string
-	for _, msg := range h.history {
-		if msg.User.ID == id {
-			purge = append(purge, msg.ID)
-		}
-	}
-	for _, mid := range purge {
-		h.deleteMessage(mid)
-	}
-}
+// maxIPsPerUser bounds the addresses remembered for one user id.
+const maxIPsPerUser = 16
 
 // refused reports whether c may not take part: a banned user id is refused
 // outright; a banned address is refused when the connection chats (has or asks
@@ -35,22 +11,26 @@ func (h *Hub) refused(c *clientConn, chatting bool) bool {
 	if c.moderator {
 		return false
 	}
-	if _, byID := h.bannedIDs[c.user.ID]; byID {
+	if _, byID := h.room.bannedIDs[c.user.ID]; byID {
 		return true
 	}
-	_, byIP := h.bannedIPs[c.ip]
+	_, byIP := h.room.bannedIPs[c.ip]
 	return byIP && chatting
 }
 
 // remember records that public id connected from ip (bounded).
 func (h *Hub) remember(id, ip string) {
 	ips, ok := h.seenIPs[id]
-	if !ok {
-		if len(h.seenIPs) >= maxSeenUsers {
+	if !ok && len(h.seenIPs) >= maxSeenUsers {
+		return
+	}
+	for _, known := range ips {
+		if known == ip {
 			return
 		}
-		ips = make(map[string]struct{}, 1)
-		h.seenIPs[id] = ips
 	}
-	ips[ip] = struct{}{}
+	if len(ips) >= maxIPsPerUser {
+		return
+	}
+	h.seenIPs[id] = append(ips, ip)
 }

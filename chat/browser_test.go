@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,18 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"regexp"
+	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
 	"golive/assets"
+	"golive/internal/peers"
 )
 
 // The payloads a hostile viewer sends; each would set window.__pwned if rendered as HTML.
@@ -38,118 +34,6 @@ const playerTestPage = `<!doctype html><html><head><meta charset="utf-8">
 <body><div style="position:relative;width:640px;height:360px"><div id="reactions"></div></div>
 <div style="height:400px"><div id="chat"></div></div></body></html>`
 
-// findChromium returns the Chromium binary, skipping (or failing under CI=true) when absent.
-func findChromium(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found (required under CI=true): apt-get install chromium")
-	}
-	t.Skip("chromium not found")
-	return ""
-}
-
-// cdp is a minimal Chrome DevTools Protocol client over coder/websocket.
-type cdp struct {
-	ws *websocket.Conn
-	id int
-}
-
-func (c *cdp) call(ctx context.Context, session, method string, params any) (json.RawMessage, error) {
-	c.id++
-	req := map[string]any{"id": c.id, "method": method, "params": params}
-	if session != "" {
-		req["sessionId"] = session
-	}
-	data, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
-		return nil, fmt.Errorf("cdp %s: %w", method, err)
-	}
-	for {
-		_, data, err := c.ws.Read(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("cdp %s: %w", method, err)
-		}
-		var resp struct {
-			ID     int             `json:"id"`
-			Result json.RawMessage `json:"result"`
-			Error  *struct {
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(data, &resp); err != nil {
-			return nil, fmt.Errorf("cdp %s: %w", method, err)
-		}
-		if resp.ID != c.id {
-			continue // an event
-		}
-		if resp.Error != nil {
-			return nil, fmt.Errorf("cdp %s: %s", method, resp.Error.Message)
-		}
-		return resp.Result, nil
-	}
-}
-
-// startChromium launches headless Chromium with DevTools on a free port and connects to it.
-func startChromium(t *testing.T, ctx context.Context) *cdp {
-	bin := findChromium(t)
-	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-		"--remote-debugging-port=0", "--user-data-dir="+t.TempDir(), "about:blank")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its helpers share our child's group
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-		}
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the group we started
-		<-exited
-	})
-	re := regexp.MustCompile(`DevTools listening on (ws://\S+)`)
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-	var wsURL string
-	select {
-	case wsURL = <-found:
-	case <-ctx.Done():
-		t.Fatal("chromium did not print its DevTools address")
-	}
-	ws, _, err := websocket.Dial(ctx, wsURL, nil)
-	require.NoError(t, err)
-	ws.SetReadLimit(32 << 20)
-	c := &cdp{ws: ws}
-	t.Cleanup(func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, _ = c.call(closeCtx, "", "Browser.close", map[string]any{})
-		_ = ws.CloseNow()
-	})
-	return c
-}
-
 // pageState is what the probe script reports about a page.
 type pageState struct {
 	Names   []string `json:"names"`
@@ -163,7 +47,7 @@ type pageState struct {
 	HTML    string   `json:"html"`
 }
 
-const probe = `JSON.stringify({
+const probe = `({
   names: Array.from(document.querySelectorAll('#chat .chat-name')).map(e => e.textContent),
   texts: Array.from(document.querySelectorAll('#chat .chat-text')).map(e => e.textContent),
   imgs: document.getElementsByTagName('img').length,
@@ -175,55 +59,40 @@ const probe = `JSON.stringify({
   html: document.getElementById('chat').innerHTML
 })`
 
-// page is one browser tab under DevTools control.
+// page is a tab of the test's Chromium whose helpers fail the test on a
+// DevTools error or a thrown exception.
 type page struct {
-	t       *testing.T
-	ctx     context.Context
-	c       *cdp
-	session string
+	*peers.Page
+	t   *testing.T
+	ctx context.Context
 }
 
-// openPage opens url in a new tab.
-func openPage(t *testing.T, ctx context.Context, c *cdp, url string) *page {
-	res, err := c.call(ctx, "", "Target.createTarget", map[string]any{"url": url})
-	require.NoError(t, err)
-	var target struct {
-		TargetID string `json:"targetId"`
+// openPage opens url in a new tab of browser; an isolated tab has a browser
+// context of its own (its own cookies, as another viewer's browser).
+func openPage(t *testing.T, ctx context.Context, browser *peers.Chromium, url string, isolated bool) *page {
+	open := browser.NewPage
+	if isolated {
+		open = browser.NewIsolatedPage
 	}
-	require.NoError(t, json.Unmarshal(res, &target))
-	res, err = c.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true})
+	p, err := open(ctx, url)
 	require.NoError(t, err)
-	var attached struct {
-		SessionID string `json:"sessionId"`
-	}
-	require.NoError(t, json.Unmarshal(res, &attached))
-	return &page{t: t, ctx: ctx, c: c, session: attached.SessionID}
+	return &page{Page: p, t: t, ctx: ctx}
 }
 
-// eval runs a JavaScript expression in the page and returns its string value.
+// eval runs a JavaScript expression in the page and returns its value as text.
 func (p *page) eval(expr string) string {
-	res, err := p.c.call(p.ctx, p.session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true})
-	require.NoError(p.t, err)
-	var ev struct {
-		Result struct {
-			Value any `json:"value"`
-		} `json:"result"`
-		ExceptionDetails any `json:"exceptionDetails"`
+	var v any
+	require.NoError(p.t, p.Evaluate(p.ctx, expr, &v))
+	if s, ok := v.(string); ok {
+		return s
 	}
-	require.NoError(p.t, json.Unmarshal(res, &ev))
-	require.Nil(p.t, ev.ExceptionDetails, "evaluating %s", expr)
-	if v, ok := ev.Result.Value.(string); ok {
-		return v
-	}
-	return fmt.Sprint(ev.Result.Value)
+	return fmt.Sprint(v)
 }
 
 // state probes the page.
 func (p *page) state() pageState {
 	var st pageState
-	if v := p.eval(probe); v != "" && v != "<nil>" {
-		require.NoError(p.t, json.Unmarshal([]byte(v), &st))
-	}
+	require.NoError(p.t, p.Evaluate(p.ctx, probe, &st))
 	return st
 }
 
@@ -237,26 +106,16 @@ func waitPage(t *testing.T, p *page, what string, cond func(pageState) bool) pag
 			return st
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("page never showed %s; last state: %+v", what, st)
+			t.Fatalf("page never showed %s; last state: %+v; page errors: %v", what, st, p.Errors())
 		}
 		time.Sleep(100 * time.Millisecond) // polling a browser, not synchronising goroutines
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestBrowserRendersChatAsText serves the real chat.js, chat.css and overlay.html
 // next to a Hub and checks in headless Chromium that HTML in names and texts is
 // shown as text: no element is created and no script runs.
 func TestBrowserRendersChatAsText(t *testing.T) {
-	findChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -284,9 +143,9 @@ func TestBrowserRendersChatAsText(t *testing.T) {
 	evil.send(`{"type":"message","text":` + jsonString(xssText) + `}`)
 	evil.waitFor(isText(xssText))
 
-	browser := startChromium(t, ctx)
-	overlay := openPage(t, ctx, browser, srv.URL+"/overlay")
-	player := openPage(t, ctx, browser, srv.URL+"/player.html?token="+testToken)
+	browser := peers.StartChromium(t)
+	overlay := openPage(t, ctx, browser, srv.URL+"/overlay", false)
+	player := openPage(t, ctx, browser, srv.URL+"/player.html?token="+testToken, false)
 	require.Eventually(t, func() bool { st := hub.Stats(); return st.Viewers >= 2 && st.Moderators >= 1 },
 		30*time.Second, 20*time.Millisecond, "both pages joined the chat (overlay as viewer, ?token= page as moderator)")
 
@@ -296,9 +155,9 @@ func TestBrowserRendersChatAsText(t *testing.T) {
 
 	for name, p := range map[string]*page{"overlay": overlay, "player": player} {
 		st := waitPage(t, p, name+": both messages", func(s pageState) bool {
-			return contains(s.Texts, xssText) && contains(s.Texts, xssLive)
+			return slices.Contains(s.Texts, xssText) && slices.Contains(s.Texts, xssLive)
 		})
-		require.True(t, contains(st.Names, xssName), "%s shows the name as text: %v", name, st.Names)
+		require.True(t, slices.Contains(st.Names, xssName), "%s shows the name as text: %v", name, st.Names)
 		require.Zero(t, st.Imgs, "%s created an <img> from user text", name)
 		require.Zero(t, st.Svgs, "%s created an <svg> from user text", name)
 		require.Zero(t, st.Scripts, "%s created a <script> from user text", name)
@@ -328,7 +187,7 @@ func TestBrowserRendersChatAsText(t *testing.T) {
 		return 'ok';
 	})()`)
 	waitPage(t, overlay, "the page's message on the overlay", func(s pageState) bool {
-		return contains(s.Texts, "hello from the page") && contains(s.Names, "Creator")
+		return slices.Contains(s.Texts, "hello from the page") && slices.Contains(s.Names, "Creator")
 	})
 	// ...and deletes the hostile message with its moderator button.
 	player.eval(`(() => {
@@ -339,7 +198,7 @@ func TestBrowserRendersChatAsText(t *testing.T) {
 	})()`)
 	for name, p := range map[string]*page{"overlay": overlay, "player": player} {
 		waitPage(t, p, name+": the deleted message gone", func(s pageState) bool {
-			return !contains(s.Texts, xssLive) && contains(s.Texts, xssText)
+			return !slices.Contains(s.Texts, xssLive) && slices.Contains(s.Texts, xssText)
 		})
 	}
 }

@@ -174,6 +174,23 @@ func (c *Client) Ban(ctx context.Context, user string) error {
 	return c.write(ctx, ClientMessage{Type: TypeBan, User: user})
 }
 
+// Timeout mutes public user id for d (rounded down to seconds; 0 lifts a
+// timeout), moderators only.
+func (c *Client) Timeout(ctx context.Context, user string, d time.Duration) error {
+	return c.write(ctx, ClientMessage{Type: TypeTimeout, User: user, Seconds: int(d / time.Second)})
+}
+
+// SlowMode sets slow mode's interval (rounded down to seconds; 0 turns it off),
+// moderators only.
+func (c *Client) SlowMode(ctx context.Context, d time.Duration) error {
+	return c.write(ctx, ClientMessage{Type: TypeSlow, Seconds: int(d / time.Second)})
+}
+
+// SetBlockedWords replaces the blocked-words list, moderators only.
+func (c *Client) SetBlockedWords(ctx context.Context, words []string) error {
+	return c.write(ctx, ClientMessage{Type: TypeWords, Words: words})
+}
+
 // SetName changes the display name; the hub answers with a new welcome event.
 func (c *Client) SetName(ctx context.Context, name string) error {
 	return c.write(ctx, ClientMessage{Type: TypeHello, Name: name, HasName: true, ClientID: c.ID})
@@ -283,7 +300,7 @@ func writeClient(ctx context.Context, ws *websocket.Conn, m ClientMessage) error
 
 // codeError maps a protocol error code to its sentinel.
 func codeError(code string) error {
-	for _, s := range []error{ErrTooLong, ErrRateLimited, ErrForbidden, ErrBanned, ErrBadRequest} {
+	for _, s := range errorSentinels {
 		if s.Error() == code {
 			return s
 		}

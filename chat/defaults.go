@@ -17,6 +17,7 @@ const (
 	defaultMaxMessageBytes = 4096
 	defaultSendQueue       = 64
 	defaultWriteTimeout    = 10 * time.Second
+	defaultWriterLinger    = 2 * time.Second
 	defaultHelloTimeout    = 15 * time.Second
 	defaultPingInterval    = 20 * time.Second
 	defaultPingTimeout     = 10 * time.Second
@@ -57,6 +58,9 @@ func (h *Hub) setDefaults() {
 	if h.WriteTimeout <= 0 {
 		h.WriteTimeout = defaultWriteTimeout
 	}
+	if h.WriterLinger <= 0 {
+		h.WriterLinger = defaultWriterLinger
+	}
 	if h.HelloTimeout <= 0 {
 		h.HelloTimeout = defaultHelloTimeout
 	}
@@ -68,6 +72,12 @@ func (h *Hub) setDefaults() {
 	}
 	if h.ViewersInterval <= 0 {
 		h.ViewersInterval = defaultViewersInterval
+	}
+	if h.CreatorName == "" {
+		h.CreatorName = "Creator"
+	}
+	if h.ReservedNames == nil {
+		h.ReservedNames = defaultReservedNames[:]
 	}
 	if h.Clock == nil {
 		h.Clock = time.Now

@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,10 +52,29 @@ const CreatorID = "creator"
 // Initialize, mount it as an http.Handler, and Close it when done. All chat state
 // is owned by one goroutine; every connection has a bounded send queue, and a
 // connection whose queue is full is dropped, so a slow reader never blocks the hub.
+// With NATS set, the room is shared with every hub on the same NATS room.
 type Hub struct {
-	// ModeratorToken grants moderator rights to connections whose URL carries
-	// ?token=ModeratorToken (compared in constant time). Empty: nobody is a moderator.
+	// ModeratorToken, if set, also grants moderator rights to connections that
+	// carry it (?token= or the moderator cookie), compared in constant time. It
+	// is one shared secret; moderator tokens minted with MintModerator are one
+	// per moderator and revocable. Empty: only minted tokens make moderators.
 	ModeratorToken string
+	// TokenFile keeps the minted moderator tokens (their SHA-256 hashes, never
+	// the tokens) across restarts; it is read by Initialize and rewritten on
+	// every change. Empty: tokens last as long as the hub.
+	TokenFile string
+	// CreatorName is the app's default display name for Post; no viewer may take
+	// it or a look-alike of it (see ReservedNames). Default "Creator".
+	CreatorName string
+	// ReservedNames are further names no viewer may take, compared folded (case,
+	// accents, look-alike letters and separators do not count). The creator's
+	// names (CreatorName and every name passed to Post) and the moderators'
+	// (their tokens' names and the names they chat under) are always reserved.
+	// Default: moderator, mod, admin, administrator, system, golive.
+	ReservedNames []string
+	// NATS, if set and initialized, joins this hub's room to the same room on
+	// other instances (see NATSLink). The hub uses it but does not close it.
+	NATS *NATSLink
 	// HistorySize is how many messages welcome carries. Default 100.
 	HistorySize int
 	// MaxTextLen is the longest message text in runes. Default 500.
@@ -79,6 +99,10 @@ type Hub struct {
 	SendQueue int
 	// WriteTimeout bounds one frame's write. Default 10 s.
 	WriteTimeout time.Duration
+	// WriterLinger is how long a connection's writer goroutine waits for more
+	// frames once its queue is empty before it exits; a viewer of a quiet chat
+	// then holds no writer, one of a busy chat keeps it. Default 2 s.
+	WriterLinger time.Duration
 	// HelloTimeout is how long a new connection has, from the upgrade, to send a
 	// valid hello; other frames do not extend it. A connection without one by then
 	// is closed with StatusPolicyViolation "hello timeout". Default 15 s.
@@ -106,12 +130,12 @@ type Hub struct {
 	// Logger receives the hub's logs. Default slog.Default().
 	Logger *slog.Logger
 
-	log      *slog.Logger
-	ctx      context.Context
-	cancel   context.CancelFunc
-	inbox    chan func()
-	secret   []byte
-	idPrefix string
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	inbox  chan func()
+	origin string                     // this instance: message ids and events start with it
+	tokens atomic.Pointer[tokenTable] // moderator tokens by hash, for ServeHTTP
 
 	mu      sync.Mutex // guards running and wg.Add against Close
 	running bool
@@ -120,36 +144,53 @@ type Hub struct {
 	stats hubCounters
 
 	// owned by the run goroutine
+	room         *room
 	clients      map[*clientConn]struct{}
-	history      []Message
-	bannedIDs    map[string]struct{}
-	bannedIPs    map[string]struct{}
-	seenIPs      map[string]map[string]struct{}
+	seenIPs      map[string][]string  // public user id → addresses it connected from
+	lastSent     map[string]time.Time // user id → last message, for slow mode
 	subs         map[*subscriber]struct{}
-	seq          uint64
-	viewers      int // joined connections that are not moderators
-	viewersDirty bool
+	seq          uint64 // the last event this instance made
+	viewers      int    // joined connections here that are not moderators
+	moderators   int    // joined moderator connections here
+	shownViewers int    // the room's count last broadcast
+	peers        map[string]*peer
+	tracker      *originTracker
+	asked        map[string]time.Time // origin → when its missing events were last asked for
+	synced       bool                 // the room's state was fetched (or this instance founded it)
+	version      uint64               // counts changes to the room, for snapshots
 }
 
 // Initialize applies defaults and starts the hub's goroutine.
 func (h *Hub) Initialize() error {
 	h.setDefaults()
 
-	h.secret = make([]byte, 32)
-	if _, err := rand.Read(h.secret); err != nil {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
 		return fmt.Errorf("chat initialize: %w", err)
 	}
-	prefix := make([]byte, 3)
-	if _, err := rand.Read(prefix); err != nil {
+	origin := make([]byte, 4)
+	if _, err := rand.Read(origin); err != nil {
 		return fmt.Errorf("chat initialize: %w", err)
 	}
-	h.idPrefix = hex.EncodeToString(prefix) + "-"
+	h.origin = hex.EncodeToString(origin)
+	h.room = newRoom(h.HistorySize, secret, h.Clock())
+	h.room.reserve(h.CreatorName)
+	for _, n := range h.ReservedNames {
+		h.room.reserve(n)
+	}
+	if err := h.loadTokens(); err != nil {
+		return fmt.Errorf("chat initialize: %w", err)
+	}
+	h.publishTokens()
 
 	h.clients = make(map[*clientConn]struct{})
-	h.bannedIDs = make(map[string]struct{})
-	h.bannedIPs = make(map[string]struct{})
-	h.seenIPs = make(map[string]map[string]struct{})
+	h.seenIPs = make(map[string][]string)
+	h.lastSent = make(map[string]time.Time)
 	h.subs = make(map[*subscriber]struct{})
+	h.peers = make(map[string]*peer)
+	h.asked = make(map[string]time.Time)
+	h.synced = h.NATS == nil
+	h.tracker = newOriginTracker(h.origin)
 	h.inbox = make(chan func()) // unbuffered: a func handed over always runs
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 
@@ -158,6 +199,12 @@ func (h *Hub) Initialize() error {
 	h.wg.Add(1)
 	h.mu.Unlock()
 	go h.run()
+	if h.NATS != nil {
+		if err := h.NATS.attach(h); err != nil {
+			h.Close()
+			return fmt.Errorf("chat initialize: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -170,6 +217,9 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	if !wasRunning {
 		return
+	}
+	if h.NATS != nil {
+		h.NATS.detach(h)
 	}
 	h.cancel()
 	h.wg.Wait()
@@ -190,7 +240,19 @@ func (h *Hub) do(ctx context.Context, f func()) error {
 	}
 }
 
-// run is the hub's goroutine: it owns every map and the history.
+// call runs f on the hub's goroutine and waits until it has run; it fails with
+// ErrClosed if the hub stops before f was handed over. Never call it from the
+// hub's goroutine.
+func (h *Hub) call(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	if err := h.do(ctx, func() { defer close(done); f() }); err != nil {
+		return err
+	}
+	<-done
+	return nil
+}
+
+// run is the hub's goroutine: it owns the room and every map.
 func (h *Hub) run() {
 	defer h.wg.Done()
 	ticker := time.NewTicker(h.ViewersInterval)
@@ -200,10 +262,7 @@ func (h *Hub) run() {
 		case f := <-h.inbox:
 			f()
 		case <-ticker.C:
-			if h.viewersDirty {
-				h.viewersDirty = false
-				h.broadcast(ServerMessage{Type: TypeViewers, Count: h.viewers})
-			}
+			h.tick()
 		case <-h.ctx.Done():
 			for s := range h.subs {
 				close(s.ch)
@@ -212,6 +271,37 @@ func (h *Hub) run() {
 			return
 		}
 	}
+}
+
+// tick runs every ViewersInterval: it forgets silent peers, broadcasts a changed
+// viewer count, asks for events still missing and forgets old state.
+func (h *Hub) tick() {
+	now := h.Clock()
+	h.prunePeers(now)
+	if n := h.roomViewers(); n != h.shownViewers {
+		h.shownViewers = n
+		h.broadcast(ServerMessage{Type: TypeViewers, Count: n})
+	}
+	h.checkGaps(now)
+	h.room.pruneTimeouts(now)
+	if slow := time.Duration(h.room.slow.Value) * time.Second; len(h.lastSent) > maxSeenUsers/10 || slow == 0 && len(h.lastSent) > 0 {
+		for id, t := range h.lastSent {
+			if now.Sub(t) >= slow {
+				delete(h.lastSent, id)
+			}
+		}
+	}
+}
+
+// leads reports whether this instance is the one of the room that stores its
+// snapshot: the lowest id among the instances alive.
+func (h *Hub) leads() bool {
+	for o := range h.peers {
+		if o < h.origin {
+			return false
+		}
+	}
+	return true
 }
 
 // track registers a connection with the wait group unless the hub is stopped.

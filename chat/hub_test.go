@@ -574,7 +574,7 @@ func TestGoClientModerates(t *testing.T) {
 	require.Equal(t, 2.0, values["golive_chat_messages_total"])
 	require.Equal(t, 1.0, values["golive_chat_bans_total"])
 	require.Equal(t, 0.0, values["golive_chat_viewers"], "the banned viewer left; the moderator app is not a viewer")
-	require.Len(t, values, 15)
+	require.Len(t, values, 33, "every counter and gauge, NATS link included")
 }
 
 func TestHubLifecycle(t *testing.T) {

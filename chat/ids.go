@@ -9,7 +9,7 @@ import (
 
 // publicID derives the public user id from a browser-kept id.
 func (h *Hub) publicID(clientID string) string {
-	mac := hmac.New(sha256.New, h.secret)
+	mac := hmac.New(sha256.New, h.room.secret)
 	mac.Write([]byte(clientID))
 	return hex.EncodeToString(mac.Sum(nil)[:8])
 }

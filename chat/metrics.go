@@ -23,7 +23,9 @@ func (h *Hub) Collector() prometheus.Collector {
 	}
 	c, g := prometheus.CounterValue, prometheus.GaugeValue
 	return &hubCollector{h: h, descs: []metricDesc{
-		d("viewers", "Chat connections that said hello and are connected.", g, func(s HubStats) float64 { return float64(s.Viewers) }),
+		d("viewers", "Chat viewers of the room (all instances): connections that said hello, moderators not counted.", g, func(s HubStats) float64 { return float64(s.Viewers) }),
+		d("local_viewers", "Chat viewers connected to this instance.", g, func(s HubStats) float64 { return float64(s.LocalViewers) }),
+		d("moderators", "Moderator connections on this instance.", g, func(s HubStats) float64 { return float64(s.Moderators) }),
 		d("connections_total", "WebSocket connections accepted.", c, func(s HubStats) float64 { return float64(s.Connections) }),
 		d("messages_total", "Chat messages relayed.", c, func(s HubStats) float64 { return float64(s.Messages) }),
 		d("reactions_total", "Reactions relayed.", c, func(s HubStats) float64 { return float64(s.Reactions) }),
@@ -38,6 +40,32 @@ func (h *Hub) Collector() prometheus.Collector {
 		d("subscriber_drops_total", "Events dropped for slow in-process subscribers.", c, func(s HubStats) float64 { return float64(s.SubscriberDrops) }),
 		d("ping_timeouts_total", "Connections closed because a ping got no pong in time.", c, func(s HubStats) float64 { return float64(s.PingTimeouts) }),
 		d("hello_timeouts_total", "Connections closed for sending no valid hello in time.", c, func(s HubStats) float64 { return float64(s.HelloTimeouts) }),
+		d("timeouts_total", "Timeouts applied (given or lifted).", c, func(s HubStats) float64 { return float64(s.Timeouts) }),
+		d("slow_refused_total", "Messages refused by slow mode.", c, func(s HubStats) float64 { return float64(s.SlowRefused) }),
+		d("muted_refused_total", "Messages and reactions refused during a timeout.", c, func(s HubStats) float64 { return float64(s.MutedRefused) }),
+		d("blocked_total", "Messages refused for a blocked word.", c, func(s HubStats) float64 { return float64(s.Blocked) }),
+		d("names_refused_total", "Viewers refused the creator's or a moderator's name.", c, func(s HubStats) float64 { return float64(s.NamesRefused) }),
+		d("nats_connected", "1 while the NATS link to the other instances is up (0 without a link).", g, func(s HubStats) float64 {
+			if s.NATS.State == "connected" {
+				return 1
+			}
+			return 0
+		}),
+		d("nats_jetstream", "1 when the NATS server keeps the room's state in JetStream.", g, func(s HubStats) float64 {
+			if s.NATS.JetStream {
+				return 1
+			}
+			return 0
+		}),
+		d("nats_peers", "Other instances of the room heard from.", g, func(s HubStats) float64 { return float64(s.NATS.Peers) }),
+		d("nats_reconnects_total", "Reconnections of the NATS link.", c, func(s HubStats) float64 { return float64(s.NATS.Reconnects) }),
+		d("nats_published_total", "Events published to the room.", c, func(s HubStats) float64 { return float64(s.NATS.Published) }),
+		d("nats_received_total", "Events received from other instances.", c, func(s HubStats) float64 { return float64(s.NATS.Received) }),
+		d("nats_dropped_total", "Malformed or oversized input from NATS, dropped.", c, func(s HubStats) float64 { return float64(s.NATS.Dropped) }),
+		d("nats_duplicates_total", "Events that arrived again and were not applied again.", c, func(s HubStats) float64 { return float64(s.NATS.Duplicates) }),
+		d("nats_replayed_total", "Events fetched again from their origin after being missed.", c, func(s HubStats) float64 { return float64(s.NATS.Replayed) }),
+		d("nats_lost_total", "Events missed and no longer available from their origin.", c, func(s HubStats) float64 { return float64(s.NATS.Lost) }),
+		d("nats_publish_errors_total", "Events NATS refused to take (kept for replay).", c, func(s HubStats) float64 { return float64(s.NATS.PublishErrors) }),
 	}}
 }
 

@@ -17,6 +17,9 @@ const (
 	TypeReaction = "reaction"
 	TypeDelete   = "delete"
 	TypeBan      = "ban"
+	TypeTimeout  = "timeout"
+	TypeSlow     = "slow"
+	TypeWords    = "words"
 	TypeWelcome  = "welcome"
 	TypeDeleted  = "deleted"
 	TypeViewers  = "viewers"
@@ -30,6 +33,10 @@ const (
 	CodeBanned      = "banned"
 	CodeBadRequest  = "bad_request"
 	CodeForbidden   = "forbidden"
+	CodeSlowMode    = "slow_mode"
+	CodeTimedOut    = "timed_out"
+	CodeBlocked     = "blocked"
+	CodeNameTaken   = "name_taken"
 )
 
 // Protocol limits that are not configurable on the Hub.
@@ -40,6 +47,14 @@ const (
 	MinClientIDLen = 8
 	// MaxClientIDLen is the longest browser-kept id accepted in hello.
 	MaxClientIDLen = 64
+	// MaxTimeoutSeconds is the longest timeout a moderator may give (14 days).
+	MaxTimeoutSeconds = 14 * 24 * 3600
+	// MaxSlowModeSeconds is the longest slow-mode interval (one hour).
+	MaxSlowModeSeconds = 3600
+	// MaxBlockedWords is how many entries the blocked-words list holds.
+	MaxBlockedWords = 200
+	// MaxBlockedWordLen is the longest blocked-words entry, in runes.
+	MaxBlockedWordLen = 50
 	// maxRefLen bounds message ids and user ids named in delete and ban.
 	maxRefLen = 64
 )
@@ -58,7 +73,19 @@ var (
 	ErrForbidden = errors.New(CodeForbidden)
 	// ErrBanned is returned when a banned user or address says hello.
 	ErrBanned = errors.New(CodeBanned)
+	// ErrSlowMode is returned when a viewer writes again sooner than slow mode allows.
+	ErrSlowMode = errors.New(CodeSlowMode)
+	// ErrTimedOut is returned when a viewer a moderator timed out writes or reacts.
+	ErrTimedOut = errors.New(CodeTimedOut)
+	// ErrBlocked is returned when a message contains a word on the blocked-words list.
+	ErrBlocked = errors.New(CodeBlocked)
+	// ErrNameTaken is returned when a viewer asks for the creator's or a moderator's name.
+	ErrNameTaken = errors.New(CodeNameTaken)
 )
+
+// errorSentinels lists every sentinel that maps to a protocol code, most specific first.
+var errorSentinels = [...]error{ErrTooLong, ErrRateLimited, ErrForbidden, ErrBanned, ErrSlowMode,
+	ErrTimedOut, ErrBlocked, ErrNameTaken, ErrBadRequest}
 
 // reactions lists the only emoji a reaction may carry, in the order pages show them.
 var reactions = [...]string{"❤️", "🔥", "👏", "😂", "😮", "🎉"}
@@ -68,7 +95,7 @@ func Reactions() []string { return append([]string(nil), reactions[:]...) }
 
 // ErrorCode maps an error to its protocol code; unknown errors map to bad_request.
 func ErrorCode(err error) string {
-	for _, s := range []error{ErrTooLong, ErrRateLimited, ErrForbidden, ErrBanned, ErrBadRequest} {
+	for _, s := range errorSentinels {
 		if errors.Is(err, s) {
 			return s.Error()
 		}
@@ -79,7 +106,7 @@ func ErrorCode(err error) string {
 // ClientMessage is one decoded and validated client → server frame. Only the fields
 // of its Type are set.
 type ClientMessage struct {
-	// Type is hello, message, reaction, delete or ban.
+	// Type is hello, message, reaction, delete, ban, timeout, slow or words.
 	Type string
 	// Name is the display name of a hello (empty: join read-only, without a name).
 	Name string
@@ -93,8 +120,12 @@ type ClientMessage struct {
 	Emoji string
 	// Ref is the message id of a delete.
 	Ref string
-	// User is the public user id of a ban.
+	// User is the public user id of a ban or a timeout.
 	User string
+	// Seconds is a timeout's length (0 lifts it) or slow mode's interval (0 turns it off).
+	Seconds int
+	// Words is the new blocked-words list (words), cleaned and without duplicates.
+	Words []string
 }
 
 // wireClient is the JSON shape of every client frame.
@@ -105,6 +136,9 @@ type wireClient struct {
 	Text  string  `json:"text,omitempty"`
 	Emoji string  `json:"emoji,omitempty"`
 	User  string  `json:"user,omitempty"`
+	// Seconds and Words are pointers so that a missing field is told from 0 and [].
+	Seconds *int      `json:"seconds,omitempty"`
+	Words   *[]string `json:"words,omitempty"`
 }
 
 // DecodeClientMessage parses and validates one client frame. maxText is the
@@ -161,6 +195,28 @@ func DecodeClientMessage(data []byte, maxText int) (ClientMessage, error) {
 			return ClientMessage{}, fmt.Errorf("decode ban: missing or invalid user: %w", ErrBadRequest)
 		}
 		m.User = w.User
+	case TypeTimeout:
+		if !validRef(w.User) {
+			return ClientMessage{}, fmt.Errorf("decode timeout: missing or invalid user: %w", ErrBadRequest)
+		}
+		if w.Seconds == nil || *w.Seconds < 0 || *w.Seconds > MaxTimeoutSeconds {
+			return ClientMessage{}, fmt.Errorf("decode timeout: seconds must be 0-%d: %w", MaxTimeoutSeconds, ErrBadRequest)
+		}
+		m.User, m.Seconds = w.User, *w.Seconds
+	case TypeSlow:
+		if w.Seconds == nil || *w.Seconds < 0 || *w.Seconds > MaxSlowModeSeconds {
+			return ClientMessage{}, fmt.Errorf("decode slow: seconds must be 0-%d: %w", MaxSlowModeSeconds, ErrBadRequest)
+		}
+		m.Seconds = *w.Seconds
+	case TypeWords:
+		if w.Words == nil {
+			return ClientMessage{}, fmt.Errorf("decode words: missing words: %w", ErrBadRequest)
+		}
+		words, err := cleanWords(*w.Words)
+		if err != nil {
+			return ClientMessage{}, fmt.Errorf("decode words: %w", err)
+		}
+		m.Words = words
 	default:
 		return ClientMessage{}, fmt.Errorf("decode: unknown type %q: %w", truncate(w.Type, 32), ErrBadRequest)
 	}
@@ -185,6 +241,16 @@ func EncodeClientMessage(m ClientMessage) ([]byte, error) {
 		w.ID = m.Ref
 	case TypeBan:
 		w.User = m.User
+	case TypeTimeout:
+		w.User = m.User
+		secs := m.Seconds
+		w.Seconds = &secs
+	case TypeSlow:
+		secs := m.Seconds
+		w.Seconds = &secs
+	case TypeWords:
+		words := append([]string{}, m.Words...)
+		w.Words = &words
 	default:
 		return nil, fmt.Errorf("encode client message: unknown type %q: %w", m.Type, ErrBadRequest)
 	}
@@ -217,7 +283,7 @@ type Message struct {
 // ServerMessage is one server → client frame. Only the fields of its Type are
 // encoded; see the chat protocol in DESIGN.md.
 type ServerMessage struct {
-	// Type is welcome, message, reaction, deleted, viewers or error.
+	// Type is welcome, message, reaction, deleted, viewers, slow, words or error.
 	Type string `json:"type"`
 	// ID is the message id (message, deleted).
 	ID string `json:"id,omitempty"`
@@ -235,6 +301,13 @@ type ServerMessage struct {
 	History []Message `json:"history,omitempty"`
 	// Moderator tells a welcomed client it has moderator rights (welcome; protocol addition).
 	Moderator bool `json:"moderator,omitempty"`
+	// Slow is slow mode's interval in seconds, 0 when off (welcome; protocol addition).
+	Slow int `json:"slow,omitempty"`
+	// Seconds is slow mode's new interval (slow; protocol addition).
+	Seconds int `json:"seconds,omitempty"`
+	// Words is the blocked-words list, sent to moderators only (welcome, words;
+	// protocol addition).
+	Words []string `json:"words,omitempty"`
 	// Code is the error code (error).
 	Code string `json:"code,omitempty"`
 	// Message is a human-readable explanation (error).
@@ -277,7 +350,9 @@ func EncodeServerMessage(m ServerMessage) ([]byte, error) {
 			User      User      `json:"user"`
 			History   []Message `json:"history"`
 			Moderator bool      `json:"moderator,omitempty"`
-		}{m.Type, user(), h, m.Moderator}
+			Slow      int       `json:"slow,omitempty"`
+			Words     []string  `json:"words,omitempty"`
+		}{m.Type, user(), h, m.Moderator, m.Slow, m.Words}
 	case TypeMessage:
 		v = struct {
 			Type string `json:"type"`
@@ -302,6 +377,20 @@ func EncodeServerMessage(m ServerMessage) ([]byte, error) {
 			Type  string `json:"type"`
 			Count int    `json:"count"`
 		}{m.Type, m.Count}
+	case TypeSlow:
+		v = struct {
+			Type    string `json:"type"`
+			Seconds int    `json:"seconds"`
+		}{m.Type, m.Seconds}
+	case TypeWords:
+		words := m.Words
+		if words == nil {
+			words = []string{}
+		}
+		v = struct {
+			Type  string   `json:"type"`
+			Words []string `json:"words"`
+		}{m.Type, words}
 	case TypeError:
 		v = struct {
 			Type    string `json:"type"`
@@ -373,6 +462,33 @@ func cleanName(s string) (string, error) {
 		return "", fmt.Errorf("name is %d characters, limit %d: %w", n, MaxNameLen, ErrTooLong)
 	}
 	return name, nil
+}
+
+// cleanWords cleans a blocked-words list: control characters and surrounding
+// spaces stripped, blank entries dropped, entries that fold to the same form
+// (see foldName) kept once.
+func cleanWords(in []string) ([]string, error) {
+	if len(in) > MaxBlockedWords {
+		return nil, fmt.Errorf("%d entries, limit %d: %w", len(in), MaxBlockedWords, ErrTooLong)
+	}
+	out := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for _, w := range in {
+		w = strings.TrimSpace(StripControl(w))
+		if w == "" {
+			continue
+		}
+		if n := utf8.RuneCountInString(w); n > MaxBlockedWordLen {
+			return nil, fmt.Errorf("entry is %d characters, limit %d: %w", n, MaxBlockedWordLen, ErrTooLong)
+		}
+		key := foldText(w)
+		if key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 // validClientID reports whether s is an acceptable browser-kept id.

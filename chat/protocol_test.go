@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,25 @@ var clientCases = []clientCase{
 	{"not json", `hello`, ClientMessage{}, ErrBadRequest},
 	{"array", `[1,2]`, ClientMessage{}, ErrBadRequest},
 	{"empty", ``, ClientMessage{}, ErrBadRequest},
+	{"timeout", `{"type":"timeout","user":"0123456789abcdef","seconds":600}`,
+		ClientMessage{Type: TypeTimeout, User: "0123456789abcdef", Seconds: 600}, nil},
+	{"timeout lifted", `{"type":"timeout","user":"u1","seconds":0}`, ClientMessage{Type: TypeTimeout, User: "u1"}, nil},
+	{"timeout no seconds", `{"type":"timeout","user":"u1"}`, ClientMessage{}, ErrBadRequest},
+	{"timeout negative", `{"type":"timeout","user":"u1","seconds":-5}`, ClientMessage{}, ErrBadRequest},
+	{"timeout too long", `{"type":"timeout","user":"u1","seconds":1209601}`, ClientMessage{}, ErrBadRequest},
+	{"timeout fraction", `{"type":"timeout","user":"u1","seconds":1.5}`, ClientMessage{}, ErrBadRequest},
+	{"timeout no user", `{"type":"timeout","seconds":60}`, ClientMessage{}, ErrBadRequest},
+	{"slow", `{"type":"slow","seconds":30}`, ClientMessage{Type: TypeSlow, Seconds: 30}, nil},
+	{"slow off", `{"type":"slow","seconds":0}`, ClientMessage{Type: TypeSlow}, nil},
+	{"slow missing", `{"type":"slow"}`, ClientMessage{}, ErrBadRequest},
+	{"slow too long", `{"type":"slow","seconds":3601}`, ClientMessage{}, ErrBadRequest},
+	{"words", `{"type":"words","words":[" darn ","heck*","","DARN","bad  word"]}`,
+		ClientMessage{Type: TypeWords, Words: []string{"darn", "heck*", "bad  word"}}, nil},
+	{"words empty list", `{"type":"words","words":[]}`, ClientMessage{Type: TypeWords, Words: []string{}}, nil},
+	{"words missing", `{"type":"words"}`, ClientMessage{}, ErrBadRequest},
+	{"words not strings", `{"type":"words","words":[1]}`, ClientMessage{}, ErrBadRequest},
+	{"words entry too long", `{"type":"words","words":["` + strings.Repeat("w", 51) + `"]}`, ClientMessage{}, ErrTooLong},
+	{"words too many", `{"type":"words","words":[` + strings.Repeat(`"w",`, 200) + `"w"]}`, ClientMessage{}, ErrTooLong},
 	{"extra fields ignored", `{"type":"message","text":"x","color":"red"}`, ClientMessage{Type: TypeMessage, Text: "x"}, nil},
 }
 
@@ -163,7 +183,16 @@ func FuzzDecodeClientMessage(f *testing.F) {
 			if !validReaction(m.Emoji) {
 				t.Fatalf("reaction %q accepted", m.Emoji)
 			}
-		case TypeDelete, TypeBan:
+		case TypeDelete, TypeBan, TypeTimeout, TypeSlow:
+		case TypeWords:
+			if len(m.Words) > MaxBlockedWords {
+				t.Fatalf("%d words accepted", len(m.Words))
+			}
+			for _, w := range m.Words {
+				if w == "" || strings.IndexFunc(w, unicode.IsControl) >= 0 || utf8.RuneCountInString(w) > MaxBlockedWordLen {
+					t.Fatalf("word %q accepted", w)
+				}
+			}
 		default:
 			t.Fatalf("type %q accepted", m.Type)
 		}
@@ -172,7 +201,7 @@ func FuzzDecodeClientMessage(f *testing.F) {
 			t.Fatal(err)
 		}
 		again, err := DecodeClientMessage(enc, 500)
-		if err != nil || again != m {
+		if err != nil || !reflect.DeepEqual(again, m) {
 			t.Fatalf("round trip: %+v -> %s -> %+v, %v", m, enc, again, err)
 		}
 	})

@@ -45,9 +45,18 @@ var staticFiles = map[string]string{
 func (s *Server) Handler() http.Handler {
 	web := assets.Web()
 	mux := http.NewServeMux()
+	mod, _ := s.Chat.(chatModeration)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if mod != nil && mod.MoveTokenToCookie(w, r) {
+			return // a moderator token leaves the address for a cookie
+		}
 		serveAsset(w, r, web, "index.html", "text/html; charset=utf-8")
 	})
+	if mod != nil {
+		admin := mod.ModeratorsHandler(s.StreamKey)
+		mux.Handle("/api/moderators", admin)
+		mux.Handle("/api/moderators/", admin)
+	}
 	mux.HandleFunc("GET /overlay", func(w http.ResponseWriter, r *http.Request) {
 		serveAsset(w, r, web, "overlay.html", "text/html; charset=utf-8")
 	})
@@ -87,6 +96,12 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// chatModeration is what the chat offers moderators over HTTP (*chat.Hub has it).
+type chatModeration interface {
+	MoveTokenToCookie(w http.ResponseWriter, r *http.Request) bool
+	ModeratorsHandler(adminKey string) http.Handler
 }
 
 // unsafePath reports a request path that could escape its route: a ".."

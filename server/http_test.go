@@ -87,7 +87,11 @@ func TestHTTPRoutes(t *testing.T) {
 	var st map[string]any
 	require.NoError(t, json.Unmarshal([]byte(body), &st))
 	require.Equal(t, false, st["live"])
-	require.Equal(t, map[string]any{"viewers": 0.0, "moderators": 0.0, "messages": 0.0, "reactions": 0.0}, st["chat"])
+	chatSt := st["chat"].(map[string]any)
+	for _, k := range []string{"viewers", "local_viewers", "moderators", "messages", "reactions"} {
+		require.Equal(t, 0.0, chatSt[k], k)
+	}
+	require.Equal(t, "off", chatSt["nats"].(map[string]any)["state"], "no NATS link")
 	require.Contains(t, st, "rungs")
 	require.Contains(t, st, "dropped_rungs")
 	require.Contains(t, st, "uptime_seconds")

@@ -57,10 +57,19 @@ type Server struct {
 	// rung is dropped (default 20).
 	LadderMaxLag int
 	// Chat is mounted at /chat/ws. If nil, the server runs its own
-	// chat.Hub, moderated with the stream key, and closes it on Close.
+	// chat.Hub, moderated with minted moderator tokens kept in DataDir
+	// (the stream key only publishes; it guards /api/moderators), joined to
+	// other instances through ChatNATS, and closes it on Close.
 	// When it also has Collector and Stats (as *chat.Hub has), its
 	// metrics join /metrics and its counts /api/status.
 	Chat http.Handler
+	// ChatNATS, if set (initialized by the caller, who closes it after the
+	// server), joins the server's own chat to the same room on other instances.
+	ChatNATS *chat.NATSLink
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// Forwarded headers give the client address, for chat bans and the HLS
+	// viewer count (default none: the peer address is the client's).
+	TrustedProxies chat.TrustedProxies
 	// Storage, if set, also pushes the stream to S3-compatible storage:
 	// Initialize sets its Multivariant, Rungs and Logger and initializes
 	// it (a missing bucket or refused credentials fail Initialize); Close
@@ -139,7 +148,7 @@ func (s *Server) Initialize() (err error) {
 		}
 	}
 	s.started = time.Now()
-	s.viewers = newViewerCounter(15 * time.Second)
+	s.viewers = newViewerCounter(15*time.Second, s.TrustedProxies.ClientIP)
 	s.dash = &dash.Manifest{PartTarget: s.Part, Logger: s.Logger.With("stage", "dash")}
 	if err := s.dash.Initialize(); err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -168,7 +177,13 @@ func (s *Server) Initialize() (err error) {
 		}
 	}()
 	if s.Chat == nil {
-		s.ownChat = &chat.Hub{ModeratorToken: s.StreamKey, Logger: s.Logger.With("stage", "chat")}
+		s.ownChat = &chat.Hub{NATS: s.ChatNATS, Logger: s.Logger.With("stage", "chat")}
+		if s.DataDir != "" {
+			s.ownChat.TokenFile = filepath.Join(s.DataDir, "moderators.json")
+		}
+		if len(s.TrustedProxies) > 0 {
+			s.ownChat.ClientIP = s.TrustedProxies.ClientIP
+		}
 		if err := s.ownChat.Initialize(); err != nil {
 			s.ownChat = nil
 			return fmt.Errorf("server: %w", err)

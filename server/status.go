@@ -97,11 +97,17 @@ type WebRTCViewerStatus struct {
 
 // ChatStatus is the chat part of /api/status.
 type ChatStatus struct {
-	// Viewers are the named chat connections, moderators not counted.
-	Viewers    int    `json:"viewers"`
-	Moderators int    `json:"moderators"`
-	Messages   uint64 `json:"messages"`
-	Reactions  uint64 `json:"reactions"`
+	// Viewers are the room's chat viewers (every instance's), moderators not counted.
+	Viewers int `json:"viewers"`
+	// LocalViewers are the part of Viewers connected to this instance.
+	LocalViewers int `json:"local_viewers"`
+	// Moderators are the moderator connections on this instance.
+	Moderators int `json:"moderators"`
+	// Messages and Reactions count what the chat relayed since it started.
+	Messages  uint64 `json:"messages"`
+	Reactions uint64 `json:"reactions"`
+	// NATS is the link to the other instances (state "off" without one).
+	NATS chat.NATSStats `json:"nats"`
 }
 
 // IngestStatus describes the published stream.
@@ -181,7 +187,8 @@ func (s *Server) Status() Status {
 	}
 	if c, ok := s.Chat.(interface{ Stats() chat.HubStats }); ok {
 		cs := c.Stats()
-		st.Chat = &ChatStatus{Viewers: cs.Viewers, Moderators: cs.Moderators, Messages: cs.Messages, Reactions: cs.Reactions}
+		st.Chat = &ChatStatus{Viewers: cs.Viewers, LocalViewers: cs.LocalViewers, Moderators: cs.Moderators,
+			Messages: cs.Messages, Reactions: cs.Reactions, NATS: cs.NATS}
 	}
 	st.WebRTC = s.webrtcStatus()
 	return st

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -11,24 +10,22 @@ import (
 const maxTrackedViewers = 100_000
 
 // viewerCounter counts HLS viewers: distinct client address and user agent
-// pairs that fetched a media playlist within the window.
+// pairs that fetched a media playlist within the window. The client address
+// comes from clientIP (behind trusted proxies, their forwarding headers).
 type viewerCounter struct {
-	window time.Duration
-	now    func() time.Time
-	mu     sync.Mutex
-	last   map[string]time.Time
+	window   time.Duration
+	now      func() time.Time
+	clientIP func(*http.Request) string
+	mu       sync.Mutex
+	last     map[string]time.Time
 }
 
-func newViewerCounter(window time.Duration) *viewerCounter {
-	return &viewerCounter{window: window, now: time.Now, last: map[string]time.Time{}}
+func newViewerCounter(window time.Duration, clientIP func(*http.Request) string) *viewerCounter {
+	return &viewerCounter{window: window, now: time.Now, clientIP: clientIP, last: map[string]time.Time{}}
 }
 
 func (v *viewerCounter) seen(r *http.Request) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	key := host + "|" + r.UserAgent()
+	key := v.clientIP(r) + "|" + r.UserAgent()
 	now := v.now()
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -1,6 +1,20 @@
 package studio
 
-import "golive/chat"
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"golive/chat"
+)
+
+// ModeratorInvite is a minted moderator token with the player page link that
+// carries it (opened once, the page keeps the token in a cookie).
+type ModeratorInvite struct {
+	chat.ModeratorToken
+	// URL is the player page on the LAN with ?token=; "" without the bundled server.
+	URL string
+}
 
 // maxChat is how many chat messages the studio keeps for the panel.
 const maxChat = 200
@@ -32,6 +46,11 @@ func (s *Studio) applyChat(m chat.ServerMessage) bool {
 	switch m.Type {
 	case chat.TypeWelcome:
 		s.chatLog = append(s.chatLog[:0], m.History...)
+		s.chatSettings = chat.RoomSettings{SlowMode: time.Duration(m.Slow) * time.Second, BlockedWords: m.Words}
+	case chat.TypeSlow:
+		s.chatSettings.SlowMode = time.Duration(m.Seconds) * time.Second
+	case chat.TypeWords:
+		s.chatSettings.BlockedWords = m.Words
 	case chat.TypeMessage:
 		s.chatLog = append(s.chatLog, m.AsMessage())
 		if len(s.chatLog) > maxChat {
@@ -69,3 +88,42 @@ func (s *Studio) DeleteChat(id string) error { return s.hub.Delete(id) }
 
 // BanChat bans a user (by public user id) from the chat (see chat.Hub.Ban).
 func (s *Studio) BanChat(userID string) error { return s.hub.Ban(userID) }
+
+// TimeoutChat mutes a user (by public user id) for d; 0 lifts a timeout (see
+// chat.Hub.Timeout).
+func (s *Studio) TimeoutChat(userID string, d time.Duration) error { return s.hub.Timeout(userID, d) }
+
+// ChatSettings returns the chat's slow mode and blocked-words list as the
+// panel last heard them.
+func (s *Studio) ChatSettings() chat.RoomSettings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return chat.RoomSettings{SlowMode: s.chatSettings.SlowMode, BlockedWords: append([]string(nil), s.chatSettings.BlockedWords...)}
+}
+
+// SetSlowMode sets the shortest time between two messages of a viewer; 0
+// turns slow mode off (see chat.Hub.SetSlowMode).
+func (s *Studio) SetSlowMode(d time.Duration) error { return s.hub.SetSlowMode(d) }
+
+// SetBlockedWords replaces the blocked-words list (see chat.Hub.SetBlockedWords).
+func (s *Studio) SetBlockedWords(words []string) error { return s.hub.SetBlockedWords(words) }
+
+// InviteModerator mints a moderator token for name and returns it with the
+// player page link that carries it.
+func (s *Studio) InviteModerator(name string) (ModeratorInvite, error) {
+	tok, err := s.hub.MintModerator(name)
+	if err != nil {
+		return ModeratorInvite{}, fmt.Errorf("studio: invite moderator: %w", err)
+	}
+	inv := ModeratorInvite{ModeratorToken: tok}
+	if page := s.ViewerURL(); page != "" {
+		inv.URL = page + "?token=" + url.QueryEscape(tok.Token)
+	}
+	return inv, nil
+}
+
+// RevokeModerator revokes a moderator token; its connections are closed.
+func (s *Studio) RevokeModerator(id string) error { return s.hub.RevokeModerator(id) }
+
+// Moderators lists the minted moderator tokens, oldest first.
+func (s *Studio) Moderators() ([]chat.Moderator, error) { return s.hub.Moderators() }

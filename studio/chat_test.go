@@ -80,3 +80,68 @@ func TestChatAndOverlay(t *testing.T) {
 	h.engine.onFrame(f)
 	require.Equal(t, frame().Y, f.Y)
 }
+
+func TestChatModerationTools(t *testing.T) {
+	h := newStudio(t, nil, true)
+	chatURL := "ws://" + h.server.HTTPAddress().String() + "/chat/ws"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// The stream key does not make a moderator; an invite does.
+	keyHolder := &chat.Client{URL: chatURL, Name: "key holder", Token: h.StreamKey()}
+	require.NoError(t, keyHolder.Dial(ctx))
+	require.False(t, keyHolder.Welcome().Moderator, "the stream key only publishes")
+	require.NoError(t, keyHolder.Close())
+	inv, err := h.InviteModerator("Alice")
+	require.NoError(t, err)
+	require.Equal(t, h.ViewerURL()+"?token="+inv.Token, inv.URL)
+	mods, err := h.Moderators()
+	require.NoError(t, err)
+	require.Len(t, mods, 1)
+	require.Equal(t, "Alice", mods[0].Name)
+	alice := &chat.Client{URL: chatURL, Name: "Alice", Token: inv.Token}
+	require.NoError(t, alice.Dial(ctx))
+	defer alice.Close()
+	require.True(t, alice.Welcome().Moderator)
+
+	viewer := &chat.Client{URL: chatURL, Name: "viewer"}
+	require.NoError(t, viewer.Dial(ctx))
+	defer viewer.Close()
+	require.NoError(t, viewer.Send(ctx, "hi"))
+	h.waitFor(t, "the viewer's message", func() bool { return len(h.Chat()) == 1 })
+	userID := h.Chat()[0].User.ID
+
+	waitEvent := func(c *chat.Client, what string, match func(chat.ServerMessage) bool) {
+		t.Helper()
+		for {
+			select {
+			case m, ok := <-c.Events():
+				require.True(t, ok, "%s: connection ended: %v", what, c.Err())
+				if match(m) {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no %s", what)
+			}
+		}
+	}
+	require.NoError(t, h.TimeoutChat(userID, 10*time.Minute))
+	waitEvent(viewer, "timed_out", func(m chat.ServerMessage) bool { return m.Type == chat.TypeError && m.Code == chat.CodeTimedOut })
+	require.NoError(t, h.TimeoutChat(userID, 0))
+
+	require.NoError(t, h.SetSlowMode(30*time.Second))
+	require.NoError(t, h.SetBlockedWords([]string{"zonk"}))
+	h.waitFor(t, "settings from the hub", func() bool {
+		st := h.ChatSettings()
+		return st.SlowMode == 30*time.Second && len(st.BlockedWords) == 1
+	})
+	waitEvent(viewer, "slow mode", func(m chat.ServerMessage) bool { return m.Type == chat.TypeSlow && m.Seconds == 30 })
+
+	require.NoError(t, h.RevokeModerator(inv.ID))
+	for range alice.Events() {
+	}
+	require.Contains(t, alice.Err().Error(), "moderator token revoked")
+	mods, err = h.Moderators()
+	require.NoError(t, err)
+	require.Empty(t, mods)
+}

@@ -25,7 +25,7 @@ type Server interface {
 type ServerConfig struct {
 	// RTMPAddr and HTTPAddr are where to listen ("HOST:0" for any port).
 	RTMPAddr, HTTPAddr string
-	// StreamKey is the key publishers must use (also the chat moderator token).
+	// StreamKey is the key publishers must use (it also guards /api/moderators).
 	StreamKey string
 	// Chat serves /chat/ws.
 	Chat http.Handler

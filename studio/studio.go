@@ -66,6 +66,9 @@ type Studio struct {
 	Now func() time.Time
 	// LANAddress overrides the detected LAN address (tests).
 	LANAddress string
+	// ChatTokenFile keeps the chat's moderator tokens (hashed) across runs;
+	// "" keeps them while the app runs.
+	ChatTokenFile string
 
 	log     *slog.Logger
 	engine  Engine
@@ -80,21 +83,22 @@ type Studio struct {
 	// renderMu serializes renderOverlay (taken before mu).
 	renderMu sync.Mutex
 
-	mu         sync.Mutex
-	mem        map[string]string // the store when Store is nil
-	settings   Settings
-	dests      []Destination
-	bundledOn  bool
-	key        string
-	connecting context.CancelFunc
-	lastErr    string
-	overlayOn  bool
-	chatLog    []chat.Message
-	viewers    int
-	cpu        cpu
-	frameSize  [2]int
-	audioPeak  float64
-	audioTap   bool // the engine hands audio blocks to onAudio
+	mu           sync.Mutex
+	mem          map[string]string // the store when Store is nil
+	settings     Settings
+	dests        []Destination
+	bundledOn    bool
+	key          string
+	connecting   context.CancelFunc
+	lastErr      string
+	overlayOn    bool
+	chatLog      []chat.Message
+	chatSettings chat.RoomSettings
+	viewers      int
+	cpu          cpu
+	frameSize    [2]int
+	audioPeak    float64
+	audioTap     bool // the engine hands audio blocks to onAudio
 }
 
 // Initialize loads the settings, starts the chat hub, the bundled server
@@ -122,7 +126,8 @@ func (s *Studio) Initialize() error {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.load()
 
-	s.hub = &chat.Hub{ModeratorToken: s.key, Logger: s.Logger.With("stage", "chat")}
+	// The stream key only publishes: moderators get tokens of their own (InviteModerator).
+	s.hub = &chat.Hub{TokenFile: s.ChatTokenFile, Logger: s.Logger.With("stage", "chat")}
 	if err := s.hub.Initialize(); err != nil {
 		return fmt.Errorf("studio: chat: %w", err)
 	}

@@ -5,6 +5,11 @@
 // with the same two elements; options ?n=8 (messages kept) and ?fade=20 (seconds
 // before a message fades; 0 keeps them).
 //
+// Moderators open the player page as /?token=MODERATOR_TOKEN once: the server
+// moves the token into an HttpOnly cookie and drops it from the address, and the
+// chat then connects as a moderator (delete, time out, ban on each message; slow
+// mode and the blocked-words list in the moderation bar).
+//
 // Every piece of user text is rendered with textContent; this file never builds
 // HTML from strings.
 (function () {
@@ -20,6 +25,13 @@
   var params = new URLSearchParams(location.search);
   var overlay = document.body.classList.contains('golive-overlay') || root.getAttribute('data-mode') === 'overlay';
   var token = params.get('token') || '';
+  if (token && window.history && history.replaceState) {
+    // Normally the server already moved the token into a cookie and redirected;
+    // served without that, keep it in memory only, out of the address bar.
+    params.delete('token');
+    var rest = params.toString();
+    history.replaceState(null, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
+  }
   var keep = overlay ? Math.max(1, parseInt(params.get('n') || '8', 10) || 8) : 200;
   var fadeSeconds = overlay ? Math.max(0, parseFloat(params.get('fade') || '20') || 0) : 0;
 
@@ -55,8 +67,10 @@
   if (overlay) { root.classList.add('chat-overlay'); }
   var header = el('div', 'chat-header');
   var title = el('span', 'chat-title', 'Chat');
+  var slowNote = el('span', 'chat-slow', '');
   var viewers = el('span', 'chat-viewers', '');
   header.appendChild(title);
+  header.appendChild(slowNote);
   header.appendChild(viewers);
   var list = el('ol', 'chat-list');
   list.setAttribute('aria-live', 'polite');
@@ -90,7 +104,36 @@
     bar.appendChild(b);
   });
 
-  if (!overlay) { root.appendChild(header); }
+  // Moderation bar: slow mode and the blocked-words list (moderators only).
+  var modbar = el('div', 'chat-modbar');
+  var slowLabel = el('label', 'chat-modbar-item', 'Slow mode ');
+  var slowSelect = el('select', 'chat-slow-select');
+  [[0, 'off'], [5, '5 s'], [10, '10 s'], [30, '30 s'], [60, '1 min'], [120, '2 min'], [300, '5 min']].forEach(function (o) {
+    var opt = el('option', '', o[1]);
+    opt.value = String(o[0]);
+    slowSelect.appendChild(opt);
+  });
+  slowSelect.addEventListener('change', function () { send({ type: 'slow', seconds: parseInt(slowSelect.value, 10) || 0 }); });
+  slowLabel.appendChild(slowSelect);
+  var wordsBox = el('details', 'chat-modbar-item chat-words');
+  var wordsSummary = el('summary', '', 'Blocked words');
+  var wordsInput = el('textarea', 'chat-words-input');
+  wordsInput.rows = 4;
+  wordsInput.placeholder = 'one per line; word* blocks words starting with it';
+  var wordsSave = el('button', 'chat-button', 'Save');
+  wordsSave.type = 'button';
+  wordsSave.addEventListener('click', function () {
+    var list = wordsInput.value.split('\n').map(function (w) { return w.trim(); }).filter(function (w) { return w; });
+    if (send({ type: 'words', words: list })) { setStatus('Blocked words saved.'); }
+  });
+  wordsBox.appendChild(wordsSummary);
+  wordsBox.appendChild(wordsInput);
+  wordsBox.appendChild(wordsSave);
+  modbar.appendChild(slowLabel);
+  modbar.appendChild(wordsBox);
+  modbar.style.display = 'none';
+
+  if (!overlay) { root.appendChild(header); root.appendChild(modbar); }
   root.appendChild(list);
   if (!overlay) {
     root.appendChild(status);
@@ -101,6 +144,7 @@
 
   var me = null;
   var moderator = false;
+  var slowSeconds = 0;
   var ws = null;
   var retry = 0;
   var banned = false;
@@ -141,6 +185,12 @@
     li.setAttribute('data-id', String(m.id));
     if (user.mod) { li.classList.add('chat-mod'); }
     if (me && user.id === me.id) { li.classList.add('chat-mine'); }
+    if (user.mod) {
+      var creator = user.id === 'creator';
+      var badge = el('span', 'chat-badge' + (creator ? ' chat-badge-creator' : ''), creator ? 'CREATOR' : 'MOD');
+      badge.title = creator ? 'The creator' : 'Moderator';
+      li.appendChild(badge);
+    }
     var who = el('span', 'chat-name', user.name || 'anonymous');
     var text = el('span', 'chat-text', m.text);
     li.appendChild(who);
@@ -164,7 +214,14 @@
         ban.textContent = 'Ban?';
         setTimeout(function () { ban.classList.remove('chat-armed'); ban.textContent = '⛔'; }, 3000);
       });
+      var mute = el('button', 'chat-tool chat-timeout', '⏱');
+      mute.type = 'button';
+      mute.title = 'Time out ' + (user.name || 'user') + ' for 10 minutes';
+      mute.addEventListener('click', function () {
+        if (send({ type: 'timeout', user: user.id, seconds: 600 })) { setStatus((user.name || 'User') + ' is timed out for 10 minutes.'); }
+      });
       tools.appendChild(del);
+      tools.appendChild(mute);
       tools.appendChild(ban);
       li.appendChild(tools);
     }
@@ -182,6 +239,24 @@
     list.appendChild(renderMessage(m));
     trim();
     if (atBottom || overlay) { list.scrollTop = list.scrollHeight; }
+  }
+
+  function showSlow(seconds) {
+    slowSeconds = Math.max(0, Number(seconds) || 0);
+    slowNote.textContent = slowSeconds ? '🐢 ' + slowSeconds + ' s' : '';
+    slowNote.title = slowSeconds ? 'Slow mode: one message every ' + slowSeconds + ' seconds' : '';
+    var v = String(slowSeconds);
+    var known = Array.prototype.some.call(slowSelect.options, function (o) { return o.value === v; });
+    if (!known) {
+      var opt = el('option', '', slowSeconds + ' s');
+      opt.value = v;
+      slowSelect.appendChild(opt);
+    }
+    slowSelect.value = v;
+  }
+
+  function showWords(words) {
+    if (document.activeElement !== wordsInput) { wordsInput.value = (words || []).join('\n'); }
   }
 
   function floatReaction(emoji) {
@@ -211,7 +286,19 @@
           addMessage(h);
         });
         root.classList.toggle('chat-is-mod', moderator);
-        if (!overlay && name) { setStatus(''); }
+        modbar.style.display = moderator && !overlay ? '' : 'none';
+        showSlow(m.slow);
+        if (moderator) { showWords(m.words); }
+        if (!overlay && name && me && me.name) { setStatus(''); }
+        break;
+      case 'slow':
+        showSlow(m.seconds);
+        if (!overlay && !moderator) {
+          setStatus(slowSeconds ? 'Slow mode is on: one message every ' + slowSeconds + ' s.' : 'Slow mode is off.');
+        }
+        break;
+      case 'words':
+        showWords(m.words);
         break;
       case 'message':
         addMessage(m);
@@ -231,6 +318,14 @@
         if (m.code === 'banned') { banned = true; setStatus('You are banned from this chat.', true); break; }
         if (m.code === 'rate_limited') { setStatus('Slow down a little.'); break; }
         if (m.code === 'too_long') { setStatus('Too long (' + MAX_TEXT + ' characters max).'); break; }
+        if (m.code === 'name_taken') {
+          name = '';
+          store('golive.chat.name', '');
+          showForms();
+          setStatus('That name belongs to the creator or a moderator. Pick another.', true);
+          break;
+        }
+        if (m.code === 'timed_out' || m.code === 'slow_mode' || m.code === 'blocked') { setStatus(m.message || m.code, m.code === 'timed_out'); break; }
         setStatus(m.message || m.code);
         break;
     }

@@ -23,6 +23,7 @@ import (
 // sessions). It is stopped by t.Cleanup.
 type Chromium struct {
 	conn    *websocket.Conn
+	closed  chan struct{} // closed when the DevTools connection ends
 	mu      sync.Mutex
 	nextID  int
 	waiting map[int]chan cdpReply
@@ -40,7 +41,8 @@ var devtoolsRE = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 // for playback (autoplay without a gesture, no GPU, no background
 // networking), and extra ones (such as
 // --use-fake-device-for-media-stream), and connects to its DevTools
-// endpoint.
+// endpoint. Cleanup closes the browser through DevTools (so it ends its
+// helper processes itself) and kills it if it is still running 10 s later.
 func StartChromium(t testing.TB, extraFlags ...string) *Chromium {
 	t.Helper()
 	bin := "/usr/bin/chromium"
@@ -79,10 +81,18 @@ func StartChromium(t testing.TB, extraFlags ...string) *Chromium {
 		_, _ = io.Copy(io.Discard, stderr)
 		_ = cmd.Wait()
 	}()
-	c := &Chromium{waiting: map[int]chan cdpReply{}, pages: map[string]*Page{}}
+	c := &Chromium{closed: make(chan struct{}), waiting: map[int]chan cdpReply{}, pages: map[string]*Page{}}
 	t.Cleanup(func() {
 		if c.conn != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = c.call(ctx, "", "Browser.close", nil)
+			cancel()
 			_ = c.conn.CloseNow()
+			select {
+			case <-exited: // stderr closed: the browser and its helpers are gone
+				return
+			case <-time.After(10 * time.Second):
+			}
 		}
 		_ = cmd.Process.Kill()
 		<-exited
@@ -117,6 +127,7 @@ func (c *Chromium) read() {
 				ch <- cdpReply{err: fmt.Errorf("chromium: connection closed: %w", err)}
 				delete(c.waiting, id)
 			}
+			close(c.closed)
 			c.mu.Unlock()
 			return
 		}
@@ -163,6 +174,12 @@ func (c *Chromium) call(ctx context.Context, session, method string, params any)
 		params = map[string]any{}
 	}
 	c.mu.Lock()
+	select {
+	case <-c.closed:
+		c.mu.Unlock()
+		return nil, fmt.Errorf("chromium %s: connection closed", method)
+	default:
+	}
 	c.nextID++
 	id := c.nextID
 	ch := make(chan cdpReply, 1)
@@ -202,9 +219,36 @@ type Page struct {
 	errs    []string
 }
 
-// NewPage opens a tab on url.
+// NewPage opens a tab on url in the browser's default context: the tabs
+// NewPage opens share cookies and storage, as one visitor's tabs do.
 func (c *Chromium) NewPage(ctx context.Context, url string) (*Page, error) {
-	res, err := c.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"})
+	return c.newPage(ctx, url, "")
+}
+
+// NewIsolatedPage opens a tab on url in a browser context of its own: it
+// shares no cookies or storage with any other tab, as another visitor's
+// browser would.
+func (c *Chromium) NewIsolatedPage(ctx context.Context, url string) (*Page, error) {
+	res, err := c.call(ctx, "", "Target.createBrowserContext", nil)
+	if err != nil {
+		return nil, err
+	}
+	var bc struct{ BrowserContextID string }
+	if err := json.Unmarshal(res, &bc); err != nil {
+		return nil, err
+	}
+	return c.newPage(ctx, url, bc.BrowserContextID)
+}
+
+// newPage creates a blank tab in browser context browserContext ("": the
+// default one), attaches to it, enables the events Errors collects, then
+// navigates to url.
+func (c *Chromium) newPage(ctx context.Context, url, browserContext string) (*Page, error) {
+	params := map[string]any{"url": "about:blank"}
+	if browserContext != "" {
+		params["browserContextId"] = browserContext
+	}
+	res, err := c.call(ctx, "", "Target.createTarget", params)
 	if err != nil {
 		return nil, err
 	}
