@@ -24,8 +24,11 @@ type destination struct {
 	clock   Clock         // the stage's Clock
 	bound   time.Duration // the queue's bound while connected (QueueDuration)
 	retries bool          // a Reconnect policy is set
-	policy  ReconnectPolicy
-	log     *slog.Logger
+	// joinLate is set by Multi: a first connection that fails for a
+	// reason that may pass is retried with the Reconnect policy.
+	joinLate bool
+	policy   ReconnectPolicy
+	log      *slog.Logger
 
 	ctx       context.Context // cancelled by Close, or when the stage ends
 	cancel    context.CancelFunc
@@ -182,18 +185,20 @@ func (d *destination) fail(err error) {
 	d.mu.Unlock()
 }
 
+func (d *destination) setJoinLate() { d.joinLate = true }
+
 // begin takes the first connection's outcome (err): the stage goes on
 // live, or, in a Multi (joinLate) with a Reconnect policy after a failure
 // that may pass, reconnecting; otherwise it has failed and begin returns
 // false. When it goes on, InitializeContext is told.
-func (d *destination) begin(initCtx context.Context, err error, joinLate bool, redacted string) bool {
+func (d *destination) begin(initCtx context.Context, err error, redacted string) bool {
 	switch {
 	case err == nil:
 		d.setLive(false)
 	case initCtx.Err() != nil:
 		d.fail(fmt.Errorf("%s %s: connecting: %w", d.name, redacted, initCtx.Err()))
 		return false
-	case joinLate && d.retries && !errors.Is(err, ErrRefused):
+	case d.joinLate && d.retries && !errors.Is(err, ErrRefused):
 		d.goAway(err) // in a Multi, a failure that may pass is retried
 	default:
 		d.fail(err)

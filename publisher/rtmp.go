@@ -65,10 +65,6 @@ type RTMP struct {
 	// (ConnectTimeout, WriteTimeout) are on the wall clock.
 	Clock Clock
 
-	// joinLate is set by Multi: a first connection that fails for a
-	// reason that may pass is retried with the Reconnect policy.
-	joinLate bool
-
 	destination // life, queue, states, reconnection, counters
 	target      Target
 	writing     atomic.Bool // a packet is being handed to the connection
@@ -147,8 +143,6 @@ func (r *RTMP) WritePacket(pkt *media.Packet) {
 	}
 	r.push(pkt)
 }
-
-func (r *RTMP) setJoinLate() { r.joinLate = true }
 
 // Stats returns a snapshot of the destination.
 func (r *RTMP) Stats() RTMPStats {

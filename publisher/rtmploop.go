@@ -22,7 +22,7 @@ func (r *RTMP) run(initCtx context.Context) {
 	}()
 
 	conn, err := r.connect(initCtx)
-	if !r.begin(initCtx, err, r.joinLate, r.target.Redacted()) {
+	if !r.begin(initCtx, err, r.target.Redacted()) {
 		return
 	}
 	wasLive := conn != nil

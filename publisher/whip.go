@@ -55,8 +55,6 @@ type WHIP struct {
 	// Logger receives the stage's logs [slog.Default()].
 	Logger *slog.Logger
 
-	joinLate bool
-
 	destination // life, queue, states, reconnection, counters
 	target      Target
 	ackMeter    media.RateMeter
@@ -122,8 +120,6 @@ func (w *WHIP) configure() error {
 	return nil
 }
 
-func (w *WHIP) setJoinLate() { w.joinLate = true }
-
 // WritePacket queues pkt for sending; it never blocks. Audio that is not
 // Opus is ignored. pkt must not be changed afterwards.
 func (w *WHIP) WritePacket(pkt *media.Packet) {
@@ -175,7 +171,7 @@ func (w *WHIP) Stats() RTMPStats {
 func (w *WHIP) run(initCtx context.Context) {
 	defer w.stopped()
 	conn, err := w.connect(initCtx)
-	if !w.begin(initCtx, err, w.joinLate, w.target.Redacted()) {
+	if !w.begin(initCtx, err, w.target.Redacted()) {
 		return
 	}
 	wasLive := conn != nil
