@@ -40,6 +40,10 @@ func TestWHIPIngest(t *testing.T) {
 	require.Contains(t, mv, "RESOLUTION=640x360", mv)
 	require.Contains(t, mv, "RESOLUTION=426x240", mv)
 	require.Contains(t, mv, "mp4a.40.2", "LL-HLS carries the Opus made AAC: %s", mv)
+	require.Eventually(t, func() bool {
+		code, mpd := get(t, s.testURL("/dash/manifest.mpd"))
+		return code == 200 && strings.Contains(mpd, `contentType="audio"`) && strings.Contains(mpd, "mp4a.40.2")
+	}, 20*time.Second, 100*time.Millisecond, "DASH, over the same segments, has the AAC too")
 	st := s.Status()
 	require.True(t, st.Live)
 	require.Equal(t, "h264", st.Ingest.Codec)
