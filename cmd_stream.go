@@ -34,7 +34,7 @@ func parseStreamFlags(args []string, stderr io.Writer) (broadcast.Config, time.D
 		scenePath                            string
 		verbose                              bool
 	)
-	fs.Var(&to, "to", "RTMP(S) publish URL; repeat for multistream")
+	fs.Var(&to, "to", "RTMP(S) publish URL, or http(s)://KEY@HOST/whip for WHIP; repeat for multistream")
 	fs.StringVar(&cfg.Source, "source", "test", "video source: test, camera[:N], screen[:N], window:TITLE (screen/window: ?x=&y=&w=&h=&cursor=0|1&fps=N) or file:PATH (a media file, looped; file:PATH?loop=0 plays it once)")
 	fs.StringVar(&scenePath, "scene", "", "compose the video from a scene file (JSON: layers over the source; see README)")
 	fs.StringVar(&cfg.Audio, "audio", "test", "audio source: test, mic[:N], file (the audio of --source file:PATH) or none")

@@ -50,7 +50,7 @@ func (p *destinationsPanel) reload() {
 		p.checks[d.ID] = check
 		name := widget.NewLabel(d.Name)
 		name.TextStyle.Bold = true
-		where := widget.NewLabel(d.URL + "/" + d.MaskedKey())
+		where := widget.NewLabel(d.Where())
 		where.Truncation = fyne.TextTruncateEllipsis
 		var buttons []fyne.CanvasObject
 		if d.Kind != studio.DestBundled {
@@ -101,15 +101,15 @@ func newDestForm(presets []studio.Preset, d studio.Destination) *destForm {
 		p := byName[n]
 		f.dest.Kind = p.Kind
 		f.advice.SetText(p.Advice)
-		if p.Kind != studio.DestCustom || f.url.Text == "" {
+		f.placeholders()
+		if (p.Kind != studio.DestCustom && p.Kind != studio.DestWHIP) || f.url.Text == "" || isPresetURL(presets, f.url.Text) {
 			f.url.SetText(p.URL)
 		}
 		if f.name.Text == "" || isPresetName(presets, f.name.Text) {
 			f.name.SetText(p.Name)
 		}
 	})
-	f.url.SetPlaceHolder("rtmp://host[:port]/app")
-	f.key.SetPlaceHolder("stream key")
+	f.placeholders()
 	f.name.SetText(d.Name)
 	f.url.SetText(d.URL)
 	f.key.SetText(d.Key)
@@ -129,6 +129,26 @@ func newDestForm(presets []studio.Preset, d studio.Destination) *destForm {
 		widget.NewFormItem("", f.advice),
 	)
 	return f
+}
+
+// placeholders fit the URL and key hints to the chosen service.
+func (f *destForm) placeholders() {
+	if f.dest.Kind == studio.DestWHIP {
+		f.url.SetPlaceHolder("https://host[:port]/whip")
+		f.key.SetPlaceHolder("bearer token (stream key)")
+		return
+	}
+	f.url.SetPlaceHolder("rtmp://host[:port]/app")
+	f.key.SetPlaceHolder("stream key")
+}
+
+func isPresetURL(presets []studio.Preset, u string) bool {
+	for _, p := range presets {
+		if p.URL == u {
+			return true
+		}
+	}
+	return false
 }
 
 func isPresetName(presets []studio.Preset, n string) bool {

@@ -149,6 +149,7 @@ func (f *fakeController) Presets() []studio.Preset {
 		{Kind: "youtube", Name: "YouTube", URL: "rtmp://a.rtmp.youtube.com/live2", Advice: "yt advice"},
 		{Kind: "twitch", Name: "Twitch", URL: "rtmp://live.twitch.tv/app", Advice: "twitch advice"},
 		{Kind: "custom", Name: "Custom RTMP(S)", URL: "rtmp://"},
+		{Kind: studio.DestWHIP, Name: "WHIP (WebRTC)", URL: "https://"},
 	}
 }
 func (f *fakeController) ViewerURL() string { return f.viewerURL }
@@ -361,6 +362,16 @@ func TestDestinationsPanel(t *testing.T) {
 	require.NoError(t, f.SaveDestination(form.value()))
 	require.Contains(t, f.called(), "save twitch Twitch rtmp://live.twitch.tv/app live_999_abc")
 	require.True(t, form.value().Enabled, "a new destination starts ticked")
+
+	// WHIP: the endpoint's URL and its bearer token.
+	whip := newDestForm(f.Presets(), studio.Destination{})
+	whip.preset.SetSelected("WHIP (WebRTC)")
+	require.Equal(t, "https://", whip.url.Text)
+	require.Equal(t, "bearer token (stream key)", whip.key.PlaceHolder)
+	whip.url.SetText("http://192.168.1.20:8080/whip")
+	test.Type(whip.key, "lan-key-42")
+	require.Equal(t, "http://lan-key-42@192.168.1.20:8080/whip", whip.value().PublishURL())
+	require.NoError(t, whip.value().Validate())
 
 	// Editing keeps the ID and kind.
 	edit := newDestForm(f.Presets(), f.Destinations()[1])

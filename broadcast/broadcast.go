@@ -365,15 +365,12 @@ func (b *Broadcast) audioLoop() {
 			if tap := b.onAudio.Load(); tap != nil {
 				(*tap)(f)
 			}
-			if air == nil || air.aenc == nil || !air.videoOut.Load() {
+			if air == nil || !air.hasAudio() || !air.videoOut.Load() {
 				continue
 			}
-			pkts, err := air.aenc.Encode(f)
-			if err != nil {
+			if err := air.encodeAudio(f); err != nil {
 				b.errs.add("audio encode", err)
-				continue
 			}
-			air.write(pkts)
 		}
 	}
 }

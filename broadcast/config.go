@@ -11,7 +11,8 @@ import (
 // Config is what a broadcast sends and where; the zero value of each field
 // takes the default documented on it.
 type Config struct {
-	// Destinations are RTMP(S) publish URLs; several means multistream.
+	// Destinations are RTMP(S) publish URLs or WHIP endpoints
+	// (http(s)://KEY@HOST/PATH); several means multistream.
 	Destinations []string
 	// Source is the video source: "test" (default), "camera[:N]",
 	// "screen[:N]", "window:TITLE" (see capture.Parse) or a media file,
@@ -73,7 +74,7 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	c = c.WithDefaults()
 	if len(c.Destinations) == 0 {
-		return fmt.Errorf("%w: no destination (want --to rtmp://HOST/APP/KEY)", media.ErrBadOption)
+		return fmt.Errorf("%w: no destination (want --to rtmp://HOST/APP/KEY or --to http://KEY@HOST/whip)", media.ErrBadOption)
 	}
 	for _, d := range c.Destinations {
 		if _, err := ParseDestination(d); err != nil {

@@ -17,7 +17,8 @@ import (
 // onAir is one Go Live, from the button to the stop: the encoders and the destinations they feed.
 type onAir struct {
 	venc    *encoder.H264
-	aenc    *encoder.AAC // nil without audio
+	aenc    *encoder.AAC  // nil without audio, or when only WHIP destinations take it
+	oenc    *encoder.Opus // nil without audio or without a WHIP destination
 	out     *publisher.Multi
 	urls    []string                     // masked, in the order of out.Destinations
 	rec     *publisher.Recorder          // nil unless recording
@@ -45,8 +46,16 @@ func openOnAir(ctx context.Context, cfg Config, withAudio bool, logger *slog.Log
 		return nil, fmt.Errorf("video encoder: %w", err)
 	}
 	s := &onAir{venc: venc, out: &publisher.Multi{}, stopped: make(chan struct{}), started: time.Now(), fps: cfg.FPS}
-	var ap *media.CodecParams
-	if withAudio {
+	whip, rtmp := 0, 0
+	for _, u := range cfg.Destinations {
+		if t, err := publisher.ParseURL(u); err == nil && t.IsWHIP() {
+			whip++
+		} else {
+			rtmp++
+		}
+	}
+	var ap, op *media.CodecParams
+	if withAudio && (rtmp > 0 || cfg.Record != "") {
 		s.aenc = &encoder.AAC{Bitrate: cfg.AudioBitrate, Logger: logger.With("stage", "aac")}
 		if err := s.aenc.Initialize(); err != nil {
 			venc.Close()
@@ -55,10 +64,28 @@ func openOnAir(ctx context.Context, cfg Config, withAudio bool, logger *slog.Log
 		p := s.aenc.Params()
 		ap = &p
 	}
+	if withAudio && whip > 0 {
+		// WebRTC carries Opus, not AAC: one Opus encode for every WHIP
+		// destination.
+		s.oenc = &encoder.Opus{Bitrate: min(max(cfg.AudioBitrate, 6000), 510000), Logger: logger.With("stage", "opus")}
+		if err := s.oenc.Initialize(); err != nil {
+			s.close()
+			return nil, fmt.Errorf("audio encoder: %w", err)
+		}
+		p := s.oenc.Params()
+		op = &p
+	}
 
 	for _, u := range cfg.Destinations {
 		masked := MaskURL(u)
 		s.urls = append(s.urls, masked)
+		if t, err := publisher.ParseURL(u); err == nil && t.IsWHIP() {
+			s.out.Destinations = append(s.out.Destinations, &publisher.WHIP{
+				URL: u, Video: venc.Params(), Audio: op, Reconnect: publisher.DefaultReconnect(),
+				Logger: logger, // it adds its stage and the masked URL
+			})
+			continue
+		}
 		s.out.Destinations = append(s.out.Destinations, &publisher.RTMP{
 			URL: u, Video: venc.Params(), Audio: ap, Reconnect: publisher.DefaultReconnect(),
 			Logger: logger, // it adds its stage and the masked URL
@@ -103,17 +130,38 @@ func openOnAir(ctx context.Context, cfg Config, withAudio bool, logger *slog.Log
 	return s, nil
 }
 
-// write hands packets to every destination; it never blocks.
+// write hands packets to every destination (each takes its own audio
+// codec) and the recorder; it never blocks.
 func (s *onAir) write(pkts []*media.Packet) {
 	for _, p := range pkts {
 		if p.Codec.IsVideo() {
 			s.videoOut.Store(true)
 		}
 		s.out.WritePacket(p)
-		if s.rec != nil {
+		if s.rec != nil && p.Codec != media.CodecOpus {
 			s.rec.WritePacket(p)
 		}
 	}
+}
+
+// hasAudio reports whether the destinations take audio.
+func (s *onAir) hasAudio() bool { return s.aenc != nil || s.oenc != nil }
+
+// encodeAudio encodes one audio frame to AAC and to Opus, as the
+// destinations need, and hands the packets on.
+func (s *onAir) encodeAudio(f *media.AudioFrame) error {
+	var errs []error
+	if s.aenc != nil {
+		pkts, err := s.aenc.Encode(f)
+		s.write(pkts)
+		errs = append(errs, err)
+	}
+	if s.oenc != nil {
+		pkts, err := s.oenc.Encode(f)
+		s.write(pkts)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // err joins the destinations' errors once all of them have ended.
@@ -144,6 +192,11 @@ func (s *onAir) close() {
 				s.write(pkts)
 			}
 		}
+		if s.oenc != nil {
+			if pkts, err := s.oenc.Flush(); err == nil {
+				s.write(pkts)
+			}
+		}
 		s.out.Close()
 		s.summary = summarize(s)
 		if s.rec != nil {
@@ -152,6 +205,9 @@ func (s *onAir) close() {
 		s.venc.Close()
 		if s.aenc != nil {
 			s.aenc.Close()
+		}
+		if s.oenc != nil {
+			s.oenc.Close()
 		}
 	})
 }

@@ -39,8 +39,9 @@ func ParseFPS(s string) (int, error) {
 	return fps, nil
 }
 
-// ParseDestination checks an RTMP publish URL (see publisher.ParseURL):
-// rtmp:// or rtmps://, a host, an application and a stream key.
+// ParseDestination checks a publish URL (see publisher.ParseURL): rtmp://
+// or rtmps:// with a host, an application and a stream key, or an http(s)
+// WHIP endpoint whose user part is the bearer token.
 func ParseDestination(s string) (publisher.Target, error) {
 	t, err := publisher.ParseURL(s)
 	if err != nil {

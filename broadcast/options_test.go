@@ -1,11 +1,13 @@
 package broadcast
 
 import (
-	"golive/media"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"golive/media"
+	"golive/publisher"
 )
 
 // optionCases drives the parser tests and seeds the fuzz target.
@@ -26,7 +28,11 @@ var optionCases = []struct {
 	{"fps", "121", 0},
 	{"url", "rtmp://127.0.0.1:1935/live/key", 1},
 	{"url", "rtmps://live.example.com/app/abc?x=1", 1},
-	{"url", "http://example.com/live/key", 0},
+	{"url", "http://KEY@192.168.1.20:8080/whip", 1},
+	{"url", "https://whip.example.com/abc/publish", 1},
+	{"url", "ftp://example.com/live/key", 0},
+	{"url", "http:///whip", 0},
+	{"url", "http://k@host:99999/whip", 0},
 	{"url", "rtmp:///live/key", 0},
 	{"url", "rtmp://host/live", 0},
 	{"url", "rtmp://host:99999/live/key", 0},
@@ -68,6 +74,7 @@ func TestMaskURL(t *testing.T) {
 		"rtmp://h:1935/live/secret":         "rtmp://h:1935/live/****",
 		"rtmps://u:pw@h/app/sub/secret?k=v": "rtmps://h:443/app/sub/****",
 		"rtmp://h/live":                     "<invalid URL>",
+		"http://secret@h:8080/whip?t=x":     "http://****@h:8080/whip?****",
 		"not a url":                         "<invalid URL>",
 	} {
 		require.Equal(t, want, MaskURL(in))
@@ -85,8 +92,15 @@ func FuzzParseOptions(f *testing.F) {
 			return
 		}
 		require.Positive(t, v)
-		if kind == "url" {
+		if kind != "url" {
+			return
+		}
+		t2, err := publisher.ParseURL(in)
+		require.NoError(t, err)
+		if !t2.IsWHIP() {
 			require.True(t, strings.HasSuffix(MaskURL(in), "/****"), "key shown in %q", MaskURL(in))
+		} else if t2.Key != "" {
+			require.True(t, strings.HasPrefix(MaskURL(in), t2.Scheme+"://****@"), "key shown in %q", MaskURL(in))
 		}
 	})
 }

@@ -87,6 +87,9 @@ func (k *statsKeeper) sample(now time.Time, air *onAir, video capture.VideoSourc
 		if air.aenc != nil {
 			bytes += air.aenc.Stats().Bytes
 		}
+		if air.oenc != nil {
+			bytes += air.oenc.Stats().Bytes
+		}
 		if k.lastAir != air {
 			k.bytes.Reset()
 			k.frames.Reset()

@@ -10,9 +10,14 @@
 //     blocks. With a ReconnectPolicy a lost connection comes back by itself
 //     (backoff on an injected Clock, headers re-sent, resumed at a
 //     keyframe, bounded buffer while away).
+//   - WHIP publishes H.264 + Opus to one WHIP endpoint (RFC 9725) over
+//     pion/webrtc: a sendonly offer POSTed with the stream key as the
+//     bearer token, the encoder's H.264 as RTP (packetization-mode 1), the
+//     session DELETEd on close; the same queue, states, reconnect policy
+//     and stats as RTMP.
 //   - Queue bounds the send queue in media time and drops video before
 //     audio, never handing out a frame whose reference was dropped.
-//   - Multi fans one encode out to several RTMP destinations.
+//   - Multi fans one encode out to several destinations, RTMP and WHIP.
 //   - BitrateController lowers and raises the encoder's bitrate from the
 //     queue delay and the measured send rate.
 //   - Recorder writes the same packets to a crash-safe fragmented MP4 (or

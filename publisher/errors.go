@@ -2,9 +2,9 @@ package publisher
 
 import "errors"
 
-// ErrBadURL is returned by ParseURL and RTMP.Initialize when the
-// destination URL is not rtmp:// or rtmps:// with an application and a
-// stream key.
+// ErrBadURL is returned by ParseURL, RTMP.Initialize and WHIP.Initialize
+// when the destination URL is not rtmp:// or rtmps:// with an application
+// and a stream key (RTMP), or http(s)://[KEY@]HOST/PATH (WHIP).
 var ErrBadURL = errors.New("bad RTMP URL")
 
 // ErrUnreachable is returned by RTMP.Initialize (and reported while

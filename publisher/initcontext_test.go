@@ -81,7 +81,10 @@ func TestInitializeContextCancel(t *testing.T) {
 			start := time.Now()
 			var err error
 			if tc.multi {
-				m := &Multi{Destinations: dests}
+				m := &Multi{}
+				for _, d := range dests {
+					m.Destinations = append(m.Destinations, d)
+				}
 				err = m.InitializeContext(ctx)
 				defer m.Close()
 				select {

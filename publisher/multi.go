@@ -14,14 +14,36 @@ import (
 // could be started (it wraps each destination's error).
 var ErrNoDestination = errors.New("no destination accepted the stream")
 
-// Multi fans one encoded stream out to several RTMP destinations. Each
-// destination keeps its own queue, reconnect loop and stats, and
+// Destination is one output of a Multi: an *RTMP or a *WHIP.
+type Destination interface {
+	// InitializeContext starts the destination and waits for its first
+	// connection (see RTMP.InitializeContext).
+	InitializeContext(ctx context.Context) error
+	// WritePacket queues a packet; it never blocks.
+	WritePacket(pkt *media.Packet)
+	// ReconnectNow skips the current reconnection wait.
+	ReconnectNow()
+	// Stats returns a snapshot of the destination.
+	Stats() RTMPStats
+	// Done is closed when the destination has stopped; Err says why.
+	Done() <-chan struct{}
+	Err() error
+	// Close flushes and stops the destination; it is idempotent.
+	Close()
+	// setJoinLate makes a first connection that failed for a reason that
+	// may pass retry with the Reconnect policy.
+	setJoinLate()
+}
+
+// Multi fans one encoded stream out to several destinations (RTMP, WHIP).
+// Each destination keeps its own queue, reconnect loop and stats, and
 // WritePacket never blocks, so one slow or dead destination never stalls
 // the others. A destination that was down at Initialize joins later when
 // it has a Reconnect policy (see Initialize).
 type Multi struct {
-	// Destinations are configured but not yet initialized stages.
-	Destinations []*RTMP
+	// Destinations are configured but not yet initialized stages (RTMP
+	// or WHIP, mixed as they come).
+	Destinations []Destination
 
 	errs []error
 	done chan struct{}
@@ -48,7 +70,7 @@ func (m *Multi) InitializeContext(ctx context.Context) error {
 	m.errs = make([]error, len(m.Destinations))
 	var wg sync.WaitGroup
 	for i, d := range m.Destinations {
-		d.joinLate = true
+		d.setJoinLate()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

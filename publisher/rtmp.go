@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,39 +65,10 @@ type RTMP struct {
 	// (ConnectTimeout, WriteTimeout) are on the wall clock.
 	Clock Clock
 
-	// joinLate is set by Multi: a first connection that fails for a
-	// reason that may pass is retried with the Reconnect policy.
-	joinLate bool
-
-	target    Target
-	log       *slog.Logger
-	policy    ReconnectPolicy
-	ctx       context.Context // cancelled by Close, or when the stage ends
-	cancel    context.CancelFunc
-	done      chan struct{} // closed when run has returned
-	connected chan error    // the first connection's outcome, when the stage goes on
-	wake      chan struct{} // WritePacket queued something
-	now       chan struct{} // ReconnectNow
-	started   atomic.Bool   // the stage runs and WritePacket queues
-	sent      atomic.Int64
-	packets   atomic.Int64
-	meter     media.RateMeter // bytes sent
-	pushed    atomic.Int64    // bytes given to WritePacket and queued
-	inMeter   media.RateMeter // bytes pushed
-	writing   atomic.Bool     // a packet is being handed to the connection
-	link      linkMeter
-
-	mu       sync.Mutex // guards the fields below
-	queue    *Queue
-	state    RTMPState
-	err      error
-	lastErr  error
-	attempts int
-	recons   int
-	next     time.Time
-	// What did not reach the peer, set when the stage stops.
-	undelivered       time.Duration
-	framesUndelivered int64
+	destination // life, queue, states, reconnection, counters
+	target      Target
+	writing     atomic.Bool // a packet is being handed to the connection
+	link        linkMeter
 
 	// Owned by the run goroutine.
 	base    time.Duration
@@ -119,25 +89,7 @@ func (r *RTMP) Initialize() error { return r.InitializeContext(context.Backgroun
 // closes the socket and returns an error wrapping ctx.Err(). ctx bounds
 // only the first connection, not the stage's life after it.
 func (r *RTMP) InitializeContext(ctx context.Context) error {
-	if r.done != nil {
-		return fmt.Errorf("rtmp: Initialize called twice")
-	}
-	r.done = make(chan struct{})
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	if err := r.configure(); err != nil {
-		r.cancel()
-		r.fail(err)
-		close(r.done)
-		return err
-	}
-	go r.run(ctx)
-	select {
-	case err := <-r.connected:
-		r.started.Store(true)
-		return err
-	case <-r.done:
-		return r.Err()
-	}
+	return r.start(ctx, "rtmp", r.configure, r.run)
 }
 
 // configure checks the fields and fills in the defaults.
@@ -145,6 +97,9 @@ func (r *RTMP) configure() error {
 	t, err := ParseURL(r.URL)
 	if err != nil {
 		return fmt.Errorf("rtmp: %w", err)
+	}
+	if t.IsWHIP() {
+		return fmt.Errorf("rtmp: %w: scheme %q is a WHIP endpoint's (see WHIP): %s", ErrBadURL, t.Scheme, t.Redacted())
 	}
 	r.target = t
 	if r.Video.Codec != media.CodecH264 || len(r.Video.Config) == 0 {
@@ -172,19 +127,7 @@ func (r *RTMP) configure() error {
 	if r.Clock == nil {
 		r.Clock = realClock{}
 	}
-	if r.Reconnect != nil {
-		r.policy = r.Reconnect.withDefaults()
-	}
-	r.log = r.Logger
-	if r.log == nil {
-		r.log = slog.Default()
-	}
-	r.log = r.log.With("stage", "rtmp", "url", t.Redacted())
-	r.connected = make(chan error)
-	r.wake = make(chan struct{}, 1)
-	r.now = make(chan struct{}, 1)
-	r.queue = NewQueue(r.QueueDuration)
-	r.setState(StateConnecting)
+	r.setup("rtmp", t.Redacted(), r.Logger, r.Clock, r.QueueDuration, r.Reconnect)
 	return nil
 }
 
@@ -192,40 +135,19 @@ func (r *RTMP) configure() error {
 // must not be changed afterwards. Packets written before Initialize
 // returned, after a failed Initialize or after Close are ignored.
 func (r *RTMP) WritePacket(pkt *media.Packet) {
-	if pkt == nil || !r.started.Load() || r.ctx.Err() != nil {
+	if !r.accepts(pkt) {
 		return
 	}
-	if pkt.Codec == media.CodecAAC && r.Audio == nil {
-		return
+	if !pkt.Codec.IsVideo() && (r.Audio == nil || pkt.Codec != media.CodecAAC) {
+		return // no audio, or another destination's (Opus for WHIP)
 	}
-	r.pushed.Add(int64(len(pkt.Data)))
-	r.mu.Lock()
-	r.queue.Push(pkt)
-	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-// ReconnectNow skips the current reconnection wait.
-func (r *RTMP) ReconnectNow() {
-	if r.now == nil {
-		return
-	}
-	select {
-	case r.now <- struct{}{}:
-	default:
-	}
+	r.push(pkt)
 }
 
 // Stats returns a snapshot of the destination.
 func (r *RTMP) Stats() RTMPStats {
-	total := r.sent.Load()
 	ls := r.link.stats()
 	st := RTMPStats{
-		BytesSent:         total,
-		PacketsSent:       r.packets.Load(),
 		BytesAcked:        ls.acked,
 		LinkBitrate:       ls.bitrate,
 		KernelQueued:      ls.queued,
@@ -236,58 +158,10 @@ func (r *RTMP) Stats() RTMPStats {
 		FramesLost:        ls.lost,
 		FramesUnconfirmed: ls.unacked,
 	}
-	if r.Clock != nil {
-		now := r.Clock.Now()
-		st.Bitrate = r.meter.Bitrate(now, total)
-		st.InputBitrate = r.inMeter.Bitrate(now, r.pushed.Load())
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	st.State, st.LastError = r.state, r.lastErr
-	st.Attempts, st.Reconnects, st.NextAttempt = r.attempts, r.recons, r.next
-	st.Congested = ls.congested && r.state == StateLive
-	st.Undelivered, st.FramesUndelivered = r.undelivered, r.framesUndelivered
-	if r.queue != nil {
-		st.QueueLen, st.QueueDelay = r.queue.Len(), r.queue.Delay()
-		st.DroppedVideo, st.DroppedAudio = r.queue.Dropped()
-		// The link's part as of its last sample (a tenth of a second
-		// at most): newest and acknowledged from the same moment.
-		st.QueueDelay = max(st.QueueDelay, ls.delay)
-	}
+	r.fill(&st)
+	st.Congested = ls.congested && st.State == StateLive
+	// The link's part as of its last sample (a tenth of a second at
+	// most): newest and acknowledged from the same moment.
+	st.QueueDelay = max(st.QueueDelay, ls.delay)
 	return st
-}
-
-// Done is closed when the stage has stopped: after Close, when the first
-// connection failed, or when the connection was lost and cannot come back.
-func (r *RTMP) Done() <-chan struct{} { return r.done }
-
-// Err returns why the stage stopped (nil after a plain Close).
-func (r *RTMP) Err() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
-}
-
-// Close stops the stage and waits for it. A live connection first sends
-// what is queued (for at most FlushTimeout) and unpublishes; a connection
-// attempt or a reconnection wait ends at once. It is idempotent.
-func (r *RTMP) Close() {
-	if r.done == nil {
-		return
-	}
-	r.cancel()
-	<-r.done
-}
-
-func (r *RTMP) setState(s RTMPState) {
-	r.mu.Lock()
-	r.state = s
-	r.mu.Unlock()
-}
-
-// fail records why the stage stops.
-func (r *RTMP) fail(err error) {
-	r.mu.Lock()
-	r.state, r.err, r.lastErr = StateFailed, err, err
-	r.mu.Unlock()
 }

@@ -2,7 +2,6 @@ package publisher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,42 +18,18 @@ func (r *RTMP) run(initCtx context.Context) {
 	sendCtx, stopSending := withGrace(r.ctx, r.Clock, r.FlushTimeout+time.Second)
 	defer func() {
 		stopSending()
-		r.cancel()
-		r.mu.Lock()
-		r.next = time.Time{}
-		if r.state != StateFailed {
-			r.state = StateClosed
-		}
-		// The queue's leftovers did not make it either (the link's
-		// unacknowledged packets were counted when its connection ended).
-		if newest, ok := r.queue.Newest(); ok {
-			if oldest, ok := r.queue.Oldest(); ok {
-				r.undelivered = max(r.undelivered, newest-oldest)
-			}
-		}
-		r.framesUndelivered += int64(r.queue.VideoLen())
-		r.mu.Unlock()
-		close(r.done)
+		r.stopped()
 	}()
 
 	conn, err := r.connect(initCtx)
-	switch {
-	case err == nil:
-		r.setLive(false)
-	case initCtx.Err() != nil:
-		r.fail(fmt.Errorf("rtmp %s: connecting: %w", r.target.Redacted(), initCtx.Err()))
-		return
-	case r.joinLate && r.Reconnect != nil && !errors.Is(err, ErrRefused):
-		r.goAway(err) // in a Multi, a failure that may pass is retried
-	default:
-		r.fail(err)
+	if !r.begin(initCtx, err, r.target.Redacted()) {
 		return
 	}
-	r.connected <- err
 	wasLive := conn != nil
 	for {
 		if conn == nil {
-			if conn = r.redial(err); conn == nil {
+			var ok bool
+			if conn, ok = redial(&r.destination, err, r.connect); !ok {
 				return
 			}
 			r.setLive(wasLive)
@@ -67,15 +42,9 @@ func (r *RTMP) run(initCtx context.Context) {
 		}
 		r.closeConn(conn, false)
 		conn = nil
-		if r.ctx.Err() != nil {
+		if !r.lost(err) {
 			return
 		}
-		r.log.Warn("connection lost", "err", err)
-		if r.Reconnect == nil {
-			r.fail(err)
-			return
-		}
-		r.goAway(err)
 	}
 }
 
@@ -264,21 +233,6 @@ func (r *RTMP) awaitAcks(window context.Context, conn *rtmpConn) {
 	}
 }
 
-// pop takes the next packet from the queue. After a reconnection the
-// away-buffer drains back to the live bound as it goes.
-func (r *RTMP) pop() (*media.Packet, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p, ok := r.queue.Pop()
-	if ok && r.queue.Budget > r.QueueDuration {
-		r.queue.Budget = max(r.QueueDuration, min(r.queue.Budget, r.queue.Delay()+100*time.Millisecond))
-		if r.queue.Budget == r.QueueDuration {
-			r.queue.Mode = QueueLive
-		}
-	}
-	return p, ok
-}
-
 // send writes one packet.
 func (r *RTMP) send(ctx context.Context, conn *rtmpConn, p *media.Packet) error {
 	if !r.hasBase {
@@ -305,58 +259,4 @@ func (r *RTMP) send(ctx context.Context, conn *rtmpConn, p *media.Packet) error 
 	}
 	r.packets.Add(1)
 	return nil
-}
-
-// goAway shows the stage reconnecting because of cause and makes the
-// queue keep what the policy's Buffer allows, from a keyframe.
-func (r *RTMP) goAway(cause error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.state, r.lastErr, r.attempts = StateReconnecting, cause, 0
-	r.queue.Mode = QueueAway
-	r.queue.Budget = r.policy.Buffer
-	r.queue.Restart()
-}
-
-// setLive shows the stage live; reconnected counts a reconnection.
-func (r *RTMP) setLive(reconnected bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.state, r.attempts, r.next = StateLive, 0, time.Time{}
-	if reconnected {
-		r.recons++
-	}
-}
-
-// redial waits out the policy's backoff and dials again until a
-// connection is up, Close is called, or the policy gives up (nil then).
-func (r *RTMP) redial(cause error) *rtmpConn {
-	for attempt := 1; ; attempt++ {
-		delay := r.policy.Delay(attempt)
-		r.mu.Lock()
-		r.next = r.Clock.Now().Add(delay)
-		r.mu.Unlock()
-		r.log.Info("reconnecting", "attempt", attempt, "in", delay.Round(time.Millisecond), "reason", cause)
-		select {
-		case <-r.Clock.After(delay):
-		case <-r.now:
-		case <-r.ctx.Done():
-			return nil
-		}
-		conn, err := r.connect(r.ctx)
-		if err == nil {
-			return conn
-		}
-		if r.ctx.Err() != nil {
-			return nil
-		}
-		cause = err
-		r.mu.Lock()
-		r.attempts, r.lastErr = attempt, err
-		r.mu.Unlock()
-		if r.policy.MaxAttempts > 0 && attempt >= r.policy.MaxAttempts {
-			r.fail(fmt.Errorf("gave up after %d attempts: %w", attempt, err))
-			return nil
-		}
-	}
 }

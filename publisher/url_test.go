@@ -19,7 +19,11 @@ var urlCases = []struct {
 	{in: "rtmps://x.example/app", err: true},
 	{in: "RTMP://[::1]:1936/a/b/key", want: Target{Scheme: "rtmp", Addr: "[::1]:1936", Host: "::1", App: "a/b", Key: "key", TCURL: "rtmp://[::1]:1936/a/b"}},
 	{in: "rtmps://host/app/k", want: Target{Scheme: "rtmps", Addr: "host:443", Host: "host", App: "app", Key: "k", TCURL: "rtmps://host/app"}},
-	{in: "http://host/app/key", err: true},
+	{in: "http://KEY@127.0.0.1:8080/whip", want: Target{Scheme: "http", Addr: "127.0.0.1:8080", Host: "127.0.0.1", Key: "KEY", Endpoint: "http://127.0.0.1:8080/whip"}},
+	{in: "HTTPS://to%2Fk:en@whip.example/a/b?x=1", want: Target{Scheme: "https", Addr: "whip.example:443", Host: "whip.example", Key: "to/k:en", Endpoint: "https://whip.example/a/b?x=1"}},
+	{in: "http://[::1]/whip", want: Target{Scheme: "http", Addr: "[::1]:80", Host: "::1", Endpoint: "http://[::1]/whip"}},
+	{in: "http:///whip", err: true},
+	{in: "https://k@host/whip#frag", err: true},
 	{in: "rtmp:///app/key", err: true},
 	{in: "rtmp://host/app/", err: true},
 	{in: "rtmp://host//key", err: true},
@@ -36,7 +40,9 @@ func TestParseURL(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, c.want, got)
-			require.NotContains(t, got.Redacted(), got.Key)
+			if got.Key != "" {
+				require.NotContains(t, got.Redacted(), got.Key)
+			}
 		})
 	}
 }
@@ -51,8 +57,15 @@ func FuzzParseURL(f *testing.F) {
 			require.ErrorIs(t, err, ErrBadURL)
 			return
 		}
-		require.Contains(t, []string{"rtmp", "rtmps"}, got.Scheme)
 		require.NotEmpty(t, got.Host)
+		require.NotContains(t, got.Redacted(), "@"+got.Key+"@")
+		if got.IsWHIP() {
+			require.Contains(t, []string{"http", "https"}, got.Scheme)
+			require.True(t, strings.HasPrefix(got.Endpoint, got.Scheme+"://"))
+			require.NotContains(t, got.Endpoint, "@"+got.Host)
+			return
+		}
+		require.Contains(t, []string{"rtmp", "rtmps"}, got.Scheme)
 		require.NotEmpty(t, got.App)
 		require.NotEmpty(t, got.Key)
 		require.True(t, strings.HasPrefix(got.TCURL, got.Scheme+"://"))

@@ -79,6 +79,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/dash/", s.serveDASH)
 	mux.HandleFunc("/whep", s.serveWHEP)
 	mux.HandleFunc("/whep/", s.serveWHEP)
+	mux.HandleFunc("/whip", s.serveWHIP)
+	mux.HandleFunc("/whip/", s.serveWHIP)
 	mux.HandleFunc("/chat/ws", func(w http.ResponseWriter, r *http.Request) {
 		if s.Chat == nil {
 			http.NotFound(w, r)

@@ -27,7 +27,7 @@ func newServerCollector(s *Server) *serverCollector {
 		live:     prometheus.NewDesc("golive_live", "1 while a publisher is streaming.", nil, nil),
 		viewers:  prometheus.NewDesc("golive_hls_viewers", "HLS viewers seen in the last 15 s.", nil, nil),
 		ingestBR: prometheus.NewDesc("golive_ingest_bitrate_bits", "Published bitrate over the last seconds.", nil, nil),
-		inBytes:  prometheus.NewDesc("golive_ingest_bytes_total", "Media bytes received over RTMP.", nil, nil),
+		inBytes:  prometheus.NewDesc("golive_ingest_bytes_total", "Media bytes received (RTMP and WHIP).", nil, nil),
 		refused:  prometheus.NewDesc("golive_ingest_refused_total", "Refused connect and publish requests.", nil, nil),
 		badTags:  prometheus.NewDesc("golive_ingest_bad_tags_total", "FLV tags dropped as unparsable.", nil, nil),
 		rungB:    prometheus.NewDesc("golive_rung_bytes_total", "Media bytes written to a rung's HLS muxer.", []string{"rung"}, nil),
@@ -75,6 +75,7 @@ func (s *Server) initMetrics() error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newServerCollector(s),
 		newWebRTCCollector(s),
+		newWHIPCollector(s),
 	}
 	if s.Storage != nil {
 		cs = append(cs, newStorageCollector(s.Storage))

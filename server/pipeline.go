@@ -50,6 +50,10 @@ type pipeline struct {
 	rate bitrateMeter
 
 	rtc *webrtc.WHEP // WebRTC playback; nil when WebRTC is off
+
+	// aac transcodes audio that is not AAC (a WHIP publisher's Opus) for
+	// LL-HLS; nil otherwise. Ingest goroutine only.
+	aac *aacAudio
 }
 
 // variant returns the variant serving rung name, made on first use.
@@ -81,7 +85,9 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 			return err
 		}
 	}
-	if err := top.Start(video, audio); err != nil {
+	hlsAudio := p.startAAC(audio)
+	if err := top.Start(video, hlsAudio); err != nil {
+		p.stopAAC()
 		return err
 	}
 	br := video.Bitrate
@@ -119,7 +125,7 @@ func (p *pipeline) StartStream(video, audio *media.CodecParams) error {
 	p.top, p.lower, p.lad = top, lower, lad
 	p.current, p.dropped = infos, nil
 	p.audioFrom = nil
-	if audio != nil {
+	if hlsAudio != nil {
 		p.audioFrom = top
 	}
 	p.live, p.since = true, time.Now()
@@ -183,11 +189,11 @@ func (p *pipeline) WritePacket(pkt *media.Packet) {
 	p.rate.add(len(pkt.Data))
 	// top, lad and lower change only in StartStream/StopStream, which the
 	// ingest never runs concurrently with WritePacket.
-	if pkt.Codec == media.CodecAAC {
+	if !pkt.Codec.IsVideo() {
 		if p.rtc != nil {
 			p.rtc.WriteAudio(pkt)
 		}
-		_ = p.top.WriteAudio(pkt)
+		p.writeHLSAudio(pkt)
 		return
 	}
 	if p.rtc != nil {
@@ -211,6 +217,7 @@ func (p *pipeline) StopStream() {
 	if p.rtc != nil {
 		p.rtc.StopStream()
 	}
+	defer p.stopAAC()
 	var wg sync.WaitGroup
 	for _, v := range append([]*hls.Variant{top}, lower...) {
 		if v == nil {

@@ -103,6 +103,7 @@ type Server struct {
 	ownChat  *chat.Hub // the hub Initialize made when Chat was nil
 	rtc      *webrtc.Transport
 	whep     *webrtc.WHEP
+	whip     *ingest.WHIP // WebRTC ingest; nil when WebRTC is off
 	closeMu  sync.Mutex
 	closed   bool
 }
@@ -203,6 +204,9 @@ func (s *Server) Initialize() (err error) {
 		s.ingest = nil
 		return fmt.Errorf("server: %w", err)
 	}
+	if err := s.initWHIP(); err != nil {
+		return err
+	}
 	s.httpLn = s.HTTPListener
 	if s.httpLn == nil {
 		if s.httpLn, err = net.Listen("tcp", orString(s.HTTPAddr, ":8080")); err != nil {
@@ -251,6 +255,9 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	if s.whip != nil {
+		s.whip.Close()
+	}
 	if s.ingest != nil {
 		s.ingest.Close()
 	}

@@ -121,6 +121,8 @@ type IngestStatus struct {
 	AudioCodec string  `json:"audio_codec,omitempty"`
 	SampleRate int     `json:"sample_rate,omitempty"`
 	Channels   int     `json:"channels,omitempty"`
+	// Protocol is how the publisher publishes: "rtmp" or "whip".
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // RungStatus describes one rendition.
@@ -172,7 +174,7 @@ func (s *Server) Status() Status {
 			in.AudioCodec, in.SampleRate, in.Channels = audio.Codec.String(), audio.SampleRate, audio.Channels
 		}
 		if is := s.ingest.Stats(); is.Live {
-			in.Publisher = is.Publisher
+			in.Publisher, in.Protocol = is.Publisher, is.Protocol
 		}
 		st.Ingest = in
 	}

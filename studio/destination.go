@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 
 	"golive/broadcast"
@@ -22,6 +23,10 @@ const (
 	DestTwitch = "twitch"
 	// DestCustom is any RTMP(S) server.
 	DestCustom = "custom"
+	// DestWHIP is any WHIP endpoint (WebRTC: OBS 30+'s "WHIP" service,
+	// another GoLive's /whip): its URL, and the stream key sent as the
+	// bearer token.
+	DestWHIP = "whip"
 )
 
 // Preset is a well-known service's ingest.
@@ -42,6 +47,9 @@ func (*Studio) Presets() []Preset {
 			Advice: "720p30: up to 4,500 kbit/s (3,000 kbit/s recommended), 160 kbit/s AAC, keyframe every 2 s"},
 		{Kind: DestCustom, Name: "Custom RTMP(S)", URL: "rtmp://",
 			Advice: "any rtmp:// or rtmps:// server: URL of the application plus the stream key"},
+		{Kind: DestWHIP, Name: "WHIP (WebRTC)", URL: "https://",
+			Advice: "any WHIP endpoint, such as another GoLive's http://HOST:8080/whip: the endpoint's URL plus its " +
+				"bearer token (the stream key; empty when the URL carries it). Sub-second; sends H.264 and Opus"},
 	}
 }
 
@@ -54,18 +62,42 @@ type Destination struct {
 	Kind string `json:"kind"`
 	// Name is what the list shows.
 	Name string `json:"name"`
-	// URL is the server and application, e.g. rtmp://live.twitch.tv/app.
+	// URL is the server and application, e.g. rtmp://live.twitch.tv/app,
+	// or a WHIP endpoint, e.g. https://example.com/whip.
 	URL string `json:"url"`
-	// Key is the stream key (secret: never logged, shown masked).
+	// Key is the stream key (secret: never logged, shown masked); for WHIP
+	// the bearer token.
 	Key string `json:"key,omitempty"`
 	// Enabled entries are streamed to when going live; several at once
 	// is multistreaming.
 	Enabled bool `json:"enabled"`
 }
 
-// PublishURL returns the full RTMP publish URL: URL/Key.
+// PublishURL returns the full publish URL: URL/Key for RTMP, and for WHIP
+// the endpoint with the key as its user part (scheme://KEY@host/path),
+// which is how broadcast.Config carries a WHIP bearer token.
 func (d Destination) PublishURL() string {
+	if d.Kind == DestWHIP {
+		u, err := url.Parse(strings.TrimSpace(d.URL))
+		if err != nil {
+			return d.URL
+		}
+		u.User = nil
+		if d.Key != "" {
+			u.User = url.User(d.Key)
+		}
+		return u.String()
+	}
 	return strings.TrimRight(d.URL, "/") + "/" + d.Key
+}
+
+// Where returns what the list shows of the entry: the URL with the key
+// masked.
+func (d Destination) Where() string {
+	if d.Kind == DestWHIP {
+		return d.URL + " (token " + d.MaskedKey() + ")"
+	}
+	return d.URL + "/" + d.MaskedKey()
 }
 
 // Masked returns the publish URL with the key hidden.
@@ -85,14 +117,37 @@ func (d Destination) MaskedKey() string {
 
 // Validate checks the entry can be published to.
 func (d Destination) Validate() error {
+	if d.Kind == DestWHIP {
+		return d.validateWHIP()
+	}
 	if strings.TrimSpace(d.Key) == "" {
 		return fmt.Errorf("%w: destination %q has no stream key", media.ErrBadOption, d.Name)
 	}
 	if strings.ContainsAny(d.Key, "/?# \t") {
 		return fmt.Errorf("%w: destination %q: stream key must not contain '/', '?', '#' or spaces", media.ErrBadOption, d.Name)
 	}
-	if _, err := broadcast.ParseDestination(d.PublishURL()); err != nil {
+	t, err := broadcast.ParseDestination(d.PublishURL())
+	if err != nil {
 		return err
+	}
+	if t.IsWHIP() {
+		return fmt.Errorf("%w: destination %q: an http(s) URL is a WHIP endpoint: choose the WHIP service", media.ErrBadOption, d.Name)
+	}
+	return nil
+}
+
+// validateWHIP checks a WHIP entry: an http(s) URL and a token without
+// line breaks (it goes into a header).
+func (d Destination) validateWHIP() error {
+	if strings.ContainsAny(d.Key, "\r\n") {
+		return fmt.Errorf("%w: destination %q: the token must be one line", media.ErrBadOption, d.Name)
+	}
+	t, err := broadcast.ParseDestination(d.PublishURL())
+	if err != nil {
+		return err
+	}
+	if !t.IsWHIP() {
+		return fmt.Errorf("%w: destination %q: a WHIP endpoint is an http:// or https:// URL", media.ErrBadOption, d.Name)
 	}
 	return nil
 }

@@ -126,3 +126,29 @@ func FuzzStore(f *testing.F) {
 		}
 	})
 }
+
+// TestWHIPDestination: a WHIP entry publishes to its endpoint with the key
+// as the URL's user part (the bearer token), shows it masked, and takes
+// only http(s) URLs; an RTMP entry does not take them.
+func TestWHIPDestination(t *testing.T) {
+	h := newStudio(t, &memStore{}, true)
+	lan := Destination{Kind: DestWHIP, Name: "Studio PC", URL: "http://192.168.1.20:8080/whip", Key: "lan-key-42", Enabled: true}
+	require.NoError(t, h.SaveDestination(lan))
+	d := h.Destinations()[1]
+	require.Equal(t, "http://lan-key-42@192.168.1.20:8080/whip", d.PublishURL())
+	require.Equal(t, "http://****@192.168.1.20:8080/whip", d.Masked())
+	require.Equal(t, "http://192.168.1.20:8080/whip (token ****42)", d.Where())
+	require.Contains(t, h.publishURLs(), d.PublishURL())
+	require.NotContains(t, h.logs.String(), "lan-key-42")
+
+	tokenInURL := Destination{Kind: DestWHIP, Name: "CDN", URL: "https://whip.example/abc/publish"}
+	require.NoError(t, tokenInURL.Validate(), "a WHIP endpoint may take no bearer token")
+	require.Equal(t, "https://whip.example/abc/publish", tokenInURL.PublishURL())
+	for _, bad := range []Destination{
+		{Kind: DestWHIP, Name: "rtmp", URL: "rtmp://example.com/app", Key: "k"},
+		{Kind: DestWHIP, Name: "newline", URL: "https://example.com/whip", Key: "a\nb"},
+		{Kind: DestCustom, Name: "http as RTMP", URL: "http://example.com/app", Key: "abcdefgh"},
+	} {
+		require.ErrorIs(t, h.SaveDestination(bad), media.ErrBadOption, bad.Name)
+	}
+}

@@ -39,20 +39,22 @@ var devtoolsRE = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 
 // StartChromium starts headless Chromium with the flags DESIGN.md lists
 // for playback (autoplay without a gesture, no GPU, no background
-// networking) and connects to its DevTools endpoint. Cleanup closes the
-// browser through DevTools (so it ends its helper processes itself) and
-// kills it if it is still running 10 s later.
-func StartChromium(t testing.TB) *Chromium {
+// networking), and extra ones (such as
+// --use-fake-device-for-media-stream), and connects to its DevTools
+// endpoint. Cleanup closes the browser through DevTools (so it ends its
+// helper processes itself) and kills it if it is still running 10 s later.
+func StartChromium(t testing.TB, extraFlags ...string) *Chromium {
 	t.Helper()
 	bin := "/usr/bin/chromium"
 	if _, err := os.Stat(bin); err != nil {
 		bin = RequireTool(t, "chromium", "chromium-browser")
 	}
-	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu",
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--no-first-run", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
 		"--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-		"--remote-debugging-port=0", "--user-data-dir="+t.TempDir(), "about:blank")
+		"--remote-debugging-port=0", "--user-data-dir=" + t.TempDir()}, extraFlags...)
+	cmd := exec.Command(bin, append(args, "about:blank")...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,13 @@ package peers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ProbeStream is one stream as ffprobe reports it.
@@ -95,6 +97,28 @@ func FFprobe(t testing.TB, file string) ProbeInfo {
 	info, err := ParseProbe(stdout.Bytes())
 	if err != nil {
 		t.Fatalf("ffprobe %s: parse output: %v", file, err)
+	}
+	info.Stderr = stderr.String()
+	return info
+}
+
+// ProbeStreams runs ffprobe over a file or a live URL (an LL-HLS playlist
+// that has not ended), reading only what it needs to tell the streams: no
+// frame counts.
+func ProbeStreams(t testing.TB, url string) ProbeInfo {
+	t.Helper()
+	bin := RequireTool(t, "ffprobe")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-show_streams", "-show_format", "-of", "json", url)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ffprobe %s: %v: %s", url, err, stderr.String())
+	}
+	info, err := ParseProbe(stdout.Bytes())
+	if err != nil {
+		t.Fatalf("ffprobe %s: parse output: %v", url, err)
 	}
 	info.Stderr = stderr.String()
 	return info

@@ -23,6 +23,7 @@ type TestSource struct {
 	Bitrate       string        // video bitrate, e.g. "500k" [400k]
 	Profile       string        // x264 profile [high]
 	Ext           string        // container, e.g. ".flv", ".mp4" [.flv]
+	NoBFrames     bool          // no B-frames, as WebRTC carries H.264 [2 B-frames]
 }
 
 // MakeTestFile encodes the clip into a file in t.TempDir() and returns its
@@ -72,7 +73,7 @@ func MakeTestFile(t testing.TB, s TestSource) string {
 	args = append(args, "-t", secs,
 		"-c:v", "libx264", "-preset", "ultrafast", "-profile:v", s.Profile, "-pix_fmt", "yuv420p",
 		"-b:v", s.Bitrate, "-g", strconv.Itoa(s.GOP), "-keyint_min", strconv.Itoa(s.GOP), "-sc_threshold", "0",
-		"-bf", "2")
+		"-bf", map[bool]string{false: "2", true: "0"}[s.NoBFrames])
 	if !s.NoAudio {
 		args = append(args, "-c:a", "aac", "-b:a", "128k", "-ar", strconv.Itoa(s.SampleRate), "-ac", strconv.Itoa(s.Channels))
 	}

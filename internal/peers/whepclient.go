@@ -78,40 +78,11 @@ type WHEPStats struct {
 // Connect posts the offer and waits until the peer connection is up.
 func (c *WHEPClient) Connect(ctx context.Context) error {
 	c.changed = make(chan struct{})
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	pc, conn, err := loopbackPeerConnection(nil)
 	if err != nil {
 		return err
 	}
-	if uc, ok := conn.(*net.UDPConn); ok {
-		_ = uc.SetReadBuffer(4 << 20) // many clients in one busy process: room for a keyframe burst
-	}
-	c.conn = conn
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return err
-	}
-	// NACKs and receiver reports, as a browser sends them; no stats or
-	// transport-wide feedback, so that a hundred clients stay light.
-	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		return err
-	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return err
-	}
-	quiet := &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled}
-	se := webrtc.SettingEngine{LoggerFactory: quiet}
-	se.SetICEUDPMux(ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: quiet.NewLogger("udpmux")}))
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		_ = conn.Close()
-		return err
-	}
-	c.pc = pc
+	c.pc, c.conn = pc, conn
 	kinds := []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}
 	if !c.NoAudio {
 		kinds = append(kinds, webrtc.RTPCodecTypeAudio)
@@ -151,21 +122,12 @@ func (c *WHEPClient) Connect(ctx context.Context) error {
 			}
 		}
 	})
-	offer, err := pc.CreateOffer(nil)
+	offer, err := localOffer(ctx, pc)
 	if err != nil {
 		return err
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	c.start = time.Now()
-	status, body, loc, err := c.do(ctx, http.MethodPost, c.URL, "application/sdp", pc.LocalDescription().SDP)
+	status, body, loc, err := c.do(ctx, http.MethodPost, c.URL, "application/sdp", offer)
 	if err != nil {
 		return err
 	}
@@ -213,6 +175,77 @@ func resolve(base, loc string) (string, error) {
 }
 
 func (c *WHEPClient) do(ctx context.Context, method, u, ctype, body string) (int, string, string, error) {
+	return request(ctx, method, u, ctype, body, c.Bearer)
+}
+
+// loopbackPeerConnection makes a pion peer connection with pion's default
+// codecs and interceptors whose media goes through one UDP socket on
+// 127.0.0.1 (closing it makes the peer vanish); wrap, if set, stands
+// between pion and the socket.
+func loopbackPeerConnection(wrap func(net.PacketConn) net.PacketConn) (*webrtc.PeerConnection, net.PacketConn, error) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	if uc, ok := conn.(*net.UDPConn); ok {
+		_ = uc.SetReadBuffer(4 << 20) // many clients in one busy process: room for a keyframe burst
+	}
+	if wrap != nil {
+		conn = wrap(conn)
+	}
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	// NACKs and receiver/sender reports, as a browser sends them; no stats
+	// or transport-wide feedback, so that a hundred clients stay light.
+	reg := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	quiet := &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled}
+	se := webrtc.SettingEngine{LoggerFactory: quiet}
+	se.SetICEUDPMux(ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: quiet.NewLogger("udpmux")}))
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return pc, conn, nil
+}
+
+// localOffer makes the peer connection's offer and returns it with every
+// candidate gathered (no trickle).
+func localOffer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return "", err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return "", err
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+// request sends one WHIP/WHEP request (with the bearer token, if any) and
+// returns the status, body and Location.
+func request(ctx context.Context, method, u, ctype, body, bearer string) (int, string, string, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewBufferString(body))
 	if err != nil {
 		return 0, "", "", err
@@ -220,8 +253,8 @@ func (c *WHEPClient) do(ctx context.Context, method, u, ctype, body string) (int
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
-	if c.Bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Bearer)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -14,3 +14,8 @@ var ErrBadTag = errors.New("bad FLV tag")
 // application or key, already live); go-rtmp answers them with an error
 // status and closes the connection.
 var ErrRefused = errors.New("publish refused")
+
+// ErrBadRTP is reported (counted, logged once a second) for an RTP packet
+// of a WHIP publisher that does not carry what its codec says; the access
+// unit it belonged to is dropped and a keyframe is asked for.
+var ErrBadRTP = errors.New("bad RTP payload")

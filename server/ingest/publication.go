@@ -43,6 +43,23 @@ type publication struct {
 	resumeAt time.Duration
 	offset   time.Duration
 	resuming bool
+	// src tells the codec parameters when the packets do not come from
+	// demux (WHIP); nil: demux's.
+	src paramSource
+}
+
+// paramSource tells a publication its stream's current codec parameters.
+type paramSource interface {
+	VideoParams() *media.CodecParams
+	AudioParams() *media.CodecParams
+}
+
+// codecs returns the current codec parameters (nil until known).
+func (s *publication) codecs() (video, audio *media.CodecParams) {
+	if s.src != nil {
+		return s.src.VideoParams(), s.src.AudioParams()
+	}
+	return s.demux.VideoParams(), s.demux.AudioParams()
 }
 
 // resume makes s continue prev's stream, as a publisher that took over
@@ -92,7 +109,7 @@ func (s *publication) handle(r TagResult) error {
 	if r.Packet != nil {
 		s.resuming = false // the new publisher's headers are in
 		if s.started {
-			if r.Packet.Codec == media.CodecAAC && s.audio == nil {
+			if !r.Packet.Codec.IsVideo() && s.audio == nil {
 				return nil
 			}
 			s.write(r.Packet)
@@ -112,7 +129,7 @@ func (s *publication) handle(r TagResult) error {
 }
 
 func (s *publication) sameParams() bool {
-	v, a := s.demux.VideoParams(), s.demux.AudioParams()
+	v, a := s.codecs()
 	same := func(x, y *media.CodecParams) bool {
 		if x == nil && s.resuming {
 			return true // not sent yet by the publisher that took over
@@ -128,7 +145,7 @@ func (s *publication) sameParams() bool {
 // tryStart starts the stream once the video parameters are known and the
 // audio parameters are known too, or are not coming.
 func (s *publication) tryStart() error {
-	v, a := s.demux.VideoParams(), s.demux.AudioParams()
+	v, a := s.codecs()
 	if v == nil {
 		return nil
 	}
@@ -151,7 +168,7 @@ func (s *publication) tryStart() error {
 	s.started, s.video, s.audio = true, v, a
 	s.log.Info("stream started", "video", describe(&vp), "audio", describe(a))
 	for _, p := range s.pending {
-		if p.Codec == media.CodecAAC && a == nil {
+		if !p.Codec.IsVideo() && a == nil {
 			continue
 		}
 		s.write(p)

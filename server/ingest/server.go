@@ -63,6 +63,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	live      *connHandler
+	whipLive  *whipSession // a WHIP publisher holds the one slot instead of live
 	open      map[*connHandler]net.Conn
 	since     time.Time
 	accepted  uint64
@@ -79,6 +80,8 @@ type Stats struct {
 	Live bool
 	// Publisher is the live publisher's remote address.
 	Publisher string
+	// Protocol is how the live publisher publishes: "rtmp" or "whip".
+	Protocol string
 	// Since is when the live publisher was accepted.
 	Since time.Time
 	// Video and Audio are the live stream's codec parameters (nil before
@@ -179,10 +182,14 @@ func (s *Server) Stats() Stats {
 		BadTags:     s.badTags.Load(),
 	}
 	if h := s.live; h != nil {
-		st.Live = true
+		st.Live, st.Protocol = true, "rtmp"
 		st.Publisher = h.remote
 		st.Since = s.since
 		st.Video, st.Audio = h.params()
+	}
+	if w := s.whipLive; w != nil {
+		st.Live, st.Publisher, st.Since, st.Protocol = true, w.remote, s.since, "whip"
+		st.Video, st.Audio = w.params()
 	}
 	return st
 }
@@ -237,7 +244,7 @@ func (s *Server) acquire(h *connHandler) bool {
 	defer s.sinkMu.Unlock()
 	s.mu.Lock()
 	old := s.live
-	if s.ctx.Err() != nil || (old != nil && !s.idle(old)) {
+	if s.ctx.Err() != nil || s.whipLive != nil || (old != nil && !s.idle(old)) {
 		s.refused++
 		s.mu.Unlock()
 		return false

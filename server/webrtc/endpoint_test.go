@@ -81,31 +81,42 @@ var endpointCases = []struct {
 	ctype  string
 	body   func(offer string) string
 	status int
+	bearer string // sent as Authorization: Bearer
 }{
-	{"malformed SDP", "POST", "/whep", "application/sdp", func(string) string { return "v=0\r\nthis is not sdp\r\n" }, 400},
-	{"empty body", "POST", "/whep", "application/sdp", func(string) string { return "" }, 400},
+	{"malformed SDP", "POST", "/whep", "application/sdp", func(string) string { return "v=0\r\nthis is not sdp\r\n" }, 400, ""},
+	{"empty body", "POST", "/whep", "application/sdp", func(string) string { return "" }, 400, ""},
 	{"no media section", "POST", "/whep", "application/sdp", func(string) string {
 		return "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
-	}, 400},
-	{"no fingerprint", "POST", "/whep", "application/sdp", func(o string) string { return dropLines(o, "a=fingerprint:") }, 400},
-	{"no ICE credentials", "POST", "/whep", "application/sdp", func(o string) string { return dropLines(o, "a=ice-pwd:") }, 400},
+	}, 400, ""},
+	{"no fingerprint", "POST", "/whep", "application/sdp", func(o string) string { return dropLines(o, "a=fingerprint:") }, 400, ""},
+	{"no ICE credentials", "POST", "/whep", "application/sdp", func(o string) string { return dropLines(o, "a=ice-pwd:") }, 400, ""},
 	{"oversized", "POST", "/whep", "application/sdp", func(o string) string {
 		return o + strings.Repeat("a=x-padding:"+strings.Repeat("x", 100)+"\r\n", 700)
-	}, 400},
+	}, 400, ""},
 	{"unknown fingerprint hash", "POST", "/whep", "application/sdp", func(o string) string {
 		return strings.Replace(o, "a=fingerprint:sha-256 ", "a=fingerprint:md9 ", 1)
-	}, 400},
+	}, 400, ""},
 	{"plain RTP", "POST", "/whep", "application/sdp", func(o string) string {
 		return strings.ReplaceAll(o, "UDP/TLS/RTP/SAVPF", "RTP/AVP")
-	}, 400},
+	}, 400, ""},
 	{"media without mid (pion refuses)", "POST", "/whep", "application/sdp", func(o string) string {
 		return dropLines(o, "a=mid:")
-	}, 400},
-	{"wrong content type", "POST", "/whep", "text/plain", func(o string) string { return o }, 415},
-	{"GET", "GET", "/whep", "", func(string) string { return "" }, 405},
-	{"DELETE unknown session", "DELETE", "/whep/0123456789abcdef", "", func(string) string { return "" }, 404},
-	{"PATCH unknown session", "PATCH", "/whep/0123456789abcdef", "application/trickle-ice-sdpfrag", func(string) string { return "" }, 404},
-	{"nested path", "DELETE", "/whep/a/b", "", func(string) string { return "" }, 404},
+	}, 400, ""},
+	{"wrong content type", "POST", "/whep", "text/plain", func(o string) string { return o }, 415, ""},
+	{"GET", "GET", "/whep", "", func(string) string { return "" }, 405, ""},
+	{"DELETE unknown session", "DELETE", "/whep/0123456789abcdef", "", func(string) string { return "" }, 404, ""},
+	{"PATCH unknown session", "PATCH", "/whep/0123456789abcdef", "application/trickle-ice-sdpfrag", func(string) string { return "" }, 404, ""},
+	{"nested path", "DELETE", "/whep/a/b", "", func(string) string { return "" }, 404, ""},
+	// WHIP's request handling (publish offers, the bearer token), at the
+	// /whip endpoint of newTestEndpoint.
+	{"WHIP: no bearer token", "POST", "/whip", "application/sdp", sendonly, 401, ""},
+	{"WHIP: wrong key", "POST", "/whip", "application/sdp", sendonly, 401, "wrong"},
+	{"WHIP: malformed SDP", "POST", "/whip", "application/sdp", func(string) string { return "v=0\r\nnot sdp\r\n" }, 400, whipTestKey},
+	{"WHIP: an offer that only receives", "POST", "/whip", "application/sdp", func(o string) string { return o }, 400, whipTestKey},
+	{"WHIP: no H.264", "POST", "/whip", "application/sdp", func(o string) string {
+		return strings.ReplaceAll(sendonly(o), "H264/90000", "H263/90000")
+	}, 400, whipTestKey},
+	{"WHIP: not SDP", "POST", "/whip", "text/plain", sendonly, 415, whipTestKey},
 }
 
 func dropLines(sdp, prefix string) string {
@@ -123,13 +134,14 @@ func TestEndpointRefuses(t *testing.T) {
 	offer := pionOffer(t)
 	for _, tc := range endpointCases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := request(t, tc.method, te.url(tc.path), tc.ctype, tc.body(offer))
+			resp, body := requestAs(t, tc.method, te.url(tc.path), tc.ctype, tc.body(offer), tc.bearer)
 			require.Equal(t, tc.status, resp.StatusCode, body)
 			require.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))
 		})
 	}
 	require.Zero(t, te.Stats().Sessions)
 	require.Zero(t, te.Stats().Created)
+	require.Zero(t, te.whip.Stats().Created)
 
 	resp, _ := request(t, http.MethodOptions, te.url("/whep"), "", "")
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)

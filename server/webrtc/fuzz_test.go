@@ -10,7 +10,8 @@ import (
 )
 
 // FuzzEndpoint feeds arbitrary bodies to an endpoint's request handling:
-// as an offer (POST) and as a trickle fragment (PATCH on a live session).
+// as an offer (POST, to the WHEP-shaped endpoint and, with the key, to the
+// WHIP-shaped one) and as a trickle fragment (PATCH on a live session).
 // Whatever comes, the answer is a 201 (then the session DELETEs cleanly)
 // or a 4xx, never a 500 or a crash, and no session is left behind.
 func FuzzEndpoint(f *testing.F) {
@@ -20,6 +21,7 @@ func FuzzEndpoint(f *testing.F) {
 	})
 	offer := pionOffer(f)
 	f.Add(false, []byte(offer))
+	f.Add(false, []byte(sendonly(offer)))
 	for _, tc := range endpointCases {
 		if tc.method == http.MethodPost {
 			f.Add(false, []byte(tc.body(offer)))
@@ -51,16 +53,19 @@ func FuzzEndpoint(f *testing.F) {
 			require.Contains(t, []int{204, 400, 422}, resp.StatusCode, text)
 			return
 		}
-		resp, text := request(t, http.MethodPost, te.url("/whep"), "application/sdp", string(body))
-		switch resp.StatusCode {
-		case http.StatusCreated:
-			require.True(t, strings.HasPrefix(text, "v=0"), text)
-			del, _ := request(t, http.MethodDelete, te.srv.URL+resp.Header.Get("Location"), "", "")
-			require.Equal(t, http.StatusOK, del.StatusCode)
-		case http.StatusBadRequest:
-		default:
-			t.Fatalf("status %d for %q: %s", resp.StatusCode, body, text)
+		for _, path := range []string{"/whep", "/whip"} {
+			resp, text := requestAs(t, http.MethodPost, te.url(path), "application/sdp", string(body), whipTestKey)
+			switch resp.StatusCode {
+			case http.StatusCreated:
+				require.True(t, strings.HasPrefix(text, "v=0"), text)
+				del, _ := requestAs(t, http.MethodDelete, te.srv.URL+resp.Header.Get("Location"), "", "", whipTestKey)
+				require.Equal(t, http.StatusOK, del.StatusCode)
+			case http.StatusBadRequest:
+			default:
+				t.Fatalf("%s: status %d for %q: %s", path, resp.StatusCode, body, text)
+			}
 		}
 		require.LessOrEqual(t, te.Stats().Sessions, 1, "only the PATCH target is left")
+		require.Zero(t, te.whip.Stats().Sessions)
 	})
 }

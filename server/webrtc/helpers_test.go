@@ -72,6 +72,7 @@ func (m *recMedia) Close() {
 // track (when the offer has video) and record their media calls.
 type testEndpoint struct {
 	*Endpoint
+	whip  *Endpoint // a WHIP-shaped endpoint at /whip (see newWHIPEndpoint)
 	srv   *httptest.Server
 	mu    sync.Mutex
 	media []*recMedia
@@ -102,16 +103,52 @@ func newTestEndpoint(t testing.TB, tr *Transport, opts ...func(*Endpoint)) *test
 		o(te.Endpoint)
 	}
 	require.NoError(t, te.Initialize())
+	te.whip = newWHIPEndpoint(t, tr)
 	mux := http.NewServeMux()
 	mux.Handle("/whep", te)
 	mux.Handle("/whep/", te)
+	mux.Handle("/whip", te.whip)
+	mux.Handle("/whip/", te.whip)
 	te.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
 		te.srv.Close()
 		te.Close()
+		te.whip.Close()
 	})
 	return te
 }
+
+// whipTestKey is the stream key of newWHIPEndpoint.
+const whipTestKey = "right"
+
+// newWHIPEndpoint returns an Endpoint set up as WHIP ingest sets one up:
+// the bearer token must be whipTestKey, the offer must send H.264, and the
+// session receives.
+func newWHIPEndpoint(t testing.TB, tr *Transport) *Endpoint {
+	t.Helper()
+	e := &Endpoint{Path: "/whip", Transport: tr, Logger: testLogger(), ConnectTimeout: time.Minute,
+		Authorize: func(r *http.Request) error {
+			if key, ok := BearerToken(r); !ok || key != whipTestKey {
+				return ErrUnauthorized
+			}
+			return nil
+		},
+		Setup: func(_ *http.Request, s *Session) (Media, error) {
+			if err := CheckPublishOffer(s.Offer); err != nil {
+				return nil, err
+			}
+			if _, err := s.PC.AddTransceiverFromKind(pion.RTPCodecTypeVideo,
+				pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly}); err != nil {
+				return nil, err
+			}
+			return newRecMedia(), nil
+		}}
+	require.NoError(t, e.Initialize())
+	return e
+}
+
+// sendonly turns a recvonly offer into a publisher's.
+func sendonly(offer string) string { return strings.ReplaceAll(offer, "a=recvonly", "a=sendonly") }
 
 func (te *testEndpoint) url(path string) string { return te.srv.URL + path }
 
@@ -127,12 +164,21 @@ func (te *testEndpoint) lastMedia() *recMedia {
 // request sends one request and returns the response with its body read.
 func request(t testing.TB, method, url, ctype, body string) (*http.Response, string) {
 	t.Helper()
+	return requestAs(t, method, url, ctype, body, "")
+}
+
+// requestAs is request with a bearer token ("": none).
+func requestAs(t testing.TB, method, url, ctype, body, bearer string) (*http.Response, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	require.NoError(t, err)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
