@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,22 +48,10 @@ func StartNATS(t testing.TB, opts ...NATSOptions) *NATS {
 		n.opts = opts[0]
 	}
 	t.Cleanup(n.Stop)
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("nats-server: pick a free port: %v", err)
-		}
-		n.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if lastErr = n.start(); lastErr == nil {
-			return n
-		}
-		if !strings.Contains(lastErr.Error(), "in use") {
-			break
-		}
+	if _, err := onFreePort(func(addr string) error { n.addr = addr; return n.start() }, portInUse); err != nil {
+		t.Fatalf("nats-server: %v", err)
 	}
-	t.Fatalf("nats-server: %v", lastErr)
-	return nil
+	return n
 }
 
 // natsServerBin finds nats-server: on the PATH, or where Debian's package puts
@@ -106,18 +93,9 @@ func (n *NATS) Log() string {
 // JetStream store.
 func (n *NATS) Start() {
 	n.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	var err error
-	for {
-		if err = n.start(); err == nil {
-			return
-		}
-		if !strings.Contains(err.Error(), "in use") || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := restartOnPort(n.start, 10*time.Second, portInUse); err != nil {
+		n.t.Fatalf("nats-server restart on %s: %v", n.addr, err)
 	}
-	n.t.Fatalf("nats-server restart on %s: %v", n.addr, err)
 }
 
 // Stop stops nats-server (SIGTERM: clients see the connection close) and waits

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -63,25 +62,17 @@ func StartNginxRTMP(t testing.TB, opts ...NginxOptions) *Nginx {
 		n.opts = opts[0]
 	}
 	t.Cleanup(n.Stop)
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("nginx: pick a free port: %v", err)
-		}
-		n.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	start := func(addr string) error {
+		n.addr = addr
 		if err := n.writeConfig(); err != nil {
-			t.Fatalf("nginx: write config: %v", err)
+			return fmt.Errorf("write config: %w", err)
 		}
-		if lastErr = n.start(); lastErr == nil {
-			return n
-		}
-		if !strings.Contains(lastErr.Error(), "in use") {
-			break
-		}
+		return n.start()
 	}
-	t.Fatalf("nginx: %v", lastErr)
-	return nil
+	if _, err := onFreePort(start, portInUse); err != nil {
+		t.Fatalf("nginx: %v", err)
+	}
+	return n
 }
 
 // Addr returns host:port of the RTMP listener.
@@ -132,20 +123,10 @@ func (n *Nginx) WaitUnpublished(key string, timeout time.Duration) {
 // Start starts nginx again after Stop, on the same port.
 func (n *Nginx) Start() {
 	n.t.Helper()
-	var err error
-	// The port was ours a moment ago; another process may race for it,
-	// but TIME_WAIT is not a problem because nginx sets SO_REUSEADDR.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err = n.start(); err == nil {
-			return
-		}
-		if !strings.Contains(err.Error(), "in use") || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	// TIME_WAIT is not a problem: nginx sets SO_REUSEADDR.
+	if err := restartOnPort(n.start, 10*time.Second, portInUse); err != nil {
+		n.t.Fatalf("nginx restart on %s: %v", n.addr, err)
 	}
-	n.t.Fatalf("nginx restart on %s: %v", n.addr, err)
 }
 
 // Stop stops nginx (fast shutdown, closing every connection) and waits for
@@ -263,16 +244,6 @@ func (n *Nginx) start() error {
 	n.cmd, n.exited = cmd, exited
 	n.mu.Unlock()
 	return nil
-}
-
-// freePort asks the kernel for a free loopback TCP port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(s string, n int) string {

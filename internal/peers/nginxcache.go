@@ -2,10 +2,8 @@ package peers
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -80,13 +78,8 @@ func StartNginxCache(t testing.TB, origin string) *NginxCache {
 	t.Helper()
 	n := &Nginx{t: t, bin: RequireTool(t, "nginx"), dir: t.TempDir()}
 	t.Cleanup(n.Stop)
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("nginx cache: pick a free port: %v", err)
-		}
-		n.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	start := func(addr string) error {
+		n.addr = addr
 		var temps strings.Builder
 		for _, d := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 			fmt.Fprintf(&temps, "    %s_temp_path %s;\n", d, filepath.Join(n.dir, d+"_temp"))
@@ -97,17 +90,14 @@ func StartNginxCache(t testing.TB, origin string) *NginxCache {
 			CacheConfig(n.addr, origin, filepath.Join(n.dir, "cache"), filepath.Join(n.dir, "access.log")))
 		n.conf = filepath.Join(n.dir, "nginx.conf")
 		if err := os.WriteFile(n.conf, []byte(conf), 0o644); err != nil {
-			t.Fatalf("nginx cache: write config: %v", err)
+			return fmt.Errorf("write config: %w", err)
 		}
-		if lastErr = n.start(); lastErr == nil {
-			return &NginxCache{n}
-		}
-		if !strings.Contains(lastErr.Error(), "in use") {
-			break
-		}
+		return n.start()
 	}
-	t.Fatalf("nginx cache: %v", lastErr)
-	return nil
+	if _, err := onFreePort(start, portInUse); err != nil {
+		t.Fatalf("nginx cache: %v", err)
+	}
+	return &NginxCache{n}
 }
 
 // URL returns the proxy's URL of path.

@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"go/build"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -73,19 +71,10 @@ func StartVersityGW(t testing.TB, buckets ...string) *VersityGW {
 		}
 	}
 	t.Cleanup(g.Stop)
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("versitygw: pick a free port: %v", err)
-		}
-		g.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if lastErr = g.start(); lastErr == nil {
-			return g
-		}
+	if _, err := onFreePort(func(addr string) error { g.addr = addr; return g.start() }, anyError); err != nil {
+		t.Fatalf("versitygw: %v", err)
 	}
-	t.Fatalf("versitygw: %v", lastErr)
-	return nil
+	return g
 }
 
 // Endpoint returns the server's URL (http://127.0.0.1:PORT).
@@ -120,16 +109,8 @@ func (g *VersityGW) Log() string {
 // Start starts the server again after Stop, on the same port.
 func (g *VersityGW) Start() {
 	g.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := g.start()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			g.t.Fatalf("versitygw restart on %s: %v", g.addr, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	if err := restartOnPort(g.start, 15*time.Second, anyError); err != nil {
+		g.t.Fatalf("versitygw restart on %s: %v", g.addr, err)
 	}
 }
 
