@@ -1,7 +1,6 @@
 package encoder
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -136,22 +135,12 @@ func (d *AudioDecoder) Decode(p *media.Packet) ([]*media.AudioFrame, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audio decode: %w: avcodec_send_packet: %w", ErrCodec, err)
 	}
-	var out []*media.AudioFrame
-	for {
-		err := d.cc.ReceiveFrame(d.frame)
-		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("audio decode: %w: avcodec_receive_frame: %w", ErrCodec, err)
-		}
-		f, err := d.convert()
-		d.frame.Unref()
-		if err != nil {
-			return out, fmt.Errorf("audio decode: %w", err)
-		}
-		out = append(out, f)
+	receive := func() error { return d.cc.ReceiveFrame(d.frame) }
+	out, err := drain(receive, "avcodec_receive_frame", d.convert, d.frame.Unref)
+	if err != nil {
+		return out, fmt.Errorf("audio decode: %w", err)
 	}
+	return out, nil
 }
 
 // convert turns the decoded frame into interleaved s16.

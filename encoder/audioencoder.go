@@ -1,7 +1,6 @@
 package encoder
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -255,33 +254,29 @@ func (a *audioEncoder) sendFrame(n int) ([]*media.Packet, error) {
 
 // receive collects the packets the encoder has ready.
 func (a *audioEncoder) receive() ([]*media.Packet, error) {
-	var out []*media.Packet
-	for {
-		err := a.cc.ReceivePacket(a.pkt)
-		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("%w: avcodec_receive_packet: %w", ErrCodec, err)
-		}
-		data := a.pkt.Data()
-		dur := a.pkt.Duration()
-		if dur <= 0 {
-			dur = int64(a.frameSize)
-		}
-		a.pkt.Unref()
-		pts := a.anchor + media.FromTicks(a.emitted, int64(a.rate))
-		if a.havePTS && pts <= a.lastPTS { // a backwards re-anchor: stay monotonic
-			pts = a.lastPTS + media.FromTicks(1, int64(a.rate))
-		}
-		a.havePTS, a.lastPTS = true, pts
-		a.emitted += dur
-		out = append(out, &media.Packet{Codec: a.codec, Data: data, PTS: pts, DTS: pts, Keyframe: true})
-		a.statsMu.Lock()
-		a.stats.PacketsOut++
-		a.stats.Bytes += int64(len(data))
-		a.statsMu.Unlock()
+	receive := func() error { return a.cc.ReceivePacket(a.pkt) }
+	return drain(receive, "avcodec_receive_packet", a.take, a.pkt.Unref)
+}
+
+// take turns the received packet into a media.Packet, stamped from the
+// samples emitted so far.
+func (a *audioEncoder) take() (*media.Packet, error) {
+	data := a.pkt.Data()
+	dur := a.pkt.Duration()
+	if dur <= 0 {
+		dur = int64(a.frameSize)
 	}
+	pts := a.anchor + media.FromTicks(a.emitted, int64(a.rate))
+	if a.havePTS && pts <= a.lastPTS { // a backwards re-anchor: stay monotonic
+		pts = a.lastPTS + media.FromTicks(1, int64(a.rate))
+	}
+	a.havePTS, a.lastPTS = true, pts
+	a.emitted += dur
+	a.statsMu.Lock()
+	a.stats.PacketsOut++
+	a.stats.Bytes += int64(len(data))
+	a.statsMu.Unlock()
+	return &media.Packet{Codec: a.codec, Data: data, PTS: pts, DTS: pts, Keyframe: true}, nil
 }
 
 // Flush encodes the buffered remainder and drains the encoder; Encode

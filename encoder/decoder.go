@@ -112,23 +112,17 @@ func (d *H264Decoder) DecodePictures(p *media.Packet, fn func(*Picture)) error {
 	if err := d.send(p); err != nil {
 		return err
 	}
-	for {
-		err := d.cc.ReceiveFrame(d.frame)
-		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("h264 decode: %w: avcodec_receive_frame: %w", ErrCodec, err)
-		}
-		pic, cerr := d.picture()
-		if cerr == nil {
+	lend := func() (struct{}, error) {
+		pic, err := d.picture()
+		if err == nil {
 			fn(pic)
 		}
-		d.frame.Unref()
-		if cerr != nil {
-			return fmt.Errorf("h264 decode: %w", cerr)
-		}
+		return struct{}{}, err
 	}
+	if _, err := drain(d.receiveFrame, "avcodec_receive_frame", lend, d.frame.Unref); err != nil {
+		return fmt.Errorf("h264 decode: %w", err)
+	}
+	return nil
 }
 
 // picture lends the decoded frame as a Picture (converted to YUV420P
@@ -198,23 +192,15 @@ func (d *H264Decoder) send(p *media.Packet) error {
 
 // receive collects the decoded frames.
 func (d *H264Decoder) receive() ([]*media.VideoFrame, error) {
-	var out []*media.VideoFrame
-	for {
-		err := d.cc.ReceiveFrame(d.frame)
-		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("h264 decode: %w: avcodec_receive_frame: %w", ErrCodec, err)
-		}
-		vf, cerr := d.convert()
-		d.frame.Unref()
-		if cerr != nil {
-			return out, fmt.Errorf("h264 decode: %w", cerr)
-		}
-		out = append(out, vf)
+	out, err := drain(d.receiveFrame, "avcodec_receive_frame", d.convert, d.frame.Unref)
+	if err != nil {
+		return out, fmt.Errorf("h264 decode: %w", err)
 	}
+	return out, nil
 }
+
+// receiveFrame fills d.frame with the next decoded frame.
+func (d *H264Decoder) receiveFrame() error { return d.cc.ReceiveFrame(d.frame) }
 
 // convert copies the decoded frame out, converting its pixel format if
 // it is not 4:2:0 8-bit.

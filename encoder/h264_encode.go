@@ -1,7 +1,6 @@
 package encoder
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -185,22 +184,12 @@ func (e *H264) usable() error {
 
 // receive collects every packet the encoder has ready.
 func (e *H264) receive() ([]*media.Packet, error) {
-	var out []*media.Packet
-	for {
-		err := e.cc.ReceivePacket(e.pkt)
-		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("h264 encode: %w: avcodec_receive_packet: %w", ErrCodec, err)
-		}
-		p, cerr := e.convert()
-		e.pkt.Unref()
-		if cerr != nil {
-			return out, fmt.Errorf("h264 encode: %w", cerr)
-		}
-		out = append(out, p)
+	receive := func() error { return e.cc.ReceivePacket(e.pkt) }
+	out, err := drain(receive, "avcodec_receive_packet", e.convert, e.pkt.Unref)
+	if err != nil {
+		return out, fmt.Errorf("h264 encode: %w", err)
 	}
+	return out, nil
 }
 
 // convert turns the received Annex-B packet into a media.Packet.
