@@ -376,17 +376,27 @@ func (e *Endpoint) lookup(id string) (*Session, error) {
 	return s, nil
 }
 
-// delete answers DELETE: the client ends its session.
-func (e *Endpoint) delete(w http.ResponseWriter, r *http.Request, id string) {
+// session authorizes a request on session id and finds the session; when
+// either fails it answers the request and returns false.
+func (e *Endpoint) session(w http.ResponseWriter, r *http.Request, id string) (*Session, bool) {
 	if e.Authorize != nil {
 		if err := e.Authorize(r); err != nil {
 			e.fail(w, err)
-			return
+			return nil, false
 		}
 	}
 	s, err := e.lookup(id)
 	if err != nil {
 		e.fail(w, err)
+		return nil, false
+	}
+	return s, true
+}
+
+// delete answers DELETE: the client ends its session.
+func (e *Endpoint) delete(w http.ResponseWriter, r *http.Request, id string) {
+	s, ok := e.session(w, r, id)
+	if !ok {
 		return
 	}
 	e.end(s, "deleted")
@@ -395,15 +405,8 @@ func (e *Endpoint) delete(w http.ResponseWriter, r *http.Request, id string) {
 
 // patch answers PATCH: trickled candidates from the client.
 func (e *Endpoint) patch(w http.ResponseWriter, r *http.Request, id string) {
-	if e.Authorize != nil {
-		if err := e.Authorize(r); err != nil {
-			e.fail(w, err)
-			return
-		}
-	}
-	s, err := e.lookup(id)
-	if err != nil {
-		e.fail(w, err)
+	s, ok := e.session(w, r, id)
+	if !ok {
 		return
 	}
 	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != `"`+s.ID+`"` {
