@@ -42,6 +42,7 @@ func writeResults(path, logPath string, start time.Time, load0 string) error {
 		}
 		f.Close()
 	}
+	recs = append(recs, unmeasured(recs)...)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `make bench`; do not edit by hand. Every line is a verdict against a target of\nDESIGN.md (see bench/targets_test.go): `PASS|MISS <target> <figure> <peer figure> <ratio>`, or\n`FAIL <target> not measured: <why>` when the comparison could not be made alike on both sides.\n\n")
 	fmt.Fprintf(&b, "- machine: %s, %d cores (%s), %s/%s\n", cpuModel(), runtime.NumCPU(), kernel(), runtime.GOOS, runtime.GOARCH)
@@ -60,6 +61,24 @@ func writeResults(path, logPath string, start time.Time, load0 string) error {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", strings.ReplaceAll(r.Line, "|", "/"), r.Test, r.Load, strings.ReplaceAll(r.Note, "|", "/"))
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// unmeasured returns a FAIL record for every target of the table that no
+// record names: its benchmark failed before its verdict, or did not run.
+func unmeasured(recs []verdictRecord) []verdictRecord {
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if f := strings.Fields(r.Line); len(f) > 1 {
+			seen[f[1]] = true
+		}
+	}
+	var out []verdictRecord
+	for _, tg := range targets {
+		if !seen[tg.name] {
+			out = append(out, verdictRecord{Line: "FAIL " + tg.name + " not measured: no verdict (its benchmark failed before it, or did not run)", Test: "-", Load: "-"})
+		}
+	}
+	return out
 }
 
 func cpuModel() string {

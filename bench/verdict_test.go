@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -151,4 +152,27 @@ func TestVerdictLine(t *testing.T) {
 		names[tg.name] = true
 		require.NotNil(t, tg.met, tg.name)
 	}
+}
+
+// TestWriteResults: results.md holds every verdict logged and a FAIL line
+// for each target no benchmark gave a verdict for.
+func TestWriteResults(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "verdicts.jsonl")
+	t.Setenv("GOLIVE_BENCH_LOG", log)
+	tg, _ := targetByName("encode-720p30")
+	logVerdict(t, verdictRecord{Line: formatVerdict(tg, 95, 100, true), Test: "TestEncodeVsFFmpeg", Load: "1 1 1", Passed: true})
+	out := filepath.Join(dir, "results.md")
+	require.NoError(t, writeResults(out, log, time.Now().UTC(), "1 1 1"))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	md := string(b)
+	require.Contains(t, md, "| `PASS encode-720p30 95fps 100fps 0.95x` | TestEncodeVsFFmpeg |")
+	require.Contains(t, md, fmt.Sprintf("1 of %d targets met.", len(targets)))
+	for _, tg := range targets {
+		if tg.name != "encode-720p30" {
+			require.Contains(t, md, "`FAIL "+tg.name+" not measured: ", tg.name)
+		}
+	}
+	require.NotContains(t, md, "`FAIL encode-720p30")
 }
