@@ -36,7 +36,7 @@ type g2gSample struct {
 // TestGlassToGlassLLHLS measures glass-to-glass latency in the real
 // player: `golive stream` sends the test pattern (whose block clock strip
 // carries each frame's capture time) to `golive serve`; headless Chromium
-// plays `/`, the player page (hls.js, low-latency mode); the page's
+// plays `/?via=hls`, the player page in its LL-HLS mode (hls.js, low latency); the page's
 // assets/web/clockstrip.js reads the strip off every presented frame
 // (requestVideoFrameCallback) and subtracts its capture time from the
 // moment the frame was presented. The quality menu picks the top rung,
@@ -71,7 +71,7 @@ func TestGlassToGlassLLHLS(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	page, err := peers.StartChromium(t).NewPage(ctx, srv.url("/"))
+	page, err := peers.StartChromium(t).NewPage(ctx, srv.url("/?via=hls")) // the player page, in its LL-HLS mode
 	require.NoError(t, err)
 	var levels []int
 	require.Eventually(t, func() bool {
