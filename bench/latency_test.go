@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,13 +55,16 @@ func quantile(d []time.Duration, q float64) time.Duration {
 // latencyPublisher is when ffmpeg started and what its frames' times are
 // relative to (for the fromExec figure).
 type latencyPublisher struct {
-	wire  *rtmpWire
-	start time.Time
+	wire *rtmpWire
+	// started is when ffmpeg was started (unix ns), set while the viewers
+	// already follow the playlists.
+	started atomic.Int64
 }
 
 // record attributes the frames of a fetched part to the result.
 func (r *latencyResult) record(p *latencyPublisher, times []int64, at time.Time) {
 	first, _, _ := p.wire.first()
+	start := time.Unix(0, p.started.Load())
 	for _, ms := range times {
 		sent, ok := p.wire.lookup(ms)
 		if !ok {
@@ -68,7 +72,7 @@ func (r *latencyResult) record(p *latencyPublisher, times []int64, at time.Time)
 			continue
 		}
 		r.latencies = append(r.latencies, at.Sub(sent))
-		r.fromExec = append(r.fromExec, at.Sub(p.start.Add(time.Duration(ms-first)*time.Millisecond)))
+		r.fromExec = append(r.fromExec, at.Sub(start.Add(time.Duration(ms-first)*time.Millisecond)))
 	}
 }
 
@@ -295,7 +299,8 @@ func latencyFFmpegPublish(t *testing.T, ffmpeg, clip string, pub *latencyPublish
 		"-c", "copy", "-f", "flv", "rtmp://"+pub.wire.addr()+path)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	pub.start = time.Now()
+	start := time.Now()
+	pub.started.Store(start.UnixNano())
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("ffmpeg publish: %v\n%s", err, stderr.String())
 	}
@@ -305,7 +310,7 @@ func latencyFFmpegPublish(t *testing.T, ffmpeg, clip string, pub *latencyPublish
 		lag = append(lag, at.Sub(first.Add(time.Duration(pts-firstPTS)*time.Millisecond)))
 	}
 	t.Logf("ffmpeg publisher to %s: exec → first byte on the wire %v, → first video frame %v; frames sent behind the first one's pace: median %v, p95 %v, max %v",
-		path, pub.wire.connected().Sub(pub.start).Round(time.Millisecond), first.Sub(pub.start).Round(time.Millisecond),
+		path, pub.wire.connected().Sub(start).Round(time.Millisecond), first.Sub(start).Round(time.Millisecond),
 		quantile(lag, 0.5).Round(time.Millisecond), quantile(lag, 0.95).Round(time.Millisecond), quantile(lag, 1).Round(time.Millisecond))
 }
 
