@@ -82,8 +82,9 @@ func (s *guiSink) WritePacket(p *media.Packet) {
 func (s *guiSink) StopStream() {}
 
 // TestGUIVsFFmpeg measures the app's per-frame costs and its Go Live
-// latency against the ffmpeg command line in the same run, and logs the
-// figures for bench/README.md (## GUI). It never asserts a timing.
+// latency against the ffmpeg command line in the same run: it logs the
+// preview and overlay costs and gives the golive-first-packet verdict. It
+// never asserts a timing.
 // GOLIVE_BENCH=1 runs the full 720p measurement; otherwise a small smoke
 // run of the harness.
 func TestGUIVsFFmpeg(t *testing.T) {
