@@ -74,7 +74,9 @@ func TestServeVideoOnlyAndUnsupportedCodec(t *testing.T) {
 		"-f", "flv", s.publishURL(testKey)).CombinedOutput()
 	require.Error(t, err, "an unsupported codec must be refused")
 	require.NoError(t, ctx.Err())
-	require.Contains(t, string(out), "Connection reset by peer", "ffmpeg does not print the onStatus it gets mid-stream")
+	// ffmpeg does not print the onStatus it gets mid-stream: it sees the
+	// server close the connection, on a read or on a write.
+	require.Regexp(t, `Connection reset by peer|Broken pipe`, string(out))
 	require.Eventually(t, func() bool { return s.ingest.Stats().Refused == 1 && !s.Status().Live }, 10*time.Second, 20*time.Millisecond)
 
 	// A stream without audio plays, with no audio rendition.
