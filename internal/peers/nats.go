@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -32,11 +31,9 @@ type NATS struct {
 	opts NATSOptions
 	addr string
 
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
-	log     *SyncBuffer
+	mu   sync.Mutex
+	proc *process // nil while stopped
+	log  *SyncBuffer
 }
 
 // StartNATS starts nats-server on a free 127.0.0.1 port and returns once it is
@@ -102,18 +99,11 @@ func (n *NATS) Start() {
 // for it to exit. It is idempotent.
 func (n *NATS) Stop() {
 	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.cmd = nil
+	p := n.proc
+	n.proc = nil
 	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
+	if p != nil {
+		p.stop()
 	}
 }
 
@@ -121,11 +111,11 @@ func (n *NATS) Stop() {
 // accepts a connection, or it exits.
 func (n *NATS) start() error {
 	n.mu.Lock()
-	if n.cmd != nil {
-		n.mu.Unlock()
+	running := n.proc != nil
+	n.mu.Unlock()
+	if running {
 		return errors.New("already running")
 	}
-	n.mu.Unlock()
 	host, port, _ := net.SplitHostPort(n.addr)
 	args := []string{"-a", host, "-p", port, "-n", "golive-test"}
 	if !n.opts.NoJetStream {
@@ -137,42 +127,16 @@ func (n *NATS) start() error {
 	log := &SyncBuffer{}
 	cmd := exec.Command(n.bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start: %w", err)
+	p, err := startProcess(cmd)
+	if err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		n.mu.Lock()
-		n.waitErr = err
-		n.mu.Unlock()
-		close(exited)
-	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		select {
-		case <-exited:
-			n.mu.Lock()
-			err := n.waitErr
-			n.mu.Unlock()
-			return fmt.Errorf("exited before listening (%v): %s", err, tail(log.String(), 800))
-		default:
-		}
-		if strings.Contains(log.String(), "Server is ready") {
-			if c, err := net.DialTimeout("tcp", n.addr, time.Second); err == nil {
-				_ = c.Close()
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("not ready on %s after 15 s: %s", n.addr, tail(log.String(), 800))
-		}
-		time.Sleep(20 * time.Millisecond)
+	ready := func() bool { return strings.Contains(log.String(), "Server is ready") && accepts(n.addr) }
+	if err := p.waitReady(ready, 15*time.Second, log.String); err != nil {
+		return fmt.Errorf("nats-server on %s: %w", n.addr, err)
 	}
 	n.mu.Lock()
-	n.cmd, n.exited, n.log = cmd, exited, log
+	n.proc, n.log = p, log
 	n.mu.Unlock()
 	return nil
 }

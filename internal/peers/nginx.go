@@ -1,17 +1,14 @@
 package peers
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -37,16 +34,14 @@ type NginxOptions struct {
 // port, whose application "live" records every published stream into
 // RecordPath(key).
 type Nginx struct {
-	t       testing.TB
-	bin     string
-	dir     string
-	conf    string
-	opts    NginxOptions
-	addr    string
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
+	t    testing.TB
+	bin  string
+	dir  string
+	conf string
+	opts NginxOptions
+	addr string
+	mu   sync.Mutex
+	proc *process // nil while stopped
 }
 
 // StartNginxRTMP starts nginx-rtmp on a free 127.0.0.1 port and returns once
@@ -133,23 +128,11 @@ func (n *Nginx) Start() {
 // it to exit; the recordings are complete afterwards. It is idempotent.
 func (n *Nginx) Stop() {
 	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.cmd = nil
+	p := n.proc
+	n.proc = nil
 	n.mu.Unlock()
-	if cmd != nil {
-		stopProcess(cmd, exited)
-	}
-}
-
-// stopProcess asks a peer process to stop (SIGTERM) and waits for it to
-// exit (closing exited), killing it after 10 s.
-func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
+	if p != nil {
+		p.stop()
 	}
 }
 
@@ -198,57 +181,24 @@ rtmp {
 // process exits.
 func (n *Nginx) start() error {
 	n.mu.Lock()
-	if n.cmd != nil {
-		n.mu.Unlock()
+	running := n.proc != nil
+	n.mu.Unlock()
+	if running {
 		return errors.New("already running")
 	}
-	n.mu.Unlock()
-	var stderr bytes.Buffer
+	var stderr SyncBuffer
 	cmd := exec.Command(n.bin, "-p", n.dir, "-e", filepath.Join(n.dir, "error.log"), "-c", n.conf)
-	cmd.Stderr = &stderr
-	cmd.Stdout = &stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start: %w", err)
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	p, err := startProcess(cmd)
+	if err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		n.mu.Lock()
-		n.waitErr = err
-		n.mu.Unlock()
-		close(exited)
-	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		select {
-		case <-exited:
-			n.mu.Lock()
-			err := n.waitErr
-			n.mu.Unlock()
-			return fmt.Errorf("exited before listening (%v): %s %s", err, stderr.String(), tail(n.ErrorLog(), 800))
-		default:
-		}
-		c, err := net.DialTimeout("tcp", n.addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("not listening on %s after 15 s: %s", n.addr, tail(n.ErrorLog(), 800))
-		}
-		time.Sleep(20 * time.Millisecond)
+	logs := func() string { return stderr.String() + " " + n.ErrorLog() }
+	if err := p.waitReady(func() bool { return accepts(n.addr) }, 15*time.Second, logs); err != nil {
+		return fmt.Errorf("nginx on %s: %w", n.addr, err)
 	}
 	n.mu.Lock()
-	n.cmd, n.exited = cmd, exited
+	n.proc = p
 	n.mu.Unlock()
 	return nil
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
 }

@@ -23,14 +23,13 @@ type VersityGW struct {
 	// AccessKey and SecretKey are the root user's credentials.
 	AccessKey, SecretKey string
 
-	t      testing.TB
-	bin    string
-	root   string
-	addr   string
-	logf   string
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	t    testing.TB
+	bin  string
+	root string
+	addr string
+	logf string
+	mu   sync.Mutex
+	proc *process // nil while stopped
 }
 
 // versityBin returns the versitygw binary: on the PATH, or where `go
@@ -117,11 +116,11 @@ func (g *VersityGW) Start() {
 // Stop stops the server and waits for it to exit. It is idempotent.
 func (g *VersityGW) Stop() {
 	g.mu.Lock()
-	cmd, exited := g.cmd, g.exited
-	g.cmd = nil
+	p := g.proc
+	g.proc = nil
 	g.mu.Unlock()
-	if cmd != nil {
-		stopProcess(cmd, exited)
+	if p != nil {
+		p.stop()
 	}
 }
 
@@ -129,7 +128,7 @@ func (g *VersityGW) Stop() {
 // exits.
 func (g *VersityGW) start() error {
 	g.mu.Lock()
-	running := g.cmd != nil
+	running := g.proc != nil
 	g.mu.Unlock()
 	if running {
 		return errors.New("already running")
@@ -143,37 +142,24 @@ func (g *VersityGW) start() error {
 		"--region", g.Region(), "--health", "/healthz", "--quiet", "posix", g.root)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start: %w", err)
+	p, err := startProcess(cmd)
+	if err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("exited before answering: %s", tail(g.Log(), 800))
-		default:
+	healthy := func() bool {
+		resp, err := client.Get(g.Endpoint() + "/healthz")
+		if err != nil {
+			return false
 		}
-		if resp, err := client.Get(g.Endpoint() + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("not answering on %s after 20 s: %s", g.addr, tail(g.Log(), 800))
-		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	if err := p.waitReady(healthy, 20*time.Second, g.Log); err != nil {
+		return fmt.Errorf("versitygw on %s: %w", g.addr, err)
 	}
 	g.mu.Lock()
-	g.cmd, g.exited = cmd, exited
+	g.proc = p
 	g.mu.Unlock()
 	return nil
 }
