@@ -125,8 +125,8 @@ func (s Spec) String() string {
 		switch {
 		case s.Once:
 			return "file:" + s.Path + "?loop=0"
-		case strings.Contains(s.Path, "?"):
-			return "file:" + s.Path + "?loop=1" // so that the path's own '?' stays in it
+		case strings.Contains(s.Path, "?") || strings.TrimRight(s.Path, " \t\r\n\v\f") != s.Path:
+			return "file:" + s.Path + "?loop=1" // so that the path's own '?' or trailing space stays in it
 		}
 		return "file:" + s.Path
 	}
@@ -247,7 +247,7 @@ func parseFileSpec(spec string) (s Spec, ok bool, err error) {
 		}
 	}
 	switch {
-	case s.Path == "":
+	case strings.TrimSpace(s.Path) == "":
 		return Spec{}, true, fmt.Errorf("%w: %q: no file named (want file:PATH)", ErrBadSpec, spec)
 	case len(s.Path) > 4096 || strings.IndexByte(s.Path, 0) >= 0:
 		return Spec{}, true, fmt.Errorf("%w: %q: not a file name", ErrBadSpec, spec)

@@ -64,6 +64,8 @@ var specCases = []struct {
 	{"file", Spec{Kind: KindFile, Index: -1}, false},
 	{"file:", Spec{}, true},
 	{"file:?loop=0", Spec{}, true},
+	{"file: ?LOOP=1", Spec{}, true},
+	{"file:a ?loop=1", Spec{Kind: KindFile, Index: -1, Path: "a "}, false},
 	{"file:a.mp4?loop=2", Spec{}, true},
 	{"file:a.mp4?loop=", Spec{}, true},
 	{"file:a\x00b", Spec{}, true},
