@@ -245,9 +245,12 @@ func g2gRound(t *testing.T, browser *peers.Chromium, srv *whepServer, strip, mod
 	require.NoError(t, page.Evaluate(ctx, `window.__g2g = []; GoLiveClockStrip.watch(document.getElementById('video'),
 		function (f) { window.__g2g.push(f.latencyMs); }); true`, nil))
 	time.Sleep(window) // the page measures; nothing here depends on it being exact
+	// A player that stalled through the window (a busy machine) is given
+	// until it shows frames again, rather than read as none.
 	var got []float64
-	require.NoError(t, page.Evaluate(ctx, "window.__g2g", &got))
-	require.NotEmpty(t, got, "%s: no frame's clock strip read", mode)
+	require.Eventually(t, func() bool {
+		return page.Evaluate(ctx, "window.__g2g", &got) == nil && len(got) > 0
+	}, 30*time.Second, 200*time.Millisecond, "%s: no frame's clock strip read; page errors %v", mode, page.Errors())
 	st, _ := readPage(ctx, page)
 	require.Equal(t, mode, st.Mode, "the page stayed on %s", mode)
 	return got
