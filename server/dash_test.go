@@ -56,7 +56,6 @@ func TestServeDASH(t *testing.T) {
 	src := source720p(t)
 	s := testServer(t, "720p,480p,240p")
 	pub := startPublisher(t, src, s.publishURL(testKey))
-	watch := openInChromium(t, s.testURL("/?via=dash"))
 	waitVariants(t, s, 3)
 
 	var body string
@@ -69,6 +68,9 @@ func TestServeDASH(t *testing.T) {
 		d := parseMPD(t, b)
 		return len(d.Period.AdaptationSets) == 2 && len(d.Period.AdaptationSets[0].Representations) == 3
 	}, 20*time.Second, 100*time.Millisecond, "an MPD with three video representations and audio: %s", body)
+	// dash.js keeps the representations of the first MPD it reads: the
+	// viewer comes once every rung is in it.
+	watch := openInChromium(t, s.testURL("/?via=dash"))
 	d := parseMPD(t, body)
 	require.Equal(t, "dynamic", d.Type)
 	video, audio := d.Period.AdaptationSets[0], d.Period.AdaptationSets[1]

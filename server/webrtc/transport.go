@@ -59,6 +59,9 @@ type Transport struct {
 	// FailedTimeout how long after that before it has failed and is closed
 	// (default 6 s).
 	DisconnectedTimeout, FailedTimeout time.Duration
+	// STUNTimeout is how long start-up waits for each STUN server's answer,
+	// retrying the request meanwhile (default 3 s).
+	STUNTimeout time.Duration
 	// NACKBuffer is how many sent video packets each sender keeps for
 	// retransmission (default 512, about 1.5 s at 3 Mbit/s).
 	NACKBuffer int
@@ -86,6 +89,9 @@ func (t *Transport) Initialize() error {
 	}
 	if t.DisconnectedTimeout <= 0 {
 		t.DisconnectedTimeout = 4 * time.Second
+	}
+	if t.STUNTimeout <= 0 {
+		t.STUNTimeout = 3 * time.Second
 	}
 	if t.FailedTimeout <= 0 {
 		t.FailedTimeout = 6 * time.Second
@@ -122,7 +128,7 @@ func (t *Transport) build(logs pionLogs) error {
 		if t.public != nil || t.Conn != nil {
 			continue
 		}
-		ip, err := publicAddress(t.port.conns[0], s, 3*time.Second)
+		ip, err := publicAddress(t.port.conns[0], s, t.STUNTimeout)
 		if err != nil {
 			t.Logger.Warn("webrtc: STUN server did not tell the public address", "server", s.URL, "err", err)
 			continue
