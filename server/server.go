@@ -86,6 +86,9 @@ type Server struct {
 	// WebRTCMaxViewers caps WebRTC viewers (default 100); beyond it, a
 	// WHEP offer is answered 503.
 	WebRTCMaxViewers int
+	// NoWebRTC runs the server without WebRTC: /whep and /whip answer 503
+	// and the player falls back to LL-HLS (embedding, tests).
+	NoWebRTC bool
 	// Collectors are registered on /metrics next to the server's own.
 	Collectors []prometheus.Collector
 	// Logger receives the server's logs (default slog.Default()).

@@ -16,6 +16,10 @@ const DefaultWebRTCMaxViewers = 100
 // and that port is taken (another GoLive on this machine), the server runs
 // without WebRTC and says so; an address that was asked for must open.
 func (s *Server) initWebRTC() error {
+	if s.NoWebRTC {
+		s.Logger.Info("WebRTC is off")
+		return nil
+	}
 	if s.WebRTCMaxViewers == 0 {
 		s.WebRTCMaxViewers = DefaultWebRTCMaxViewers
 	}

@@ -65,16 +65,13 @@ func TestWHEPFallsBackToHLS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testServer(t, "240p", func(s *Server) {
+				s.NoWebRTC = tc.off
 				if !tc.off {
 					conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 					require.NoError(t, err)
 					s.WebRTCConn = firewalled{conn}
 				}
 			})
-			if tc.off {
-				s.whep.Close()
-				s.whep = nil
-			}
 			startPublisher(t, src, s.publishURL(testKey))
 			watch := openInChromium(t, s.testURL("/"), tc.flags...)
 			require.Eventually(t, func() bool { return watch.state().Mode == "hls" }, 30*time.Second, 100*time.Millisecond,

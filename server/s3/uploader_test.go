@@ -233,7 +233,8 @@ func TestUploaderKeep(t *testing.T) {
 	feed(t, v, 0, 20*time.Second, 0)
 	v.Stop()
 	require.Eventually(t, func() bool {
-		return strings.Contains(read(t, g, "live", "event/hls/720p/"+hls.VideoPlaylist), "#EXT-X-ENDLIST")
+		b, err := os.ReadFile(g.ObjectPath("live", "event/hls/720p/"+hls.VideoPlaylist)) // not there until the first upload
+		return err == nil && strings.Contains(string(b), "#EXT-X-ENDLIST")
 	}, 20*time.Second, 20*time.Millisecond)
 	u.Close()
 	st := u.Stats()
