@@ -31,8 +31,8 @@ type NATS struct {
 	opts NATSOptions
 	addr string
 
-	mu   sync.Mutex
-	proc *process // nil while stopped
+	proc processSlot
+	mu   sync.Mutex // guards log
 	log  *SyncBuffer
 }
 
@@ -98,22 +98,13 @@ func (n *NATS) Start() {
 // Stop stops nats-server (SIGTERM: clients see the connection close) and waits
 // for it to exit. It is idempotent.
 func (n *NATS) Stop() {
-	n.mu.Lock()
-	p := n.proc
-	n.proc = nil
-	n.mu.Unlock()
-	if p != nil {
-		p.stop()
-	}
+	n.proc.stop()
 }
 
 // start runs nats-server and waits until it logs that it is ready and its port
 // accepts a connection, or it exits.
 func (n *NATS) start() error {
-	n.mu.Lock()
-	running := n.proc != nil
-	n.mu.Unlock()
-	if running {
+	if n.proc.running() {
 		return errors.New("already running")
 	}
 	host, port, _ := net.SplitHostPort(n.addr)
@@ -136,7 +127,8 @@ func (n *NATS) start() error {
 		return fmt.Errorf("nats-server on %s: %w", n.addr, err)
 	}
 	n.mu.Lock()
-	n.proc, n.log = p, log
+	n.log = log
 	n.mu.Unlock()
+	n.proc.set(p)
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -40,8 +39,7 @@ type Nginx struct {
 	conf string
 	opts NginxOptions
 	addr string
-	mu   sync.Mutex
-	proc *process // nil while stopped
+	proc processSlot
 }
 
 // StartNginxRTMP starts nginx-rtmp on a free 127.0.0.1 port and returns once
@@ -127,13 +125,7 @@ func (n *Nginx) Start() {
 // Stop stops nginx (fast shutdown, closing every connection) and waits for
 // it to exit; the recordings are complete afterwards. It is idempotent.
 func (n *Nginx) Stop() {
-	n.mu.Lock()
-	p := n.proc
-	n.proc = nil
-	n.mu.Unlock()
-	if p != nil {
-		p.stop()
-	}
+	n.proc.stop()
 }
 
 func (n *Nginx) writeConfig() error {
@@ -180,10 +172,7 @@ rtmp {
 // start runs nginx and waits until the port accepts a connection or the
 // process exits.
 func (n *Nginx) start() error {
-	n.mu.Lock()
-	running := n.proc != nil
-	n.mu.Unlock()
-	if running {
+	if n.proc.running() {
 		return errors.New("already running")
 	}
 	var stderr SyncBuffer
@@ -197,8 +186,6 @@ func (n *Nginx) start() error {
 	if err := p.waitReady(func() bool { return accepts(n.addr) }, 15*time.Second, logs); err != nil {
 		return fmt.Errorf("nginx on %s: %w", n.addr, err)
 	}
-	n.mu.Lock()
-	n.proc = p
-	n.mu.Unlock()
+	n.proc.set(p)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,39 @@ func startProcess(cmd *exec.Cmd) (*process, error) {
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+// processSlot holds a peer's process while it runs; Start and Stop may
+// come from any goroutine.
+type processSlot struct {
+	mu   sync.Mutex
+	proc *process // nil while stopped
+}
+
+// running reports whether a process is in the slot.
+func (s *processSlot) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc != nil
+}
+
+// set puts a started process in the slot.
+func (s *processSlot) set(p *process) {
+	s.mu.Lock()
+	s.proc = p
+	s.mu.Unlock()
+}
+
+// stop stops the process in the slot, if any, and empties it. It is
+// idempotent.
+func (s *processSlot) stop() {
+	s.mu.Lock()
+	p := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if p != nil {
+		p.stop()
+	}
 }
 
 // waitReady asks ready every 20 ms until it says yes. It fails when the

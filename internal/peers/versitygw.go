@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 )
@@ -28,8 +27,7 @@ type VersityGW struct {
 	root string
 	addr string
 	logf string
-	mu   sync.Mutex
-	proc *process // nil while stopped
+	proc processSlot
 }
 
 // versityBin returns the versitygw binary: on the PATH, or where `go
@@ -115,22 +113,13 @@ func (g *VersityGW) Start() {
 
 // Stop stops the server and waits for it to exit. It is idempotent.
 func (g *VersityGW) Stop() {
-	g.mu.Lock()
-	p := g.proc
-	g.proc = nil
-	g.mu.Unlock()
-	if p != nil {
-		p.stop()
-	}
+	g.proc.stop()
 }
 
 // start runs versitygw and waits until its health route answers or it
 // exits.
 func (g *VersityGW) start() error {
-	g.mu.Lock()
-	running := g.proc != nil
-	g.mu.Unlock()
-	if running {
+	if g.proc.running() {
 		return errors.New("already running")
 	}
 	logf, err := os.OpenFile(g.logf, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -158,8 +147,6 @@ func (g *VersityGW) start() error {
 	if err := p.waitReady(healthy, 20*time.Second, g.Log); err != nil {
 		return fmt.Errorf("versitygw on %s: %w", g.addr, err)
 	}
-	g.mu.Lock()
-	g.proc = p
-	g.mu.Unlock()
+	g.proc.set(p)
 	return nil
 }
